@@ -1,0 +1,390 @@
+"""Parameter distributions: the one internal representation of a search space.
+
+Every way of declaring a parameter (``tunesmith.uniform``, ``trial.suggest_float``,
+``hp.Float``...) compiles to one of these small immutable value objects. Each knows
+how to validate itself, sample, and map values to and from the unit interval, which
+is what model-based samplers work in.
+
+Integer bounds are **inclusive everywhere**: ``IntDistribution(1, 3)`` yields 1, 2
+or 3. (Ray Tune's ``randint`` excludes its upper bound; ours does not.)
+
+Values are stored in an *internal* form that is always JSON-safe: numbers as
+themselves, a categorical choice as its index.
+
+>>> d = FloatDistribution(1e-4, 1e-1, log=True)
+>>> round(d.from_unit(0.5), 6)
+0.003162
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+__all__ = [
+    "CategoricalDistribution",
+    "DerivedDistribution",
+    "Distribution",
+    "FloatDistribution",
+    "IntDistribution",
+    "NormalDistribution",
+    "distribution_from_json",
+]
+
+_EPS = 1e-9
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+class Distribution:
+    """Base class: a named parameter's domain."""
+
+    kind: ClassVar[str] = ""
+    #: whether samplers can place it in the unit cube (False for derived values)
+    numeric_encoding: ClassVar[bool] = True
+
+    def validate(self, name: str) -> None:
+        """Raise ValueError naming ``name`` if the distribution is malformed."""
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        """Draw one external value."""
+        return self.from_unit(float(rng.random()))
+
+    def to_unit(self, value: Any) -> float:
+        """Map an external value into [0, 1]."""
+        raise NotImplementedError
+
+    def from_unit(self, u: float) -> Any:
+        """Map a point of [0, 1] to an external value."""
+        raise NotImplementedError
+
+    def contains(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def to_internal(self, value: Any) -> Any:
+        """External value -> JSON-safe stored form."""
+        return value
+
+    def to_external(self, internal: Any) -> Any:
+        """Stored form -> external value."""
+        return internal
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": self.kind, **self._fields()}, sort_keys=True, default=repr)
+
+    def _fields(self) -> dict[str, Any]:
+        return {}
+
+    def _check_value(self, name: str, value: Any) -> None:
+        if not self.contains(value):
+            raise ValueError(f"parameter {name!r}: value {value!r} is outside {self}")
+
+
+def _check_bounds(name: str, low: Any, high: Any, log: bool, what: str) -> None:
+    if not (_is_number(low) and _is_number(high)):
+        raise ValueError(f"parameter {name!r}: {what} bounds must be numbers, got low={low!r}, high={high!r}")
+    if math.isnan(low) or math.isnan(high) or math.isinf(low) or math.isinf(high):
+        raise ValueError(f"parameter {name!r}: bounds must be finite, got low={low!r}, high={high!r}")
+    if low > high:
+        raise ValueError(f"parameter {name!r}: low={low!r} must not exceed high={high!r}")
+    if log and low <= 0:
+        raise ValueError(f"parameter {name!r}: log scale needs low > 0, got low={low!r}")
+
+
+def _check_step(name: str, low: float, high: float, step: float | None) -> None:
+    if step is None:
+        return
+    if not _is_number(step) or not step > 0:
+        raise ValueError(f"parameter {name!r}: step must be a positive number, got step={step!r}")
+    span = high - low
+    if step > span and span > 0:
+        raise ValueError(
+            f"parameter {name!r}: step={step!r} is larger than the range [{low!r}, {high!r}]"
+        )
+    k = span / step
+    if abs(k - round(k)) > 1e-6 * max(1.0, abs(k)):
+        top = low + math.floor(k + 1e-9) * step
+        raise ValueError(
+            f"parameter {name!r}: step={step!r} does not divide the range [{low!r}, {high!r}]; "
+            f"valid: a high of the form low + k*step, e.g. high={top!r}"
+        )
+
+
+@dataclass(frozen=True)
+class FloatDistribution(Distribution):
+    """A real in [low, high]; ``log`` samples uniformly in log space; ``step`` quantizes."""
+
+    low: float
+    high: float
+    log: bool = False
+    step: float | None = None
+    kind: ClassVar[str] = "float"
+
+    def validate(self, name: str) -> None:
+        _check_bounds(name, self.low, self.high, self.log, "float")
+        if self.low == self.high and self.step is None:
+            raise ValueError(
+                f"parameter {name!r}: low={self.low!r} must be < high={self.high!r} "
+                "(use a constant for a fixed value)"
+            )
+        _check_step(name, self.low, self.high, self.step)
+
+    def _quantize(self, x: float) -> float:
+        if self.step is None:
+            return min(max(x, self.low), self.high)
+        k = round((x - self.low) / self.step)
+        kmax = round((self.high - self.low) / self.step)
+        return float(self.low + min(max(k, 0), kmax) * self.step)
+
+    def from_unit(self, u: float) -> float:
+        if self.log:
+            lo, hi = math.log(self.low), math.log(self.high)
+            x = math.exp(lo + u * (hi - lo))
+        else:
+            x = self.low + u * (self.high - self.low)
+        return self._quantize(x)
+
+    def to_unit(self, value: Any) -> float:
+        v = float(value)
+        if self.high == self.low:
+            return 0.5
+        if self.log:
+            lo, hi = math.log(self.low), math.log(self.high)
+            return (math.log(v) - lo) / (hi - lo)
+        return (v - self.low) / (self.high - self.low)
+
+    def contains(self, value: Any) -> bool:
+        if not _is_number(value):
+            return False
+        v = float(value)
+        if not (self.low - _EPS * max(1.0, abs(self.low)) <= v <= self.high + _EPS * max(1.0, abs(self.high))):
+            return False
+        if self.step is not None:
+            k = (v - self.low) / self.step
+            return abs(k - round(k)) < 1e-6
+        return True
+
+    def to_internal(self, value: Any) -> float:
+        return float(value)
+
+    def _fields(self) -> dict[str, Any]:
+        return {"low": self.low, "high": self.high, "log": self.log, "step": self.step}
+
+
+@dataclass(frozen=True)
+class IntDistribution(Distribution):
+    """An integer in [low, high], both inclusive."""
+
+    low: int
+    high: int
+    log: bool = False
+    step: int = 1
+    kind: ClassVar[str] = "int"
+
+    def validate(self, name: str) -> None:
+        for label, v in (("low", self.low), ("high", self.high), ("step", self.step)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+                raise ValueError(f"parameter {name!r}: integer {label} expected, got {label}={v!r}")
+        _check_bounds(name, self.low, self.high, self.log, "int")
+        if self.log and self.step != 1:
+            raise ValueError(f"parameter {name!r}: log scale needs step=1, got step={self.step!r}")
+        if self.low == self.high:
+            return
+        _check_step(name, self.low, self.high, self.step)
+
+    def from_unit(self, u: float) -> int:
+        if self.log:
+            # Widen by half a unit so each integer gets its share of log-space mass.
+            lo, hi = math.log(self.low - 0.5), math.log(self.high + 0.5)
+            x = math.exp(lo + u * (hi - lo))
+            return int(min(max(round(x), self.low), self.high))
+        n = (self.high - self.low) // self.step + 1
+        k = min(int(u * n), n - 1)
+        return int(self.low + max(k, 0) * self.step)
+
+    def to_unit(self, value: Any) -> float:
+        v = int(value)
+        if self.log:
+            lo, hi = math.log(self.low - 0.5), math.log(self.high + 0.5)
+            return (math.log(v) - lo) / (hi - lo)
+        n = (self.high - self.low) // self.step + 1
+        return ((v - self.low) // self.step + 0.5) / n
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            if isinstance(value, (float, np.floating)) and float(value).is_integer():
+                value = int(value)
+            else:
+                return False
+        return self.low <= value <= self.high and (value - self.low) % self.step == 0
+
+    def to_internal(self, value: Any) -> int:
+        return int(value)
+
+    def _fields(self) -> dict[str, Any]:
+        return {"low": int(self.low), "high": int(self.high), "log": self.log, "step": int(self.step)}
+
+
+@dataclass(frozen=True)
+class NormalDistribution(Distribution):
+    """A Gaussian real (``randn``); ``step`` rounds to multiples of it."""
+
+    mean: float = 0.0
+    sd: float = 1.0
+    step: float | None = None
+    kind: ClassVar[str] = "normal"
+
+    def validate(self, name: str) -> None:
+        if not (_is_number(self.mean) and _is_number(self.sd)) or not self.sd > 0:
+            raise ValueError(f"parameter {name!r}: randn needs a finite mean and sd > 0, got sd={self.sd!r}")
+        if self.step is not None and not (_is_number(self.step) and self.step > 0):
+            raise ValueError(f"parameter {name!r}: step must be a positive number, got step={self.step!r}")
+
+    def _round(self, x: float) -> float:
+        return x if self.step is None else float(round(x / self.step) * self.step)
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return self._round(float(rng.normal(self.mean, self.sd)))
+
+    def from_unit(self, u: float) -> float:
+        from scipy.special import ndtri
+
+        u = min(max(u, 1e-12), 1 - 1e-12)
+        return self._round(self.mean + self.sd * float(ndtri(u)))
+
+    def to_unit(self, value: Any) -> float:
+        return 0.5 * (1.0 + math.erf((float(value) - self.mean) / (self.sd * math.sqrt(2.0))))
+
+    def contains(self, value: Any) -> bool:
+        return _is_number(value) and math.isfinite(float(value))
+
+    def to_internal(self, value: Any) -> float:
+        return float(value)
+
+    def _fields(self) -> dict[str, Any]:
+        return {"mean": self.mean, "sd": self.sd, "step": self.step}
+
+
+@dataclass(frozen=True)
+class CategoricalDistribution(Distribution):
+    """One of a finite tuple of choices; ``grid`` marks a ``grid_search`` axis."""
+
+    choices: tuple[Any, ...]
+    grid: bool = False
+    kind: ClassVar[str] = "categorical"
+    _index: dict[Any, int] = field(default_factory=dict, compare=False, repr=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.choices, tuple):
+            object.__setattr__(self, "choices", tuple(self.choices))
+        index: dict[Any, int] = {}
+        for i, c in enumerate(self.choices):
+            try:
+                index.setdefault(_choice_key(c), i)
+            except TypeError:  # unhashable choice: fall back to a linear scan
+                pass
+        object.__setattr__(self, "_index", index)
+
+    def validate(self, name: str) -> None:
+        if len(self.choices) == 0:
+            what = "grid_search" if self.grid else "choice"
+            raise ValueError(f"parameter {name!r}: {what} needs at least one value, got an empty list")
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        return self.choices[int(rng.integers(len(self.choices)))]
+
+    def index_of(self, value: Any) -> int:
+        try:
+            return self._index[_choice_key(value)]
+        except (KeyError, TypeError):
+            for i, c in enumerate(self.choices):
+                if c is value or _same(c, value):
+                    return i
+        raise ValueError(f"{value!r} is not one of the choices {list(self.choices)!r}")
+
+    def from_unit(self, u: float) -> Any:
+        n = len(self.choices)
+        return self.choices[min(max(int(u * n), 0), n - 1)]
+
+    def to_unit(self, value: Any) -> float:
+        return (self.index_of(value) + 0.5) / len(self.choices)
+
+    def contains(self, value: Any) -> bool:
+        try:
+            self.index_of(value)
+        except ValueError:
+            return False
+        return True
+
+    def to_internal(self, value: Any) -> int:
+        return self.index_of(value)
+
+    def to_external(self, internal: Any) -> Any:
+        return self.choices[int(internal)]
+
+    def _fields(self) -> dict[str, Any]:
+        return {"choices": [_jsonable(c) for c in self.choices], "grid": self.grid}
+
+
+@dataclass(frozen=True)
+class DerivedDistribution(Distribution):
+    """A value computed by user code (``sample_from``); stored, never sampled."""
+
+    kind: ClassVar[str] = "derived"
+    numeric_encoding: ClassVar[bool] = False
+
+    def contains(self, value: Any) -> bool:
+        return True
+
+    def to_internal(self, value: Any) -> Any:
+        return _jsonable(value)
+
+
+def _choice_key(value: Any) -> Any:
+    # Distinguish True from 1 and 1.0 so that choice([1, True]) keeps both.
+    return (type(value) if isinstance(value, bool) else 0, value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) and (isinstance(a, bool) == isinstance(b, bool))
+    except Exception:  # arrays and other odd types
+        return False
+
+
+def _jsonable(value: Any) -> Any:
+    """A JSON-safe version of ``value`` (tuples as lists; opaque objects as repr)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)
+
+
+def distribution_from_json(text: str) -> Distribution:
+    """Rebuild a distribution written by :meth:`Distribution.to_json`."""
+    data = json.loads(text)
+    kind = data.pop("kind")
+    if kind == "float":
+        return FloatDistribution(**data)
+    if kind == "int":
+        return IntDistribution(**data)
+    if kind == "normal":
+        return NormalDistribution(**data)
+    if kind == "categorical":
+        return CategoricalDistribution(tuple(data["choices"]), grid=data.get("grid", False))
+    if kind == "derived":
+        return DerivedDistribution()
+    raise ValueError(f"unknown distribution kind {kind!r} in stored study")

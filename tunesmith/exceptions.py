@@ -1,0 +1,34 @@
+"""Errors raised by tunesmith."""
+
+from __future__ import annotations
+
+__all__ = [
+    "DuplicatedStudyError",
+    "SchemaVersionError",
+    "StorageError",
+    "StudyNotFoundError",
+    "TrialFinishedError",
+]
+
+
+class StorageError(RuntimeError):
+    """The storage cannot be used as asked (wrong file, unreachable server...)."""
+
+
+class SchemaVersionError(StorageError):
+    """The database was written by a different tunesmith schema version."""
+
+
+class StudyNotFoundError(KeyError):
+    """No study of that name in the storage."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep the message readable
+        return str(self.args[0]) if self.args else "study not found"
+
+
+class DuplicatedStudyError(ValueError):
+    """A study of that name exists already (pass ``load_if_exists=True`` to reuse it)."""
+
+
+class TrialFinishedError(RuntimeError):
+    """A finished trial is immutable: it cannot be reported to or finished again."""

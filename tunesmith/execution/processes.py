@@ -1,0 +1,217 @@
+"""Local worker processes sharing one study through its storage.
+
+Each worker is a fresh Python interpreter (``python -m tunesmith.execution._child``)
+that reopens the study from its storage URL and runs the usual worker loop. The
+objective travels with cloudpickle, so closures, lambdas and functions defined in
+``__main__`` work, and the main script is never re-imported (no
+``if __name__ == "__main__"`` guard needed). The driver process hands out one
+ticket per trial (so ``n_trials`` is exact across workers), watches the storage for
+finished trials (callbacks, console), and records a worker that dies mid-trial as
+a FAILED trial with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING, Any
+
+import cloudpickle
+
+from tunesmith.execution._loop import LoopSettings, MaxFailuresError
+from tunesmith.trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    from tunesmith.study import Callback, Objective, Study
+
+__all__ = ["run_processes"]
+
+_POLL_S = 0.25
+
+
+@dataclass
+class WorkerPayload:
+    """What a worker process receives (cloudpickled)."""
+
+    storage_url: str
+    study_name: str
+    objective: Any
+    sampler: Any
+    space: Any
+    settings: LoopSettings
+
+
+@dataclass
+class _Worker:
+    index: int
+    proc: subprocess.Popen[bytes]
+    conn: Connection
+    current: int | None = None  # trial_id of the trial it runs
+    done: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _spawn(index: int, payload: bytes) -> _Worker:
+    parent_sock, child_sock = socket.socketpair()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    env["TUNESMITH_WORKER_INDEX"] = str(index)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tunesmith.execution._child", str(child_sock.fileno())],
+        pass_fds=(child_sock.fileno(),), env=env,
+    )
+    child_sock.close()
+    conn = Connection(parent_sock.detach())
+    conn.send_bytes(payload)
+    return _Worker(index, proc, conn)
+
+
+def run_processes(
+    study: Study, objective: Objective, *, n_trials: int | None, settings: LoopSettings, n_workers: int,
+    callbacks: list[Callback], reporter: Any,
+) -> None:
+    """Run the worker loop in ``n_workers`` processes until the budget is spent."""
+    url = study.storage.url
+    if url is None:
+        raise ValueError(
+            f"n_workers={n_workers} needs a storage that worker processes can share; create the study "
+            "with storage='sqlite:///study.db' (or a postgresql:// URL)"
+        )
+    payload = cloudpickle.dumps(WorkerPayload(url, study.name, objective, study.sampler, study.space, settings))
+    workers = [_spawn(i, payload) for i in range(n_workers)]
+    driver = _Driver(study, n_trials, settings, callbacks, reporter)
+    try:
+        driver.serve(workers, payload)
+    except KeyboardInterrupt:
+        driver.stopping = True
+        for w in workers:
+            if w.proc.poll() is None:
+                w.proc.send_signal(signal.SIGINT)
+        driver.drain(workers, grace=10.0)
+        raise
+    finally:
+        for w in workers:
+            if w.proc.poll() is None:
+                w.proc.kill()
+                w.proc.wait()
+            driver.fail_orphan(w, "the worker process was stopped")
+            w.conn.close()
+        driver.poll_storage()
+        if reporter is not None:
+            reporter.finish(study)
+    if driver.error is not None:
+        raise driver.error
+
+
+class _Driver:
+    def __init__(
+        self, study: Study, n_trials: int | None, settings: LoopSettings, callbacks: list[Callback], reporter: Any,
+    ) -> None:
+        self.study = study
+        self.n_trials = n_trials
+        self.settings = settings
+        self.callbacks = callbacks
+        self.reporter = reporter
+        self.granted = 0
+        self.failures = 0
+        self.stopping = False
+        self.error: BaseException | None = None
+        self._version = study._history._version
+        self._seen_finished: set[int] = set()
+        self._last_poll = 0.0
+
+    def _grant(self) -> bool:
+        if self.stopping or self.study._stop_requested:
+            return False
+        if self.n_trials is not None and self.granted >= self.n_trials:
+            return False
+        if self.settings.deadline is not None and time.time() >= self.settings.deadline:
+            return False
+        self.granted += 1
+        return True
+
+    def serve(self, workers: list[_Worker], payload: bytes) -> None:
+        restarts = 0
+        while True:
+            live = [w for w in workers if not w.done]
+            if not live:
+                break
+            for conn in wait([w.conn for w in live], timeout=_POLL_S):
+                w = next(x for x in live if x.conn is conn)
+                try:
+                    msg = conn.recv()
+                except (EOFError, OSError):
+                    w.done = True
+                    code = w.proc.wait()
+                    if code != 0 and w.current is not None:
+                        self.fail_orphan(w, f"the worker process died (exit code {code}) while running this trial")
+                        if not self.stopping and restarts < 10 * len(workers):
+                            restarts += 1  # replace it: the study goes on
+                            workers[workers.index(w)] = _spawn(w.index, payload)
+                    continue
+                self._handle(w, msg)
+            if time.time() - self._last_poll >= _POLL_S:
+                self.poll_storage()
+
+    def _handle(self, w: _Worker, msg: tuple[Any, ...]) -> None:
+        kind = msg[0]
+        if kind == "claim":
+            w.conn.send(self._grant())
+        elif kind == "start":
+            w.current = msg[1]
+        elif kind == "finished":
+            w.current = None
+            if msg[1] == int(TrialState.FAILED):
+                self.failures += 1
+                mf = self.settings.max_failures
+                if mf is not None and self.failures >= mf and self.error is None:
+                    self.stopping = True
+                    self.error = MaxFailuresError(
+                        f"{self.failures} trials failed (max_failures={mf}); the last one, trial "
+                        f"{msg[2]}, failed with:\n{msg[3]}"
+                    )
+        elif kind == "error":
+            self.stopping = True
+            if self.error is None:
+                try:
+                    self.error = cloudpickle.loads(msg[1])
+                except Exception:
+                    self.error = RuntimeError(msg[2])
+
+    def drain(self, workers: list[_Worker], grace: float) -> None:
+        end = time.time() + grace
+        for w in workers:
+            try:
+                w.proc.wait(timeout=max(0.0, end - time.time()))
+            except subprocess.TimeoutExpired:
+                pass
+
+    def fail_orphan(self, w: _Worker, reason: str) -> None:
+        if w.current is None:
+            return
+        trial_id, w.current = w.current, None
+        try:
+            self.study.storage.finish_trial(self.study._study_id, trial_id, TrialState.FAILED, error=reason)
+        except Exception:  # already finished by the worker itself
+            pass
+
+    def poll_storage(self) -> None:
+        self._last_poll = time.time()
+        changed, self._version = self.study.storage.get_trials(self.study._study_id, self._version)
+        if not changed:
+            return
+        self.study._history.ingest(changed)
+        for raw in changed:
+            if raw.state.is_finished() and raw.trial_id not in self._seen_finished:
+                self._seen_finished.add(raw.trial_id)
+                frozen: FrozenTrial = self.study._materialize(raw)
+                for cb in self.callbacks:
+                    cb(self.study, frozen)
+        if self.reporter is not None:
+            self.reporter.update(self.study)

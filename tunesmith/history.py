@@ -1,0 +1,148 @@
+"""A study's trials as columns of numpy arrays, synced incrementally from storage.
+
+Samplers and schedulers receive a :class:`History`; they never see the storage.
+Syncing asks the storage for trials changed since the last version seen, so a
+suggestion costs O(new trials), never a re-scan. Nothing is fetched until a policy
+actually reads the history, so samplers that need none (random) pay nothing.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from tunesmith.distributions import Distribution
+from tunesmith.trial import FrozenTrial, TrialState
+
+__all__ = ["History"]
+
+Fetch = Callable[[int], tuple[list[FrozenTrial], int]]
+
+
+class History:
+    """Columnar, incrementally updated view of a study's trials.
+
+    Args:
+        fetch: ``since_version -> (changed trials, new version)``.
+        n_objectives: width of :attr:`values`.
+    """
+
+    def __init__(self, fetch: Fetch, n_objectives: int = 1) -> None:
+        self._fetch = fetch
+        self._version = 0
+        self._stale = True
+        self._n_obj = n_objectives
+        self._trials: list[FrozenTrial] = []
+        self._row: dict[int, int] = {}  # trial number -> row
+        self._states = np.zeros(0, dtype=np.int8)
+        self._values = np.zeros((0, n_objectives))
+        self._encoded: dict[str, np.ndarray] = {}
+        self._dirty: set[int] = set()
+        self._encoders: dict[str, Distribution] = {}
+        self._enqueued: list[int] = []  # sorted numbers of trials created by enqueue()
+
+    def mark_stale(self) -> None:
+        """Next read fetches what changed (called by the study before each suggestion)."""
+        self._stale = True
+
+    def sync(self) -> None:
+        if not self._stale:
+            return
+        self._stale = False
+        changed, self._version = self._fetch(self._version)
+        if changed:
+            self.ingest(changed)
+
+    def ingest(self, changed: Sequence[FrozenTrial]) -> None:
+        """Apply changed trials (new rows appended, known rows overwritten)."""
+        n_new = sum(1 for t in changed if t.number not in self._row)
+        if n_new:
+            n = len(self._trials)
+            cap = max(len(self._states), 16)
+            while cap < n + n_new:
+                cap *= 2
+            if cap != len(self._states):
+                self._states = _grow(self._states, cap, 0)
+                self._values = _grow(self._values, cap, np.nan)
+                self._encoded = {k: _grow(v, cap, np.nan) for k, v in self._encoded.items()}
+        for t in changed:
+            row = self._row.get(t.number)
+            if row is None:
+                row = self._row[t.number] = len(self._trials)
+                self._trials.append(t)
+                if "fixed_params" in t.system_attrs:
+                    bisect.insort(self._enqueued, t.number)
+            else:
+                self._trials[row] = t
+            self._states[row] = int(t.state)
+            if t.values is not None:
+                k = min(len(t.values), self._n_obj)
+                self._values[row, :k] = t.values[:k]
+            self._dirty.add(row)
+
+    def __len__(self) -> int:
+        self.sync()
+        return len(self._trials)
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        """All trials, in the order they were first seen (by number for one worker)."""
+        self.sync()
+        return list(self._trials)
+
+    @property
+    def states(self) -> np.ndarray:
+        self.sync()
+        return self._states[: len(self._trials)]
+
+    @property
+    def values(self) -> np.ndarray:
+        """(n, n_objectives) objective values; NaN where a trial has none."""
+        self.sync()
+        return self._values[: len(self._trials)]
+
+    @property
+    def numbers(self) -> np.ndarray:
+        self.sync()
+        return np.fromiter((t.number for t in self._trials), dtype=np.int64, count=len(self._trials))
+
+    def n_enqueued_before(self, number: int) -> int:
+        """How many trials numbered below ``number`` were created by ``enqueue``."""
+        self.sync()
+        return bisect.bisect_left(self._enqueued, number)
+
+    def mask(self, *states: TrialState) -> np.ndarray:
+        """Boolean mask of the trials in any of ``states``."""
+        return np.isin(self.states, [int(s) for s in states])
+
+    def params_unit(self, distributions: Mapping[str, Distribution]) -> np.ndarray:
+        """(n, d) parameters mapped to [0, 1] in the order of ``distributions``; NaN if absent."""
+        self.sync()
+        n = len(self._trials)
+        if self._dirty:  # bring every encoded column up to date before clearing
+            dirty = sorted(self._dirty)
+            for name, col in self._encoded.items():
+                self._encode(name, self._encoders[name], col, dirty)
+            self._dirty.clear()
+        for name, dist in distributions.items():
+            if name not in self._encoded or self._encoders[name] != dist:
+                col = self._encoded[name] = np.full(len(self._states), np.nan)
+                self._encoders[name] = dist
+                self._encode(name, dist, col, range(n))
+        if not distributions:
+            return np.zeros((n, 0))
+        return np.stack([self._encoded[name][:n] for name in distributions], axis=1)
+
+    def _encode(self, name: str, dist: Distribution, col: np.ndarray, rows: Sequence[int]) -> None:
+        for r in rows:
+            raw = self._trials[r].internal_params.get(name)
+            col[r] = np.nan if raw is None else dist.to_unit(dist.to_external(raw))
+
+
+def _grow(a: np.ndarray, cap: int, fill: float) -> np.ndarray:
+    out = np.full((cap, *a.shape[1:]), fill, dtype=a.dtype)
+    out[: len(a)] = a
+    return out

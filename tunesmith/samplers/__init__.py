@@ -1,0 +1,12 @@
+"""Search algorithms: each suggests parameters from the search space and the history."""
+
+from __future__ import annotations
+
+from tunesmith.samplers._base import Sampler
+from tunesmith.samplers.grid import GridSampler
+from tunesmith.samplers.qmc import QMCSampler
+from tunesmith.samplers.random import RandomSampler
+
+SobolSampler = QMCSampler
+
+__all__ = ["GridSampler", "QMCSampler", "RandomSampler", "Sampler", "SobolSampler"]

@@ -1,0 +1,84 @@
+"""The sampler contract.
+
+A sampler turns (search space, history, trial number, random generator) into
+parameter values. ``suggest`` proposes values for the parameters known before the
+trial starts, jointly; ``suggest_one`` fills any other parameter as the objective
+asks for it (define-by-run). Both are pure functions of their inputs plus the
+sampler's settings, so a seeded study reproduces exactly, and parallel workers that
+receive a copy of the sampler suggest the same values for the same trial number.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from tunesmith.distributions import CategoricalDistribution, Distribution
+from tunesmith.history import History
+
+__all__ = ["Sampler", "grid_index", "grid_point"]
+
+
+class Sampler:
+    """Base class; subclasses override :meth:`suggest` and/or :meth:`suggest_one`.
+
+    ``grid_search`` axes are enumerated by every sampler (Ray Tune's semantics): trial
+    *k* (not counting enqueued trials) takes grid point *k* mod the grid size.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
+            raise ValueError(f"seed must be a non-negative integer or None, got seed={seed!r}")
+        self.seed = None if seed is None else int(seed)
+
+    def rng_for(self, number: int) -> np.random.Generator:
+        """The generator for trial ``number``: from (seed, number), or fresh entropy unseeded."""
+        if self.seed is None:
+            return np.random.default_rng()
+        return np.random.default_rng([self.seed, number])
+
+    def max_trials(self, space: Mapping[str, Distribution]) -> int | None:
+        """How many trials exhaust this sampler on ``space`` (None: never exhausted)."""
+        return None
+
+    def suggest(
+        self, space: Mapping[str, Distribution], history: History, number: int, rng: np.random.Generator,
+    ) -> dict[str, Any]:
+        """Joint proposal for the parameters of ``space`` (may leave some out)."""
+        axes = {n: d for n, d in space.items() if isinstance(d, CategoricalDistribution) and d.grid}
+        if not axes:
+            return {}
+        return grid_point(axes, grid_index(history, number))
+
+    def suggest_one(
+        self, name: str, distribution: Distribution, history: History, number: int,
+        rng: np.random.Generator, params: Mapping[str, Any],
+    ) -> Any:
+        """A value for one parameter not in the joint proposal."""
+        return distribution.sample(rng)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(seed={self.seed!r})"
+
+
+def grid_point(axes: Mapping[str, CategoricalDistribution], index: int) -> dict[str, Any]:
+    """The ``index``-th point (mod size) of the product of ``axes``; the first axis varies slowest."""
+    size = math.prod(len(d.choices) for d in axes.values())
+    index %= size
+    out: dict[str, Any] = {}
+    for name, dist in reversed(list(axes.items())):
+        index, k = divmod(index, len(dist.choices))
+        out[name] = dist.choices[k]
+    return dict(reversed(list(out.items())))
+
+
+def grid_index(history: History, number: int) -> int:
+    """Position of trial ``number`` among sampler-made trials (enqueued ones do not count).
+
+    Numbers are handed out in one transaction with the trial's creation, so every
+    trial numbered below ``number`` is already in storage when this runs.
+    """
+    return number - history.n_enqueued_before(number)

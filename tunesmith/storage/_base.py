@@ -1,0 +1,183 @@
+"""The storage contract: the study record every worker reads and writes.
+
+A storage holds studies; a study holds trials. Every write is atomic, a finished
+trial is immutable, and trial numbers are unique and contiguous within a study even
+under concurrent writers. Each write bumps a per-study *version*; readers ask for
+trials changed since the version they last saw, so keeping a history in sync costs
+O(changes), never a re-scan.
+
+Parameters are stored in their internal, JSON-safe form (see
+:meth:`Distribution.to_internal`); the study converts them back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tunesmith.distributions import Distribution
+from tunesmith.exceptions import TrialFinishedError
+from tunesmith.trial import FrozenTrial, TrialState
+
+__all__ = ["Storage", "StudyRecord", "StudySummary", "dumps", "loads"]
+
+
+@dataclass
+class StudyRecord:
+    """A study's identity and declared objectives."""
+
+    study_id: int
+    name: str
+    directions: list[str]
+    metric_names: list[str]
+    distributions: dict[str, Distribution] = field(default_factory=dict)
+    created_at: float = 0.0
+
+
+@dataclass
+class StudySummary:
+    """What ``tunesmith ls`` shows of a study."""
+
+    name: str
+    directions: list[str]
+    metric_names: list[str]
+    n_trials: int
+    counts: dict[TrialState, int]
+    best_value: float | None
+    created_at: float
+
+
+class Storage(ABC):
+    """Where studies live. Implementations: in-memory, SQL (SQLite, PostgreSQL)."""
+
+    #: A URL other processes can open the same storage with (None: process-local).
+    url: str | None = None
+
+    @abstractmethod
+    def create_study(
+        self, name: str, directions: list[str], metric_names: list[str], load_if_exists: bool = False,
+    ) -> StudyRecord:
+        """Create a study; with ``load_if_exists`` return the existing one of that name."""
+
+    @abstractmethod
+    def get_study(self, name: str) -> StudyRecord:
+        """The study called ``name``; raises :class:`StudyNotFoundError`."""
+
+    @abstractmethod
+    def list_studies(self) -> list[StudySummary]:
+        """Every study with its trial counts and best value."""
+
+    @abstractmethod
+    def enqueue_trial(self, study_id: int, fixed_params: Mapping[str, Any]) -> int:
+        """Queue a WAITING trial with fixed parameters; returns its number."""
+
+    @abstractmethod
+    def start_trial(self, study_id: int) -> FrozenTrial:
+        """Start the oldest WAITING trial, or else a new one; returns it RUNNING."""
+
+    @abstractmethod
+    def update_trial(
+        self, study_id: int, trial_id: int, params: Mapping[str, Any] | None = None,
+        distributions: Mapping[str, Distribution] | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Add parameters (internal form) or attributes to a RUNNING trial.
+
+        New parameter names are registered with the study; a name already registered
+        with another distribution raises ValueError.
+        """
+
+    @abstractmethod
+    def append_report(self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
+        """Store intermediate metrics of a RUNNING trial."""
+
+    @abstractmethod
+    def finish_trial(
+        self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
+        error: str | None = None, params: Mapping[str, Any] | None = None,
+        distributions: Mapping[str, Distribution] | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        """Move a RUNNING trial to a finished state; raises TrialFinishedError if finished."""
+
+    @abstractmethod
+    def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
+        """Trials changed after ``since_version``, and the version they bring us to."""
+
+    @abstractmethod
+    def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
+        """All intermediate reports of a trial, in the order written."""
+
+    @abstractmethod
+    def best_trial(self, study_id: int, maximize: bool) -> FrozenTrial | None:
+        """The COMPLETE trial with the best first objective (an index lookup)."""
+
+    @abstractmethod
+    def count_trials(self, study_id: int) -> dict[TrialState, int]:
+        """Number of trials per state."""
+
+
+def check_finished_state(state: TrialState) -> None:
+    if not TrialState(state).is_finished():
+        raise ValueError(f"finish_trial needs COMPLETE, PRUNED or FAILED, got {TrialState(state).name}")
+
+
+def check_distributions(
+    study_name: str, known: Mapping[str, Distribution], new: Mapping[str, Distribution],
+) -> dict[str, Distribution]:
+    """The entries of ``new`` not in ``known``; ValueError if one conflicts."""
+    added = {}
+    for name, dist in new.items():
+        old = known.get(name)
+        if old is None:
+            added[name] = dist
+        elif old.to_json() != dist.to_json():
+            raise ValueError(
+                f"parameter {name!r} is already defined in study {study_name!r} as {old}; "
+                f"it cannot be redefined as {dist}"
+            )
+    return added
+
+
+def finished_error(trial_id: int, state: Any) -> TrialFinishedError:
+    return TrialFinishedError(
+        f"trial (id {trial_id}) is {TrialState(state).name if state is not None else 'missing'}; "
+        "a finished trial cannot change"
+    )
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if hasattr(obj, "item"):  # torch/jax scalars
+        try:
+            return obj.item()
+        except Exception:
+            pass
+    return repr(obj)
+
+
+def dumps(obj: Any) -> str:
+    """JSON with NaN/inf kept (as Python's json writes them) and numpy values converted."""
+    return json.dumps(obj, separators=(",", ":"), default=_default)
+
+
+loads = json.loads
+
+
+def sort_value(values: list[float] | None) -> float | None:
+    """The indexed column: the first objective, or None when absent or NaN."""
+    if not values:
+        return None
+    v = values[0]
+    return None if math.isnan(v) else v

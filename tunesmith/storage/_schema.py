@@ -1,0 +1,127 @@
+"""Tables of the SQL storage (portable: SQLite and PostgreSQL) and the schema check.
+
+JSON is kept in TEXT columns written by Python's json (NaN and infinities survive,
+which a JSON column type would reject). The first objective is copied to a DOUBLE
+column ``value`` so that the best trial is an index lookup.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import Engine
+
+from tunesmith.exceptions import SchemaVersionError, StorageError
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+studies = Table(
+    "tunesmith_studies", metadata,
+    Column("study_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(512), nullable=False, unique=True),
+    Column("directions", Text, nullable=False),
+    Column("metric_names", Text, nullable=False),
+    Column("next_number", Integer, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("created_at", Double, nullable=False),
+)
+
+study_params = Table(
+    "tunesmith_study_params", metadata,
+    Column("study_id", Integer, ForeignKey("tunesmith_studies.study_id"), primary_key=True),
+    Column("name", String(512), primary_key=True),
+    Column("distribution", Text, nullable=False),
+)
+
+trials = Table(
+    "tunesmith_trials", metadata,
+    Column("trial_id", Integer, primary_key=True, autoincrement=True),
+    Column("study_id", Integer, ForeignKey("tunesmith_studies.study_id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("state", SmallInteger, nullable=False),
+    Column("params", Text, nullable=False),
+    Column("value", Double, nullable=True),
+    Column("values_json", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("user_attrs", Text, nullable=False),
+    Column("system_attrs", Text, nullable=False),
+    Column("started_at", Double, nullable=True),
+    Column("finished_at", Double, nullable=True),
+    Column("heartbeat_at", Double, nullable=True),
+    Column("last_step", Integer, nullable=True),
+    Column("last_result", Text, nullable=True),
+    Column("version", BigInteger, nullable=False),
+    UniqueConstraint("study_id", "number", name="uq_tunesmith_trials_number"),
+    Index("ix_tunesmith_trials_version", "study_id", "version"),
+    Index("ix_tunesmith_trials_state_value", "study_id", "state", "value"),
+)
+
+reports = Table(
+    "tunesmith_reports", metadata,
+    Column("report_id", Integer, primary_key=True, autoincrement=True),
+    Column("trial_id", Integer, ForeignKey("tunesmith_trials.trial_id"), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("metrics", Text, nullable=False),
+    Column("reported_at", Double, nullable=False),
+    Index("ix_tunesmith_reports_trial", "trial_id", "report_id"),
+)
+
+meta = Table(
+    "tunesmith_meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
+def ensure_schema(engine: Engine, url: str) -> None:
+    """Create the tables in an empty database; refuse foreign or newer databases.
+
+    Nothing is written unless the database holds no tables at all, so a file that is
+    not ours is left untouched (an empty SQLite file becomes a tunesmith database).
+    """
+    try:
+        with engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, so creators take turns
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(74201)")
+            names = set(inspect(conn).get_table_names())
+            if not names:
+                metadata.create_all(conn)
+                conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+                return
+            if meta.name not in names:
+                raise StorageError(
+                    f"{url!r} holds other tables ({', '.join(sorted(names)[:5])}) and is not a "
+                    "tunesmith database; point tunesmith at a new file or database"
+                )
+            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+    except StorageError:
+        raise
+    except Exception as e:  # e.g. "file is not a database"
+        raise StorageError(f"cannot open {url!r} as a tunesmith database: {e}") from e
+    found = int(row[0]) if row else 0
+    if found > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{url!r} was written by a newer tunesmith (schema version {found}; this version "
+            f"reads {SCHEMA_VERSION}); upgrade tunesmith to use it"
+        )
+    if found < SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{url!r} has schema version {found}, older than this tunesmith's {SCHEMA_VERSION}, "
+            "and no migration exists for it"
+        )

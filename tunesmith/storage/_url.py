@@ -1,0 +1,37 @@
+"""Turning the ``storage=`` argument (None, a URL, a path, a Storage) into a Storage."""
+
+from __future__ import annotations
+
+import os
+
+from tunesmith.storage._base import Storage
+
+#: Where ``tunesmith.run`` and the CLI keep studies when told nothing else.
+DEFAULT_STORAGE_URL = "sqlite:///tunesmith.db"
+
+_SQL_PREFIXES = ("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")
+
+
+def get_storage(storage: Storage | str | os.PathLike[str] | None) -> Storage:
+    """None -> in-memory; ``sqlite:///f.db`` / ``postgresql://...`` -> SQL; a ``.db`` path -> SQLite."""
+    from tunesmith.storage.memory import InMemoryStorage
+    from tunesmith.storage.sql import SQLStorage
+
+    if storage is None:
+        return InMemoryStorage()
+    if isinstance(storage, Storage):
+        return storage
+    if isinstance(storage, os.PathLike):
+        storage = os.fspath(storage)
+    if not isinstance(storage, str):
+        raise TypeError(f"storage must be None, a URL string or a Storage, got {type(storage).__name__}")
+    if storage.startswith("postgres://"):
+        storage = "postgresql://" + storage[len("postgres://"):]
+    if storage.startswith(_SQL_PREFIXES):
+        return SQLStorage(storage)
+    if "://" not in storage and storage.endswith((".db", ".sqlite", ".sqlite3")):
+        return SQLStorage(f"sqlite:///{storage}")
+    raise ValueError(
+        f"storage {storage!r} is not understood; use 'sqlite:///path.db', a path ending in .db, "
+        "'postgresql://user@host/db', or None for in-memory"
+    )

@@ -1,0 +1,216 @@
+"""In-memory storage: fast, process-local, gone when the process ends.
+
+Trials are stored copy-on-write: every change replaces the stored
+:class:`FrozenTrial`, so objects handed out never change under the reader.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tunesmith.distributions import Distribution
+from tunesmith.exceptions import DuplicatedStudyError, StudyNotFoundError
+from tunesmith.storage._base import (
+    Storage,
+    StudyRecord,
+    StudySummary,
+    check_distributions,
+    check_finished_state,
+    finished_error,
+    sort_value,
+)
+from tunesmith.trial import FrozenTrial, TrialState
+
+__all__ = ["InMemoryStorage"]
+
+_RUNNING = TrialState.RUNNING
+
+
+@dataclass
+class _Study:
+    record: StudyRecord
+    version: int = 0
+    # trial_id -> trial, most recently changed last (so "changed since" is a tail walk)
+    trials: OrderedDict[int, FrozenTrial] = field(default_factory=OrderedDict)
+    versions: dict[int, int] = field(default_factory=dict)
+    reports: dict[int, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    waiting: list[int] = field(default_factory=list)
+    counts: dict[TrialState, int] = field(default_factory=lambda: dict.fromkeys(TrialState, 0))
+    best: dict[bool, FrozenTrial] = field(default_factory=dict)  # maximize? -> best COMPLETE trial
+
+
+class InMemoryStorage(Storage):
+    """Studies kept in this process's memory.
+
+    >>> s = InMemoryStorage()
+    >>> rec = s.create_study("demo", ["minimize"], ["value"])
+    >>> s.start_trial(rec.study_id).number
+    0
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._studies: dict[int, _Study] = {}
+        self._names: dict[str, int] = {}
+        self._next_trial_id = 0
+
+    def create_study(
+        self, name: str, directions: list[str], metric_names: list[str], load_if_exists: bool = False,
+    ) -> StudyRecord:
+        with self._lock:
+            if name in self._names:
+                if load_if_exists:
+                    return self.get_study(name)
+                raise DuplicatedStudyError(f"study {name!r} already exists; pass load_if_exists=True to reuse it")
+            study_id = len(self._studies)
+            rec = StudyRecord(study_id, name, list(directions), list(metric_names), {}, time.time())
+            self._studies[study_id] = _Study(rec)
+            self._names[name] = study_id
+            return dataclasses.replace(rec, distributions=dict(rec.distributions))
+
+    def get_study(self, name: str) -> StudyRecord:
+        with self._lock:
+            if name not in self._names:
+                raise StudyNotFoundError(f"no study named {name!r} in this storage")
+            rec = self._studies[self._names[name]].record
+            return dataclasses.replace(rec, distributions=dict(rec.distributions))
+
+    def list_studies(self) -> list[StudySummary]:
+        with self._lock:
+            out = []
+            for st in self._studies.values():
+                counts = self.count_trials(st.record.study_id)
+                best = self.best_trial(st.record.study_id, st.record.directions[0] == "maximize")
+                out.append(StudySummary(
+                    st.record.name, st.record.directions, st.record.metric_names, sum(counts.values()),
+                    counts, None if best is None else best.values[0] if best.values else None,
+                    st.record.created_at,
+                ))
+            return out
+
+    def _bump(self, st: _Study, trial: FrozenTrial) -> None:
+        old = st.trials.get(trial.trial_id)
+        if old is not None:
+            st.counts[old.state] -= 1
+        st.counts[trial.state] += 1
+        v = sort_value(trial.values) if trial.state == TrialState.COMPLETE else None
+        if v is not None:
+            for maximize in (False, True):
+                b = st.best.get(maximize)
+                bv = None if b is None else sort_value(b.values)
+                if bv is None or (v > bv if maximize else v < bv):
+                    st.best[maximize] = trial
+        st.version += 1
+        st.trials[trial.trial_id] = trial
+        st.trials.move_to_end(trial.trial_id)
+        st.versions[trial.trial_id] = st.version
+
+    def enqueue_trial(self, study_id: int, fixed_params: Mapping[str, Any]) -> int:
+        with self._lock:
+            st = self._studies[study_id]
+            number = len(st.trials)
+            trial = FrozenTrial(
+                number, TrialState.WAITING, trial_id=self._new_id(),
+                system_attrs={"fixed_params": dict(fixed_params)},
+            )
+            self._bump(st, trial)
+            st.waiting.append(trial.trial_id)
+            return number
+
+    def _new_id(self) -> int:
+        self._next_trial_id += 1
+        return self._next_trial_id
+
+    def start_trial(self, study_id: int) -> FrozenTrial:
+        now = time.time()
+        with self._lock:
+            st = self._studies[study_id]
+            if st.waiting:
+                old = st.trials[st.waiting.pop(0)]
+                trial = dataclasses.replace(old, state=_RUNNING, started_at=now)
+            else:
+                trial = FrozenTrial(len(st.trials), _RUNNING, started_at=now, trial_id=self._new_id())
+            self._bump(st, trial)
+            return trial
+
+    def _running(self, st: _Study, trial_id: int) -> FrozenTrial:
+        trial = st.trials.get(trial_id)
+        if trial is None or trial.state != _RUNNING:
+            raise finished_error(trial_id, None if trial is None else trial.state)
+        return trial
+
+    def _register(self, st: _Study, distributions: Mapping[str, Distribution] | None) -> None:
+        if distributions:
+            known = st.record.distributions
+            known.update(check_distributions(st.record.name, known, distributions))
+
+    def update_trial(
+        self, study_id: int, trial_id: int, params: Mapping[str, Any] | None = None,
+        distributions: Mapping[str, Distribution] | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
+    ) -> None:
+        with self._lock:
+            st = self._studies[study_id]
+            trial = self._running(st, trial_id)
+            self._register(st, distributions)
+            self._bump(st, dataclasses.replace(
+                trial,
+                internal_params={**trial.internal_params, **(params or {})},
+                user_attrs={**trial.user_attrs, **(user_attrs or {})},
+            ))
+
+    def append_report(self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
+        with self._lock:
+            st = self._studies[study_id]
+            trial = self._running(st, trial_id)
+            st.reports.setdefault(trial_id, []).append((step, dict(metrics)))
+            self._bump(st, dataclasses.replace(trial, last_step=step, last_result=dict(metrics)))
+
+    def finish_trial(
+        self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
+        error: str | None = None, params: Mapping[str, Any] | None = None,
+        distributions: Mapping[str, Distribution] | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        check_finished_state(state)
+        with self._lock:
+            st = self._studies[study_id]
+            trial = self._running(st, trial_id)
+            self._register(st, distributions)
+            done = dataclasses.replace(
+                trial, state=TrialState(state), values=None if values is None else list(values),
+                error=error, finished_at=time.time(),
+                internal_params={**trial.internal_params, **params} if params else trial.internal_params,
+                user_attrs={**trial.user_attrs, **user_attrs} if user_attrs else trial.user_attrs,
+            )
+            self._bump(st, done)
+            return done
+
+    def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
+        with self._lock:
+            st = self._studies[study_id]
+            changed = []
+            for trial_id in reversed(st.trials):
+                if st.versions[trial_id] <= since_version:
+                    break
+                changed.append(st.trials[trial_id])
+            changed.reverse()
+            return changed, st.version
+
+    def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
+        with self._lock:
+            return list(self._studies[study_id].reports.get(trial_id, []))
+
+    def best_trial(self, study_id: int, maximize: bool) -> FrozenTrial | None:
+        with self._lock:
+            return self._studies[study_id].best.get(maximize)
+
+    def count_trials(self, study_id: int) -> dict[TrialState, int]:
+        with self._lock:
+            return dict(self._studies[study_id].counts)

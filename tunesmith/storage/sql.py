@@ -1,0 +1,360 @@
+"""SQL storage through SQLAlchemy Core: SQLite (embedded default) and PostgreSQL.
+
+SQLite runs in WAL mode with a busy timeout; every write is one short
+``BEGIN IMMEDIATE`` transaction, so concurrent writers queue instead of failing
+with "database is locked". Every write first bumps the study's version row, which
+serialises writers of one study on every backend and makes trial numbers unique.
+
+>>> import tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "demo.db")
+>>> s = SQLStorage(f"sqlite:///{path}")
+>>> rec = s.create_study("demo", ["minimize"], ["value"])
+>>> s.start_trial(rec.study_id).number
+0
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import bindparam, create_engine, event, func, select
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
+
+from tunesmith.distributions import Distribution, distribution_from_json
+from tunesmith.exceptions import DuplicatedStudyError, StorageError, StudyNotFoundError
+from tunesmith.storage._base import (
+    Storage,
+    StudyRecord,
+    StudySummary,
+    check_distributions,
+    check_finished_state,
+    dumps,
+    finished_error,
+    loads,
+    sort_value,
+)
+from tunesmith.storage._schema import ensure_schema, reports, studies, study_params, trials
+from tunesmith.trial import FrozenTrial, TrialState
+
+__all__ = ["SQLStorage"]
+
+_RUNNING = int(TrialState.RUNNING)
+_WAITING = int(TrialState.WAITING)
+
+# Statements built once: SQLAlchemy then reuses their compiled form.
+_BUMP = (
+    studies.update().where(studies.c.study_id == bindparam("sid"))
+    .values(version=studies.c.version + 1).returning(studies.c.version, studies.c.next_number)
+)
+_BUMP_NUMBER = (
+    studies.update().where(studies.c.study_id == bindparam("sid"))
+    .values(version=studies.c.version + 1, next_number=studies.c.next_number + 1)
+    .returning(studies.c.version, studies.c.next_number)
+)
+_UNBUMP_NUMBER = (
+    studies.update().where(studies.c.study_id == bindparam("sid"))
+    .values(next_number=studies.c.next_number - 1)
+)
+_FIRST_WAITING = (
+    select(trials.c.trial_id).where(trials.c.study_id == bindparam("sid"), trials.c.state == _WAITING)
+    .order_by(trials.c.number).limit(1)
+)
+_SELECT_TRIAL = select(trials)
+_CHANGED = (
+    select(trials).where(trials.c.study_id == bindparam("sid"), trials.c.version > bindparam("since"))
+    .order_by(trials.c.version)
+)
+
+
+def _trial_from_row(row: Row[Any] | Any) -> FrozenTrial:
+    m = row._mapping
+    return FrozenTrial(
+        number=m["number"], state=TrialState(m["state"]),
+        values=None if m["values_json"] is None else loads(m["values_json"]),
+        error=m["error"], user_attrs=loads(m["user_attrs"]), system_attrs=loads(m["system_attrs"]),
+        started_at=m["started_at"], finished_at=m["finished_at"], last_step=m["last_step"],
+        last_result={} if m["last_result"] is None else loads(m["last_result"]),
+        trial_id=m["trial_id"], internal_params=loads(m["params"]),
+    )
+
+
+class SQLStorage(Storage):
+    """Storage in a SQL database named by a SQLAlchemy URL.
+
+    Args:
+        url: ``sqlite:///path/to/file.db`` or ``postgresql://user@host/db``.
+        busy_timeout: seconds a SQLite writer waits for the lock before failing.
+    """
+
+    def __init__(self, url: str, busy_timeout: float = 60.0) -> None:
+        self.url = url
+        self._sqlite = url.startswith("sqlite")
+        if self._sqlite and url in ("sqlite://", "sqlite:///:memory:"):
+            raise ValueError("use InMemoryStorage (storage=None) for an in-memory study, not SQLite :memory:")
+        kwargs: dict[str, Any] = {}
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        try:
+            self._engine = create_engine(url, **kwargs)
+        except Exception as e:  # unknown dialect, missing driver...
+            raise StorageError(f"cannot use storage URL {self.url!r}: {e}") from e
+        if self._sqlite:
+            self._setup_sqlite(busy_timeout)
+        ensure_schema(self._engine, self.url)
+        if self._sqlite:
+            with self._read() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        self._dists: dict[int, dict[str, Distribution]] = {}
+        self._names: dict[int, str] = {}
+
+    def _setup_sqlite(self, busy_timeout: float) -> None:
+        @event.listens_for(self._engine, "connect")
+        def _connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            cur.execute("PRAGMA synchronous = NORMAL")  # durable in WAL mode up to power loss
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.close()
+
+        @event.listens_for(self._engine, "begin")
+        def _begin(conn: Connection) -> None:
+            if conn.get_execution_options().get("tunesmith_read"):
+                return  # reads run statement by statement, in autocommit
+            # Take the write lock up front: a deferred transaction that later writes can
+            # fail with SQLITE_BUSY without waiting, whatever the busy timeout.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"url": self.url}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["url"])  # type: ignore[misc]
+
+    def __repr__(self) -> str:
+        return f"SQLStorage({self.url!r})"
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.begin() as conn:
+            yield conn
+
+    def _read(self) -> Connection:
+        return self._engine.connect().execution_options(tunesmith_read=True)
+
+    # -- studies ----------------------------------------------------------------------
+    def create_study(
+        self, name: str, directions: list[str], metric_names: list[str], load_if_exists: bool = False,
+    ) -> StudyRecord:
+        try:
+            with self._write() as conn:
+                exists = conn.execute(select(studies.c.study_id).where(studies.c.name == name)).first()
+                if exists is None:
+                    conn.execute(studies.insert().values(
+                        name=name, directions=dumps(directions), metric_names=dumps(metric_names),
+                        next_number=0, version=0, created_at=time.time(),
+                    ))
+                elif not load_if_exists:
+                    raise DuplicatedStudyError(
+                        f"study {name!r} already exists in {self.url}; pass load_if_exists=True to reuse it"
+                    )
+        except IntegrityError:  # another process created it between our check and insert
+            if not load_if_exists:
+                raise DuplicatedStudyError(f"study {name!r} already exists in {self.url}") from None
+        return self.get_study(name)
+
+    def get_study(self, name: str) -> StudyRecord:
+        with self._read() as conn:
+            row = conn.execute(select(studies).where(studies.c.name == name)).first()
+            if row is None:
+                raise StudyNotFoundError(f"no study named {name!r} in {self.url}")
+            dist_rows = conn.execute(
+                select(study_params.c.name, study_params.c.distribution)
+                .where(study_params.c.study_id == row.study_id)
+            ).all()
+        dists = {n: distribution_from_json(d) for n, d in dist_rows}
+        self._dists[row.study_id] = dict(dists)
+        self._names[row.study_id] = row.name
+        return StudyRecord(
+            row.study_id, row.name, loads(row.directions), loads(row.metric_names), dists, row.created_at,
+        )
+
+    def list_studies(self) -> list[StudySummary]:
+        with self._read() as conn:
+            rows = conn.execute(select(studies).order_by(studies.c.study_id)).all()
+        out = []
+        for row in rows:
+            directions = loads(row.directions)
+            counts = self.count_trials(row.study_id)
+            best = self.best_trial(row.study_id, directions[0] == "maximize")
+            out.append(StudySummary(
+                row.name, directions, loads(row.metric_names), sum(counts.values()), counts,
+                sort_value(best.values) if best else None, row.created_at,
+            ))
+        return out
+
+    # -- trials -----------------------------------------------------------------------
+    def enqueue_trial(self, study_id: int, fixed_params: Mapping[str, Any]) -> int:
+        with self._write() as conn:
+            version, next_number = conn.execute(_BUMP_NUMBER, {"sid": study_id}).one()
+            number = next_number - 1
+            conn.execute(trials.insert().values(
+                study_id=study_id, number=number, state=_WAITING, params="{}", user_attrs="{}",
+                system_attrs=dumps({"fixed_params": dict(fixed_params)}), version=version,
+            ))
+        return number
+
+    def start_trial(self, study_id: int) -> FrozenTrial:
+        now = time.time()
+        with self._write() as conn:
+            version, next_number = conn.execute(_BUMP_NUMBER, {"sid": study_id}).one()
+            waiting = conn.execute(_FIRST_WAITING, {"sid": study_id}).scalar()
+            if waiting is not None:
+                conn.execute(_UNBUMP_NUMBER, {"sid": study_id})
+                row = conn.execute(
+                    trials.update().where(trials.c.trial_id == waiting)
+                    .values(state=_RUNNING, started_at=now, heartbeat_at=now, version=version)
+                    .returning(*trials.c)
+                ).one()
+                return _trial_from_row(row)
+            trial_id = conn.execute(trials.insert().values(
+                study_id=study_id, number=next_number - 1, state=_RUNNING, params="{}", user_attrs="{}",
+                system_attrs="{}", started_at=now, heartbeat_at=now, version=version,
+            )).inserted_primary_key[0]  # type: ignore[index]
+        return FrozenTrial(next_number - 1, TrialState.RUNNING, started_at=now, trial_id=trial_id)
+
+    def _register(self, conn: Connection, study_id: int, distributions: Mapping[str, Distribution] | None) -> None:
+        if not distributions:
+            return
+        known = self._dists.setdefault(study_id, {})
+        if all(n in known for n in distributions):
+            check_distributions(self._study_name(conn, study_id), known, distributions)
+            return
+        # Something new: the stored registry (another worker may have written it) decides.
+        rows = conn.execute(
+            select(study_params.c.name, study_params.c.distribution).where(study_params.c.study_id == study_id)
+        ).all()
+        known.update({n: distribution_from_json(d) for n, d in rows})
+        added = check_distributions(self._study_name(conn, study_id), known, distributions)
+        if added:
+            conn.execute(study_params.insert(), [
+                {"study_id": study_id, "name": n, "distribution": d.to_json()} for n, d in added.items()
+            ])
+            known.update(added)
+
+    def _study_name(self, conn: Connection, study_id: int) -> str:
+        if study_id not in self._names:
+            self._names[study_id] = str(
+                conn.execute(select(studies.c.name).where(studies.c.study_id == study_id)).scalar()
+            )
+        return self._names[study_id]
+
+    def _running_row(self, conn: Connection, trial_id: int) -> Any:
+        row = conn.execute(
+            select(trials.c.state, trials.c.params, trials.c.user_attrs).where(trials.c.trial_id == trial_id)
+        ).first()
+        if row is None or row.state != _RUNNING:
+            raise finished_error(trial_id, None if row is None else row.state)
+        return row
+
+    def update_trial(
+        self, study_id: int, trial_id: int, params: Mapping[str, Any] | None = None,
+        distributions: Mapping[str, Distribution] | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
+    ) -> None:
+        now = time.time()
+        with self._write() as conn:
+            version, _ = conn.execute(_BUMP, {"sid": study_id}).one()
+            row = self._running_row(conn, trial_id)
+            self._register(conn, study_id, distributions)
+            values: dict[str, Any] = {"version": version, "heartbeat_at": now}
+            if params:
+                values["params"] = dumps({**loads(row.params), **params})
+            if user_attrs:
+                values["user_attrs"] = dumps({**loads(row.user_attrs), **user_attrs})
+            conn.execute(trials.update().where(trials.c.trial_id == trial_id).values(**values))
+
+    def append_report(self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
+        now = time.time()
+        text = dumps(dict(metrics))
+        with self._write() as conn:
+            version, _ = conn.execute(_BUMP, {"sid": study_id}).one()
+            n = conn.execute(
+                trials.update().where(trials.c.trial_id == trial_id, trials.c.state == _RUNNING)
+                .values(last_step=step, last_result=text, heartbeat_at=now, version=version)
+            ).rowcount
+            if n != 1:
+                raise finished_error(trial_id, self._state(conn, trial_id))
+            conn.execute(reports.insert().values(trial_id=trial_id, step=step, metrics=text, reported_at=now))
+
+    def _state(self, conn: Connection, trial_id: int) -> int | None:
+        return conn.execute(select(trials.c.state).where(trials.c.trial_id == trial_id)).scalar()
+
+    def finish_trial(
+        self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
+        error: str | None = None, params: Mapping[str, Any] | None = None,
+        distributions: Mapping[str, Distribution] | None = None,
+        user_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        check_finished_state(state)
+        now = time.time()
+        with self._write() as conn:
+            version, _ = conn.execute(_BUMP, {"sid": study_id}).one()
+            self._register(conn, study_id, distributions)
+            update: dict[str, Any] = {
+                "state": int(state), "values_json": None if values is None else dumps(list(values)),
+                "value": sort_value(values), "error": error, "finished_at": now, "heartbeat_at": now,
+                "version": version,
+            }
+            if params or user_attrs:
+                row = self._running_row(conn, trial_id)
+                if params:
+                    update["params"] = dumps({**loads(row.params), **params})
+                if user_attrs:
+                    update["user_attrs"] = dumps({**loads(row.user_attrs), **user_attrs})
+            row = conn.execute(
+                trials.update().where(trials.c.trial_id == trial_id, trials.c.state == _RUNNING)
+                .values(**update).returning(*trials.c)
+            ).first()
+            if row is None:
+                raise finished_error(trial_id, self._state(conn, trial_id))
+        return _trial_from_row(row)
+
+    def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
+        with self._read() as conn:
+            rows = conn.execute(_CHANGED, {"sid": study_id, "since": since_version}).all()
+        if not rows:
+            return [], since_version
+        return [_trial_from_row(r) for r in rows], int(rows[-1].version)
+
+    def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
+        with self._read() as conn:
+            rows = conn.execute(
+                select(reports.c.step, reports.c.metrics).where(reports.c.trial_id == trial_id)
+                .order_by(reports.c.report_id)
+            ).all()
+        return [(int(s), loads(m)) for s, m in rows]
+
+    def best_trial(self, study_id: int, maximize: bool) -> FrozenTrial | None:
+        order = trials.c.value.desc() if maximize else trials.c.value.asc()
+        with self._read() as conn:
+            row = conn.execute(
+                select(trials).where(
+                    trials.c.study_id == study_id, trials.c.state == int(TrialState.COMPLETE),
+                    trials.c.value.is_not(None),
+                ).order_by(order).limit(1)
+            ).first()
+        return None if row is None else _trial_from_row(row)
+
+    def count_trials(self, study_id: int) -> dict[TrialState, int]:
+        counts = dict.fromkeys(TrialState, 0)
+        with self._read() as conn:
+            for state, n in conn.execute(
+                select(trials.c.state, func.count()).where(trials.c.study_id == study_id).group_by(trials.c.state)
+            ):
+                counts[TrialState(state)] = int(n)
+        return counts

@@ -1,0 +1,422 @@
+"""Studies: create or load one, then ``ask``/``tell`` or ``optimize``.
+
+>>> import tunesmith
+>>> study = tunesmith.create_study(direction="minimize", seed=0)
+>>> study.optimize(lambda t: (t.suggest_float("x", -5, 5) - 2) ** 2, n_trials=30)
+>>> round(study.best_params["x"])
+2
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from tunesmith.distributions import DerivedDistribution, Distribution
+from tunesmith.exceptions import StudyNotFoundError
+from tunesmith.history import History
+from tunesmith.samplers import RandomSampler, Sampler
+from tunesmith.space import SearchSpace
+from tunesmith.storage import Storage, get_storage
+from tunesmith.trial import FrozenTrial, Trial, TrialState
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Study", "create_study", "load_study"]
+
+Objective = Callable[[Trial], Any]
+Callback = Callable[["Study", FrozenTrial], None]
+
+_DIRECTIONS = {"minimize": "minimize", "maximize": "maximize", "min": "minimize", "max": "maximize"}
+
+
+def _directions(
+    direction: str | None, directions: Sequence[str] | None, metric: str | Sequence[str] | None,
+    mode: str | Sequence[str] | None,
+) -> tuple[list[str], list[str]]:
+    if direction is not None and directions is not None:
+        raise ValueError("pass either direction= or directions=, not both")
+    if (direction is not None or directions is not None) and mode is not None:
+        raise ValueError("pass either direction(s)= or mode=, not both")
+    raw: list[str]
+    if directions is not None:
+        raw = list(directions)
+    elif direction is not None:
+        raw = [direction]
+    elif mode is not None:
+        raw = [mode] if isinstance(mode, str) else list(mode)
+    else:
+        raw = ["minimize"]
+    names = [metric] if isinstance(metric, str) else list(metric) if metric is not None else []
+    out = []
+    for d in raw:
+        if not isinstance(d, str) or d.lower() not in _DIRECTIONS:
+            raise ValueError(f"direction/mode must be 'minimize'/'min' or 'maximize'/'max', got {d!r}")
+        out.append(_DIRECTIONS[d.lower()])
+    if names and len(out) == 1 and len(names) > 1:
+        out = out * len(names)
+    if names and len(names) != len(out):
+        raise ValueError(f"{len(names)} metric names but {len(out)} directions: {names} vs {out}")
+    if not names:
+        names = ["value"] if len(out) == 1 else [f"value_{i}" for i in range(len(out))]
+    return out, names
+
+
+def _make_sampler(sampler: Sampler | None, seed: int | None) -> Sampler:
+    if sampler is not None:
+        if seed is not None and sampler.seed is None:
+            raise ValueError("seed= goes to the sampler: pass it there, e.g. RandomSampler(seed=...)")
+        if not isinstance(sampler, Sampler):
+            raise TypeError(f"sampler must be a tunesmith Sampler, got {type(sampler).__name__}")
+        return sampler
+    return RandomSampler(seed=seed)
+
+
+def create_study(
+    name: str | None = None, storage: Storage | str | os.PathLike[str] | None = None, *,
+    direction: str | None = None, directions: Sequence[str] | None = None,
+    metric: str | Sequence[str] | None = None, mode: str | Sequence[str] | None = None,
+    sampler: Sampler | None = None, seed: int | None = None, load_if_exists: bool = False,
+) -> Study:
+    """Create a study (or, with ``load_if_exists``, reopen the one of that name).
+
+    Args:
+        storage: None (in memory), ``"sqlite:///file.db"``, a ``postgresql://`` URL, or a Storage.
+        direction / directions: ``"minimize"`` or ``"maximize"`` (one per objective).
+        metric / mode: Ray Tune's spelling: the metric name(s) and ``"min"``/``"max"``.
+        sampler: a sampler from :mod:`tunesmith.samplers` (default: random search).
+        seed: seed for the default sampler; a seeded study reproduces its suggestions.
+    """
+    dirs, names = _directions(direction, directions, metric, mode)
+    store = get_storage(storage)
+    if name is None:
+        name = f"study-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    record = store.create_study(name, dirs, names, load_if_exists=load_if_exists)
+    if load_if_exists and (record.directions != dirs and (direction or directions or mode)):
+        raise ValueError(
+            f"study {name!r} exists with directions {record.directions}, not {dirs}; "
+            "use another name or the same directions"
+        )
+    return Study(record.name, store, _make_sampler(sampler, seed))
+
+
+def load_study(
+    name: str, storage: Storage | str | os.PathLike[str] | None, *, sampler: Sampler | None = None,
+    seed: int | None = None,
+) -> Study:
+    """Open an existing study; raises StudyNotFoundError if there is none of that name."""
+    if storage is None:
+        raise ValueError("load_study needs the storage the study lives in, e.g. 'sqlite:///tunesmith.db'")
+    return Study(name, get_storage(storage), _make_sampler(sampler, seed))
+
+
+class Study:
+    """A named set of trials in a storage, with the sampler that proposes new ones.
+
+    Use :func:`create_study` or :func:`load_study` rather than this constructor.
+    """
+
+    def __init__(self, name: str, storage: Storage, sampler: Sampler, space: SearchSpace | None = None) -> None:
+        record = storage.get_study(name)
+        self.name = record.name
+        self.storage = storage
+        self.sampler = sampler
+        self.directions = record.directions
+        self.metric_names = record.metric_names
+        self._study_id = record.study_id
+        self._known: dict[str, Distribution] = dict(record.distributions)
+        self._stored: set[str] = set(record.distributions)  # names the storage has registered
+        self._history = History(lambda v: storage.get_trials(self._study_id, v), len(self.directions))
+        self._materialized: dict[int, tuple[FrozenTrial, FrozenTrial]] = {}
+        self._space = space
+        self._stop_requested = False
+
+    def __repr__(self) -> str:
+        return f"Study(name={self.name!r}, directions={self.directions}, storage={self.storage!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        raise TypeError("a Study is not sent to workers; they reopen it from its storage URL")
+
+    # -- properties -------------------------------------------------------------------
+    @property
+    def direction(self) -> str:
+        if len(self.directions) != 1:
+            raise RuntimeError("this study has several objectives; use .directions")
+        return self.directions[0]
+
+    @property
+    def space(self) -> SearchSpace | None:
+        """The dict-style search space, when the study runs a config (``tunesmith.run``)."""
+        return self._space
+
+    def set_space(self, space: SearchSpace | Mapping[str, Any] | None) -> None:
+        """Use a dict-style config: each trial gets every parameter of it at ``ask`` time."""
+        self._space = space if space is None or isinstance(space, SearchSpace) else SearchSpace(space)
+
+    @property
+    def trials(self) -> list[FrozenTrial]:
+        """All trials, by number."""
+        return self.get_trials()
+
+    def get_trials(self, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
+        """Trials (by number), optionally only those in ``states``."""
+        self._history.mark_stale()
+        raw = self._history.trials
+        wanted = None if states is None else set(states)
+        out = [self._materialize(t) for t in raw if wanted is None or t.state in wanted]
+        out.sort(key=lambda t: t.number)
+        return out
+
+    @property
+    def best_trial(self) -> FrozenTrial:
+        """The COMPLETE trial with the best value (single-objective studies)."""
+        if len(self.directions) != 1:
+            raise RuntimeError("best_trial is for single-objective studies; this one has several objectives")
+        raw = self.storage.best_trial(self._study_id, self.directions[0] == "maximize")
+        if raw is None:
+            raise ValueError(f"study {self.name!r} has no completed trial yet")
+        return self._materialize(raw)
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return self.best_trial.params
+
+    @property
+    def best_value(self) -> float:
+        value = self.best_trial.value
+        assert value is not None  # COMPLETE trials always carry values
+        return value
+
+    def count(self) -> dict[TrialState, int]:
+        """Number of trials in each state."""
+        return self.storage.count_trials(self._study_id)
+
+    # -- ask / tell -------------------------------------------------------------------
+    def ask(self) -> Trial:
+        """Start a trial: the next enqueued one, or a new one with the sampler's proposal."""
+        raw = self.storage.start_trial(self._study_id)
+        self._history.mark_stale()
+        rng = self.sampler.rng_for(raw.number)
+        space = self._space.distributions if self._space is not None else self._known
+        proposal = self.sampler.suggest(space, self._history, raw.number, rng)
+        fixed = raw.system_attrs.get("fixed_params")
+        if fixed:
+            proposal = {**proposal, **fixed}
+        trial = Trial(self, raw, proposal, rng)
+        if self._space is not None:
+            self._fill_from_space(trial, self._space, fixed or {}, rng)
+        return trial
+
+    def _fill_from_space(self, trial: Trial, space: SearchSpace, fixed: Mapping[str, Any], rng: Any) -> None:
+        for name, dist in space.distributions.items():
+            trial.suggest(name, dist)
+        derived = space.resolve(trial._params, rng)
+        for name, value in derived.items():
+            trial._set_param(name, _DERIVED, fixed.get(name, value))
+        self._flush(trial)  # so a lost worker's trial can be retried with the same config
+
+    def tell(
+        self, trial: Trial | int, values: Any = None, *, state: TrialState | None = None,
+        error: str | None = None,
+    ) -> FrozenTrial:
+        """Finish a trial with its value(s), or with a state (PRUNED, FAILED) and an error text.
+
+        ``values`` may be a number, a sequence (one per objective), or a dict of
+        metrics from which the study's metric names are taken.
+        """
+        if isinstance(trial, int):
+            raise TypeError("tell() needs the Trial object returned by ask()")
+        vals: list[float] | None = None
+        if values is not None:
+            try:
+                vals = self._normalize(values)
+            except (TypeError, ValueError) as e:
+                if state not in (None, TrialState.COMPLETE):
+                    raise
+                state, error = TrialState.FAILED, f"invalid objective value: {e}"
+        if state is None:
+            if vals is None:
+                state, error = TrialState.FAILED, error or "the objective returned no value"
+            elif any(math.isnan(v) for v in vals):
+                state, error = TrialState.FAILED, f"the objective returned NaN: {vals}"
+            else:
+                state = TrialState.COMPLETE
+        elif state == TrialState.COMPLETE and vals is None:
+            raise ValueError("a COMPLETE trial needs values")
+        if state == TrialState.PRUNED and vals is None and trial.last_result:
+            vals = self._values_from_metrics(trial.last_result, strict=False)
+        params, dists = self._unflushed(trial)
+        raw = self.storage.finish_trial(
+            self._study_id, trial._trial_id, TrialState(state), vals, error, params, dists,
+            trial.user_attrs or None,
+        )
+        self._stored.update(dists)
+        trial._unflushed.clear()
+        self._history.ingest([raw])
+        return self._materialize(raw)
+
+    def enqueue(self, params: Mapping[str, Any]) -> int:
+        """Queue a trial with fixed parameters (a warm start); returns its number.
+
+        Parameters not given are suggested as usual when the trial runs.
+        """
+        if not isinstance(params, Mapping):
+            raise TypeError(f"enqueue needs a dict of parameters, got {type(params).__name__}")
+        for name, value in params.items():
+            dist = self._known.get(name) or (self._space.distributions.get(name) if self._space else None)
+            if dist is not None and not dist.contains(value):
+                raise ValueError(f"enqueue: parameter {name!r}: {value!r} is outside {dist}")
+        from tunesmith.storage._base import dumps, loads
+
+        return self.storage.enqueue_trial(self._study_id, loads(dumps(dict(params))))
+
+    def stop(self) -> None:
+        """Ask a running ``optimize`` to start no new trial (call it from a callback)."""
+        self._stop_requested = True
+
+    # -- optimize ---------------------------------------------------------------------
+    def optimize(
+        self, objective: Objective, n_trials: int | None = None, timeout: float | None = None, *,
+        n_workers: int = 1, callbacks: Sequence[Callback] | None = None,
+        catch: type[BaseException] | tuple[type[BaseException], ...] = (Exception,),
+        max_failures: int | None = None, reporter: Any = None,
+    ) -> None:
+        """Run ``objective`` on new trials until ``n_trials`` ran or ``timeout`` seconds passed.
+
+        Args:
+            n_workers: worker processes (1 runs in this process). Processes need a
+                storage they can share (SQLite file or PostgreSQL).
+            callbacks: called as ``callback(study, frozen_trial)`` after each finished trial.
+            catch: exceptions from the objective that mark the trial FAILED and go on;
+                others stop the study and are raised (the trial is still recorded).
+            max_failures: stop with an error once this many trials failed.
+            reporter: a :class:`~tunesmith.reporting.ConsoleReporter` (None: silent).
+        """
+        from tunesmith.execution import run_worker_loops
+
+        if n_trials is not None and (not isinstance(n_trials, int) or n_trials < 0):
+            raise ValueError(f"n_trials must be a non-negative integer or None, got {n_trials!r}")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be positive seconds or None, got {timeout!r}")
+        if not isinstance(n_workers, int) or n_workers < 1:
+            raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
+        if max_failures is not None and max_failures < 1:
+            raise ValueError(f"max_failures must be >= 1 or None, got {max_failures!r}")
+        if n_trials is None and timeout is None:
+            space = self._space.distributions if self._space is not None else self._known
+            n_trials = self.sampler.max_trials(space)
+        self._stop_requested = False
+        run_worker_loops(
+            self, objective, n_trials=n_trials, timeout=timeout, n_workers=n_workers,
+            callbacks=list(callbacks or []), catch=catch if isinstance(catch, tuple) else (catch,),
+            max_failures=max_failures, reporter=reporter,
+        )
+
+    # -- export -----------------------------------------------------------------------
+    def dataframe(self) -> pd.DataFrame:
+        """One row per trial: number, state, values, params_*, timings, last reported metrics."""
+        import pandas as pd
+
+        rows = []
+        for t in self.trials:
+            row: dict[str, Any] = {"number": t.number, "state": t.state.name}
+            for i, name in enumerate(self.metric_names):
+                row[name] = t.values[i] if t.values and i < len(t.values) else None
+            row.update({f"params_{k}": v for k, v in t.params.items()})
+            row.update({f"last_{k}": v for k, v in t.last_result.items()})
+            row.update({
+                "datetime_start": t.datetime_start, "datetime_complete": t.datetime_complete,
+                "duration": t.duration, "error": t.error,
+            })
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    # -- internals used by Trial ------------------------------------------------------
+    def _register(self, name: str, dist: Distribution) -> None:
+        known = self._known.get(name)
+        if known is None:
+            dist.validate(name)
+            self._known[name] = dist
+        elif known != dist and known.to_json() != dist.to_json():
+            raise ValueError(
+                f"parameter {name!r} is already defined in study {self.name!r} as {known}; "
+                f"it cannot be redefined as {dist}"
+            )
+
+    def _unflushed(self, trial: Trial) -> tuple[dict[str, Any], dict[str, Distribution]]:
+        params = {n: trial._dists[n].to_internal(trial._params[n]) for n in trial._unflushed}
+        dists = {n: trial._dists[n] for n in trial._unflushed if n not in self._stored}
+        return params, dists
+
+    def _flush(self, trial: Trial) -> None:
+        if trial._unflushed:
+            params, dists = self._unflushed(trial)
+            self.storage.update_trial(self._study_id, trial._trial_id, params, dists)
+            self._stored.update(dists)
+            trial._unflushed.clear()
+
+    def _report(self, trial: Trial, step: int, metrics: Mapping[str, Any]) -> None:
+        self._flush(trial)
+        self.storage.append_report(self._study_id, trial._trial_id, step, metrics)
+
+    def _normalize(self, values: Any) -> list[float]:
+        if isinstance(values, Mapping):
+            return self._values_from_metrics(values, strict=True) or []
+        if isinstance(values, (str, bytes)):
+            raise TypeError(f"the objective returned a string: {values!r}")
+        if hasattr(values, "__len__") and not hasattr(values, "item"):
+            out = [float(v) for v in values]
+        elif hasattr(values, "item") and getattr(values, "size", 1) > 1:
+            out = [float(v) for v in values]
+        else:
+            out = [float(values)]
+        if len(out) != len(self.directions):
+            raise ValueError(f"expected {len(self.directions)} value(s), got {len(out)}: {out}")
+        return out
+
+    def _values_from_metrics(self, metrics: Mapping[str, Any], strict: bool) -> list[float] | None:
+        missing = [m for m in self.metric_names if m not in metrics]
+        if missing:
+            if strict:
+                raise ValueError(
+                    f"the objective's result has no metric {missing[0]!r} (it has {sorted(metrics)}); "
+                    f"the study optimizes {self.metric_names}"
+                )
+            return None
+        return [float(metrics[m]) for m in self.metric_names]
+
+    def _materialize(self, raw: FrozenTrial) -> FrozenTrial:
+        cached = self._materialized.get(raw.trial_id)
+        if cached is not None and cached[0] is raw:
+            return cached[1]
+        params: dict[str, Any] = {}
+        dists: dict[str, Distribution] = {}
+        for name, internal in raw.internal_params.items():
+            dist = self._known.get(name) or self._reload_distribution(name)
+            if dist is None:
+                params[name] = internal
+                continue
+            params[name] = dist.to_external(internal)
+            dists[name] = dist
+        out = dataclasses.replace(raw, params=params, distributions=dists)
+        self._materialized[raw.trial_id] = (raw, out)
+        return out
+
+    def _reload_distribution(self, name: str) -> Distribution | None:
+        try:
+            record = self.storage.get_study(self.name)
+        except StudyNotFoundError:
+            return None
+        for n, d in record.distributions.items():
+            self._known.setdefault(n, d)
+            self._stored.add(n)
+        return self._known.get(name)
+
+
+_DERIVED = DerivedDistribution()

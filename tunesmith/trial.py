@@ -1,0 +1,273 @@
+"""Trials: the immutable record (:class:`FrozenTrial`) and the live handle (:class:`Trial`).
+
+An objective receives a :class:`Trial`, asks it for parameters (define-by-run),
+reports intermediate metrics, and returns its value::
+
+    def objective(trial):
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        layers = trial.hp.Int("layers", 1, 3)          # KerasTuner style
+        if trial.suggest_categorical("opt", ["sgd", "adam"]) == "sgd":
+            trial.suggest_float("momentum", 0.0, 0.99)  # conditional parameter
+        return lr * layers
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tunesmith.distributions import (
+    CategoricalDistribution,
+    Distribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from tunesmith.space import unflatten
+
+if TYPE_CHECKING:
+    from tunesmith.study import Study
+
+__all__ = ["FrozenTrial", "Hyperparameters", "Trial", "TrialState", "TrialStopped"]
+
+
+class TrialState(enum.IntEnum):
+    """Life cycle of a trial. WAITING trials are queued (``enqueue``) and not started."""
+
+    WAITING = 0
+    RUNNING = 1
+    COMPLETE = 2
+    PRUNED = 3
+    FAILED = 4
+
+    def is_finished(self) -> bool:
+        return self >= TrialState.COMPLETE
+
+
+class TrialStopped(Exception):
+    """Raised inside an objective to end the trial early (a scheduler's stop decision)."""
+
+
+@dataclass(slots=True)
+class FrozenTrial:
+    """One trial as stored: parameters, state, values, reports summary, timings, errors.
+
+    ``params`` holds the values the objective saw; ``internal_params`` their stored
+    JSON-safe form (categorical choices as indices).
+    """
+
+    number: int
+    state: TrialState
+    params: dict[str, Any] = field(default_factory=dict)
+    values: list[float] | None = None
+    error: str | None = None
+    user_attrs: dict[str, Any] = field(default_factory=dict)
+    system_attrs: dict[str, Any] = field(default_factory=dict)
+    started_at: float | None = None
+    finished_at: float | None = None
+    last_step: int | None = None
+    last_result: dict[str, Any] = field(default_factory=dict)
+    trial_id: int = -1
+    internal_params: dict[str, Any] = field(default_factory=dict)
+    distributions: dict[str, Distribution] = field(default_factory=dict)
+
+    @property
+    def value(self) -> float | None:
+        """The objective value (single-objective studies); None if there is none."""
+        if self.values is None:
+            return None
+        if len(self.values) != 1:
+            raise RuntimeError(f"trial {self.number} has {len(self.values)} values; use .values")
+        return self.values[0]
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Parameters as a nested dict (``"a/b"`` becomes ``{"a": {"b": ...}}``)."""
+        return unflatten(self.params)
+
+    @property
+    def datetime_start(self) -> _dt.datetime | None:
+        return None if self.started_at is None else _dt.datetime.fromtimestamp(self.started_at)
+
+    @property
+    def datetime_complete(self) -> _dt.datetime | None:
+        return None if self.finished_at is None else _dt.datetime.fromtimestamp(self.finished_at)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish (None while running)."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+class Hyperparameters:
+    """KerasTuner-style declarations on a trial: ``hp.Int``, ``hp.Float``, ``hp.Choice``..."""
+
+    def __init__(self, trial: Trial) -> None:
+        self._trial = trial
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return dict(self._trial.params)
+
+    def Int(  # noqa: N802 - KerasTuner's names
+        self, name: str, min_value: int, max_value: int, step: int | None = None,
+        sampling: str = "linear", default: int | None = None,
+    ) -> int:
+        log = _sampling(name, sampling)
+        return int(self._trial.suggest(name, IntDistribution(min_value, max_value, log=log, step=step or 1)))
+
+    def Float(  # noqa: N802
+        self, name: str, min_value: float, max_value: float, step: float | None = None,
+        sampling: str = "linear", default: float | None = None,
+    ) -> float:
+        log = _sampling(name, sampling)
+        return float(self._trial.suggest(name, FloatDistribution(min_value, max_value, log=log, step=step)))
+
+    def Choice(  # noqa: N802
+        self, name: str, values: Sequence[Any], ordered: bool | None = None, default: Any = None,
+    ) -> Any:
+        return self._trial.suggest(name, CategoricalDistribution(tuple(values)))
+
+    def Boolean(self, name: str, default: bool = False) -> bool:  # noqa: N802
+        return bool(self._trial.suggest(name, CategoricalDistribution((False, True))))
+
+    def Fixed(self, name: str, value: Any) -> Any:  # noqa: N802
+        return value
+
+
+def _sampling(name: str, sampling: str | None) -> bool:
+    if sampling in (None, "linear"):
+        return False
+    if sampling == "log":
+        return True
+    raise ValueError(f"parameter {name!r}: sampling must be 'linear' or 'log', got {sampling!r}")
+
+
+class Trial:
+    """A running trial: suggest parameters, report metrics, check for a stop decision.
+
+    Parameters are drawn from the study's sampler on first use and recorded; asking
+    again for the same name returns the same value.
+    """
+
+    def __init__(
+        self, study: Study, frozen: FrozenTrial, proposal: Mapping[str, Any], rng: np.random.Generator,
+    ) -> None:
+        self.study = study
+        self.number = frozen.number
+        self._trial_id = frozen.trial_id
+        self._proposal = proposal
+        self._rng = rng
+        self._params: dict[str, Any] = {}
+        self._dists: dict[str, Distribution] = {}
+        self._unflushed: set[str] = set()
+        self.user_attrs: dict[str, Any] = {}
+        self.last_step: int | None = None
+        self.last_result: dict[str, Any] = {}
+        self._stop = False
+
+    # -- parameters -------------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, Any]:
+        """Parameters suggested so far (flat names)."""
+        return dict(self._params)
+
+    @property
+    def distributions(self) -> dict[str, Distribution]:
+        return dict(self._dists)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Parameters as a nested dict."""
+        return unflatten(self._params)
+
+    @property
+    def hp(self) -> Hyperparameters:
+        """KerasTuner-style access: ``trial.hp.Float("lr", 1e-4, 1e-1, sampling="log")``."""
+        return Hyperparameters(self)
+
+    def suggest_float(
+        self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False,
+    ) -> float:
+        """A real in [low, high]; ``log=True`` samples in log space; ``step`` quantizes."""
+        return float(self.suggest(name, FloatDistribution(low, high, log=log, step=step)))
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
+        """An integer in [low, high], both inclusive."""
+        return int(self.suggest(name, IntDistribution(low, high, log=log, step=step)))
+
+    def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
+        """One of ``choices``."""
+        return self.suggest(name, CategoricalDistribution(tuple(choices)))
+
+    def suggest(self, name: str, distribution: Distribution) -> Any:
+        """Suggest a value for ``name`` from any :class:`Distribution`."""
+        if name in self._params:
+            if self._dists[name] != distribution:
+                raise ValueError(
+                    f"parameter {name!r} was already suggested in this trial as {self._dists[name]}, "
+                    f"now as {distribution}"
+                )
+            return self._params[name]
+        self.study._register(name, distribution)
+        value = self._proposal.get(name, _MISSING)
+        if value is _MISSING or not distribution.contains(value):
+            value = self.study.sampler.suggest_one(
+                name, distribution, self.study._history, self.number, self._rng, self._params
+            )
+        self._set_param(name, distribution, value)
+        return value
+
+    def _set_param(self, name: str, distribution: Distribution, value: Any) -> None:
+        self._params[name] = value
+        self._dists[name] = distribution
+        self._unflushed.add(name)
+
+    # -- reporting --------------------------------------------------------------------
+    def report(self, step_or_value: Any = None, /, step: int | None = None, **metrics: Any) -> None:
+        """Record intermediate metrics at a step and consult the study's scheduler.
+
+        Two spellings: ``trial.report(step, loss=0.3, acc=0.9)`` and Optuna's
+        ``trial.report(0.3, step=5)`` (the value is stored under the study's metric).
+        """
+        if step is not None:
+            if step_or_value is not None:
+                metrics[self.study.metric_names[0]] = step_or_value
+        else:
+            if step_or_value is None:
+                step = 0 if self.last_step is None else self.last_step + 1
+            elif isinstance(step_or_value, (int, np.integer)) and not isinstance(step_or_value, bool):
+                step = int(step_or_value)
+            else:
+                raise TypeError(
+                    "report() takes report(step, **metrics) or report(value, step=N); "
+                    f"got a positional {type(step_or_value).__name__} without step="
+                )
+        if not metrics:
+            raise ValueError("report() needs at least one metric, e.g. trial.report(step, loss=0.1)")
+        self.last_step = int(step)
+        self.last_result = metrics
+        self.study._report(self, self.last_step, metrics)
+
+    def should_stop(self) -> bool:
+        """True once the scheduler decided this trial should end (Optuna's ``should_prune``)."""
+        return self._stop
+
+    should_prune = should_stop
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Attach a JSON-serialisable value to the trial record."""
+        self.user_attrs[key] = value
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
