@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from tunesmith import samplers
 from tunesmith.distributions import (
     CategoricalDistribution,
     FloatDistribution,
@@ -22,6 +23,7 @@ from tunesmith.exceptions import (
     StudyNotFoundError,
     TrialFinishedError,
 )
+from tunesmith.run import ExperimentAnalysis, RunResult, report, run
 from tunesmith.space import (
     SearchSpace,
     choice,
@@ -45,10 +47,12 @@ __version__ = "0.1.0"
 __all__ = [
     "CategoricalDistribution",
     "DuplicatedStudyError",
+    "ExperimentAnalysis",
     "FloatDistribution",
     "FrozenTrial",
     "IntDistribution",
     "NormalDistribution",
+    "RunResult",
     "SchemaVersionError",
     "SearchSpace",
     "StorageError",
@@ -71,6 +75,9 @@ __all__ = [
     "quniform",
     "randint",
     "randn",
+    "report",
+    "run",
+    "samplers",
     "sample_from",
     "uniform",
 ]

@@ -9,7 +9,6 @@ actually reads the history, so samplers that need none (random) pay nothing.
 from __future__ import annotations
 
 import bisect
-
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np

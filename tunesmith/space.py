@@ -149,7 +149,7 @@ def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-class _AttrDict(dict):  # type: ignore[type-arg]
+class _AttrDict(dict[str, Any]):
     """A dict whose keys read as attributes too (``spec.config.lr``), like Ray's spec."""
 
     def __getattr__(self, key: str) -> Any:
@@ -204,7 +204,8 @@ class SearchSpace:
     @property
     def grid_size(self) -> int:
         """Number of points of the ``grid_search`` product (1 without grid axes)."""
-        return math.prod(len(self.distributions[n].choices) for n in self.grid_axes)  # type: ignore[attr-defined]
+        dists = self.distributions
+        return math.prod(len(d.choices) for d in dists.values() if isinstance(d, CategoricalDistribution) and d.grid)
 
     def __contains__(self, name: str) -> bool:
         return name in self.distributions or name in self.derived or name in self.constants

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import time
@@ -240,6 +239,8 @@ class Study:
                 if state not in (None, TrialState.COMPLETE):
                     raise
                 state, error = TrialState.FAILED, f"invalid objective value: {e}"
+        if vals is None and not self.directions and state in (None, TrialState.COMPLETE):
+            vals = []  # a study without objectives (tunesmith.run without metric=)
         if state is None:
             if vals is None:
                 state, error = TrialState.FAILED, error or "the objective returned no value"
@@ -254,7 +255,7 @@ class Study:
         params, dists = self._unflushed(trial)
         raw = self.storage.finish_trial(
             self._study_id, trial._trial_id, TrialState(state), vals, error, params, dists,
-            trial.user_attrs or None,
+            None if params is None else trial.user_attrs,
         )
         self._stored.update(dists)
         trial._unflushed.clear()
@@ -285,7 +286,7 @@ class Study:
         self, objective: Objective, n_trials: int | None = None, timeout: float | None = None, *,
         n_workers: int = 1, callbacks: Sequence[Callback] | None = None,
         catch: type[BaseException] | tuple[type[BaseException], ...] = (Exception,),
-        max_failures: int | None = None, reporter: Any = None,
+        max_failures: int | None = None, reporter: Any = None, worker_env: Mapping[str, str] | None = None,
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` ran or ``timeout`` seconds passed.
 
@@ -297,6 +298,7 @@ class Study:
                 others stop the study and are raised (the trial is still recorded).
             max_failures: stop with an error once this many trials failed.
             reporter: a :class:`~tunesmith.reporting.ConsoleReporter` (None: silent).
+            worker_env: extra environment variables for worker processes.
         """
         from tunesmith.execution import run_worker_loops
 
@@ -315,7 +317,7 @@ class Study:
         run_worker_loops(
             self, objective, n_trials=n_trials, timeout=timeout, n_workers=n_workers,
             callbacks=list(callbacks or []), catch=catch if isinstance(catch, tuple) else (catch,),
-            max_failures=max_failures, reporter=reporter,
+            max_failures=max_failures, reporter=reporter, worker_env=dict(worker_env or {}),
         )
 
     # -- export -----------------------------------------------------------------------
@@ -349,15 +351,18 @@ class Study:
                 f"it cannot be redefined as {dist}"
             )
 
-    def _unflushed(self, trial: Trial) -> tuple[dict[str, Any], dict[str, Distribution]]:
-        params = {n: trial._dists[n].to_internal(trial._params[n]) for n in trial._unflushed}
+    def _unflushed(self, trial: Trial) -> tuple[dict[str, Any] | None, dict[str, Distribution]]:
+        """The trial's full internal params if anything changed since the last write."""
+        if not trial._unflushed and not trial.user_attrs:
+            return None, {}
+        params = {n: trial._dists[n].to_internal(v) for n, v in trial._params.items()}
         dists = {n: trial._dists[n] for n in trial._unflushed if n not in self._stored}
         return params, dists
 
     def _flush(self, trial: Trial) -> None:
         if trial._unflushed:
             params, dists = self._unflushed(trial)
-            self.storage.update_trial(self._study_id, trial._trial_id, params, dists)
+            self.storage.update_trial(self._study_id, trial._trial_id, params, dists, trial.user_attrs)
             self._stored.update(dists)
             trial._unflushed.clear()
 
@@ -404,7 +409,7 @@ class Study:
                 continue
             params[name] = dist.to_external(internal)
             dists[name] = dist
-        out = dataclasses.replace(raw, params=params, distributions=dists)
+        out = raw.evolve(params=params, distributions=dists)
         self._materialized[raw.trial_id] = (raw, out)
         return out
 

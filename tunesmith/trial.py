@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,7 +48,7 @@ class TrialState(enum.IntEnum):
         return self >= TrialState.COMPLETE
 
 
-class TrialStopped(Exception):
+class TrialStopped(Exception):  # noqa: N818 - reads as an event, like StopIteration
     """Raised inside an objective to end the trial early (a scheduler's stop decision)."""
 
 
@@ -74,6 +74,13 @@ class FrozenTrial:
     trial_id: int = -1
     internal_params: dict[str, Any] = field(default_factory=dict)
     distributions: dict[str, Distribution] = field(default_factory=dict)
+
+    def evolve(self, **changes: Any) -> FrozenTrial:
+        """A copy with some fields changed (a fast ``dataclasses.replace``)."""
+        new = object.__new__(FrozenTrial)
+        for name in _FROZEN_FIELDS:
+            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
+        return new
 
     @property
     def value(self) -> float | None:
@@ -103,6 +110,9 @@ class FrozenTrial:
         if self.started_at is None or self.finished_at is None:
             return None
         return self.finished_at - self.started_at
+
+
+_FROZEN_FIELDS = tuple(f.name for f in fields(FrozenTrial))
 
 
 class Hyperparameters:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def run_worker_loops(
     study: Study, objective: Objective, *, n_trials: int | None, timeout: float | None, n_workers: int,
     callbacks: list[Callback], catch: tuple[type[BaseException], ...], max_failures: int | None,
-    reporter: Any,
+    reporter: Any, worker_env: dict[str, str] | None = None,
 ) -> None:
     """Run the worker loop serially (``n_workers == 1``) or in worker processes."""
     deadline = None if timeout is None else time.time() + timeout
@@ -27,7 +27,7 @@ def run_worker_loops(
 
         run_processes(
             study, objective, n_trials=n_trials, settings=settings, n_workers=n_workers,
-            callbacks=callbacks, reporter=reporter,
+            callbacks=callbacks, reporter=reporter, worker_env=worker_env,
         )
         return
     count = 0

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
@@ -57,9 +58,9 @@ class _Worker:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _spawn(index: int, payload: bytes) -> _Worker:
+def _spawn(index: int, payload: bytes, extra_env: dict[str, str] | None = None) -> _Worker:
     parent_sock, child_sock = socket.socketpair()
-    env = dict(os.environ)
+    env = {**os.environ, **(extra_env or {})}
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     env["TUNESMITH_WORKER_INDEX"] = str(index)
     proc = subprocess.Popen(
@@ -74,9 +75,12 @@ def _spawn(index: int, payload: bytes) -> _Worker:
 
 def run_processes(
     study: Study, objective: Objective, *, n_trials: int | None, settings: LoopSettings, n_workers: int,
-    callbacks: list[Callback], reporter: Any,
+    callbacks: list[Callback], reporter: Any, worker_env: dict[str, str] | None = None,
 ) -> None:
-    """Run the worker loop in ``n_workers`` processes until the budget is spent."""
+    """Run the worker loop in ``n_workers`` processes until the budget is spent.
+
+    ``worker_env`` adds environment variables to each worker (e.g. ``OMP_NUM_THREADS``).
+    """
     url = study.storage.url
     if url is None:
         raise ValueError(
@@ -84,10 +88,10 @@ def run_processes(
             "with storage='sqlite:///study.db' (or a postgresql:// URL)"
         )
     payload = cloudpickle.dumps(WorkerPayload(url, study.name, objective, study.sampler, study.space, settings))
-    workers = [_spawn(i, payload) for i in range(n_workers)]
+    workers = [_spawn(i, payload, worker_env) for i in range(n_workers)]
     driver = _Driver(study, n_trials, settings, callbacks, reporter)
     try:
-        driver.serve(workers, payload)
+        driver.serve(workers, lambda i: _spawn(i, payload, worker_env))
     except KeyboardInterrupt:
         driver.stopping = True
         for w in workers:
@@ -136,16 +140,16 @@ class _Driver:
         self.granted += 1
         return True
 
-    def serve(self, workers: list[_Worker], payload: bytes) -> None:
+    def serve(self, workers: list[_Worker], respawn: Callable[[int], _Worker]) -> None:
         restarts = 0
         while True:
             live = [w for w in workers if not w.done]
             if not live:
                 break
-            for conn in wait([w.conn for w in live], timeout=_POLL_S):
-                w = next(x for x in live if x.conn is conn)
+            for ready in wait([w.conn for w in live], timeout=_POLL_S):
+                w = next(x for x in live if x.conn is ready)
                 try:
-                    msg = conn.recv()
+                    msg = w.conn.recv()
                 except (EOFError, OSError):
                     w.done = True
                     code = w.proc.wait()
@@ -153,7 +157,7 @@ class _Driver:
                         self.fail_orphan(w, f"the worker process died (exit code {code}) while running this trial")
                         if not self.stopping and restarts < 10 * len(workers):
                             restarts += 1  # replace it: the study goes on
-                            workers[workers.index(w)] = _spawn(w.index, payload)
+                            workers[workers.index(w)] = respawn(w.index)
                     continue
                 self._handle(w, msg)
             if time.time() - self._last_poll >= _POLL_S:

@@ -33,11 +33,18 @@ class Sampler:
         if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
             raise ValueError(f"seed must be a non-negative integer or None, got seed={seed!r}")
         self.seed = None if seed is None else int(seed)
+        self._shared_rng: np.random.Generator | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        # A copy in another process must not replay this process's unseeded stream.
+        return {**self.__dict__, "_shared_rng": None}
 
     def rng_for(self, number: int) -> np.random.Generator:
-        """The generator for trial ``number``: from (seed, number), or fresh entropy unseeded."""
+        """The generator for trial ``number``: from (seed, number); unseeded, one fresh stream."""
         if self.seed is None:
-            return np.random.default_rng()
+            if self._shared_rng is None:
+                self._shared_rng = np.random.default_rng()
+            return self._shared_rng
         return np.random.default_rng([self.seed, number])
 
     def max_trials(self, space: Mapping[str, Distribution]) -> int | None:

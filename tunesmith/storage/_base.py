@@ -87,10 +87,10 @@ class Storage(ABC):
         distributions: Mapping[str, Distribution] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
     ) -> None:
-        """Add parameters (internal form) or attributes to a RUNNING trial.
+        """Set a RUNNING trial's parameters (all of them, internal form) and user attributes.
 
-        New parameter names are registered with the study; a name already registered
-        with another distribution raises ValueError.
+        Also renews the trial's heartbeat. New parameter names are registered with the
+        study; a name already registered with another distribution raises ValueError.
         """
 
     @abstractmethod
@@ -104,7 +104,10 @@ class Storage(ABC):
         distributions: Mapping[str, Distribution] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
     ) -> FrozenTrial:
-        """Move a RUNNING trial to a finished state; raises TrialFinishedError if finished."""
+        """Move a RUNNING trial to a finished state; raises TrialFinishedError if finished.
+
+        ``params``/``user_attrs``, when given, replace the stored ones (all of them).
+        """
 
     @abstractmethod
     def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:

@@ -133,7 +133,7 @@ class InMemoryStorage(Storage):
             st = self._studies[study_id]
             if st.waiting:
                 old = st.trials[st.waiting.pop(0)]
-                trial = dataclasses.replace(old, state=_RUNNING, started_at=now)
+                trial = old.evolve(state=_RUNNING, started_at=now)
             else:
                 trial = FrozenTrial(len(st.trials), _RUNNING, started_at=now, trial_id=self._new_id())
             self._bump(st, trial)
@@ -159,10 +159,9 @@ class InMemoryStorage(Storage):
             st = self._studies[study_id]
             trial = self._running(st, trial_id)
             self._register(st, distributions)
-            self._bump(st, dataclasses.replace(
-                trial,
-                internal_params={**trial.internal_params, **(params or {})},
-                user_attrs={**trial.user_attrs, **(user_attrs or {})},
+            self._bump(st, trial.evolve(
+                internal_params=trial.internal_params if params is None else dict(params),
+                user_attrs=trial.user_attrs if user_attrs is None else dict(user_attrs),
             ))
 
     def append_report(self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
@@ -170,7 +169,7 @@ class InMemoryStorage(Storage):
             st = self._studies[study_id]
             trial = self._running(st, trial_id)
             st.reports.setdefault(trial_id, []).append((step, dict(metrics)))
-            self._bump(st, dataclasses.replace(trial, last_step=step, last_result=dict(metrics)))
+            self._bump(st, trial.evolve(last_step=step, last_result=dict(metrics)))
 
     def finish_trial(
         self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
@@ -183,11 +182,11 @@ class InMemoryStorage(Storage):
             st = self._studies[study_id]
             trial = self._running(st, trial_id)
             self._register(st, distributions)
-            done = dataclasses.replace(
-                trial, state=TrialState(state), values=None if values is None else list(values),
+            done = trial.evolve(
+                state=TrialState(state), values=None if values is None else list(values),
                 error=error, finished_at=time.time(),
-                internal_params={**trial.internal_params, **params} if params else trial.internal_params,
-                user_attrs={**trial.user_attrs, **user_attrs} if user_attrs else trial.user_attrs,
+                internal_params=trial.internal_params if params is None else dict(params),
+                user_attrs=trial.user_attrs if user_attrs is None else dict(user_attrs),
             )
             self._bump(st, done)
             return done

@@ -63,7 +63,41 @@ _FIRST_WAITING = (
     select(trials.c.trial_id).where(trials.c.study_id == bindparam("sid"), trials.c.state == _WAITING)
     .order_by(trials.c.number).limit(1)
 )
-_SELECT_TRIAL = select(trials)
+_INSERT_RUNNING = trials.insert().values(
+    study_id=bindparam("sid"), number=bindparam("number"), state=_RUNNING, params="{}", user_attrs="{}",
+    system_attrs="{}", started_at=bindparam("now"), heartbeat_at=bindparam("now"), version=bindparam("version"),
+)
+_CLAIM_WAITING = (
+    trials.update().where(trials.c.trial_id == bindparam("tid"))
+    .values(state=_RUNNING, started_at=bindparam("now"), heartbeat_at=bindparam("now"), version=bindparam("version"))
+    .returning(*trials.c)
+)
+_FINISH_COLUMNS: dict[str, Any] = {
+    c: bindparam(c) for c in ("state", "values_json", "value", "error", "finished_at", "heartbeat_at", "version")
+}
+_FINISH = (
+    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
+    .values(**_FINISH_COLUMNS).returning(*trials.c)
+)
+_FINISH_WITH_PARAMS = (
+    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
+    .values(**_FINISH_COLUMNS, params=bindparam("params"), user_attrs=bindparam("user_attrs"))
+    .returning(*trials.c)
+)
+_SET_PARAMS = (
+    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
+    .values(params=bindparam("params"), user_attrs=bindparam("user_attrs"), heartbeat_at=bindparam("now"),
+            version=bindparam("version"))
+)
+_SET_LAST_REPORT = (
+    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
+    .values(last_step=bindparam("step"), last_result=bindparam("metrics"), heartbeat_at=bindparam("now"),
+            version=bindparam("version"))
+)
+_INSERT_REPORT = reports.insert().values(
+    trial_id=bindparam("tid"), step=bindparam("step"), metrics=bindparam("metrics"), reported_at=bindparam("now"),
+)
+_STATE = select(trials.c.state).where(trials.c.trial_id == bindparam("tid"))
 _CHANGED = (
     select(trials).where(trials.c.study_id == bindparam("sid"), trials.c.version > bindparam("since"))
     .order_by(trials.c.version)
@@ -215,16 +249,11 @@ class SQLStorage(Storage):
             waiting = conn.execute(_FIRST_WAITING, {"sid": study_id}).scalar()
             if waiting is not None:
                 conn.execute(_UNBUMP_NUMBER, {"sid": study_id})
-                row = conn.execute(
-                    trials.update().where(trials.c.trial_id == waiting)
-                    .values(state=_RUNNING, started_at=now, heartbeat_at=now, version=version)
-                    .returning(*trials.c)
-                ).one()
+                row = conn.execute(_CLAIM_WAITING, {"tid": waiting, "now": now, "version": version}).one()
                 return _trial_from_row(row)
-            trial_id = conn.execute(trials.insert().values(
-                study_id=study_id, number=next_number - 1, state=_RUNNING, params="{}", user_attrs="{}",
-                system_attrs="{}", started_at=now, heartbeat_at=now, version=version,
-            )).inserted_primary_key[0]  # type: ignore[index]
+            trial_id = conn.execute(
+                _INSERT_RUNNING, {"sid": study_id, "number": next_number - 1, "now": now, "version": version}
+            ).inserted_primary_key[0]  # type: ignore[index]
         return FrozenTrial(next_number - 1, TrialState.RUNNING, started_at=now, trial_id=trial_id)
 
     def _register(self, conn: Connection, study_id: int, distributions: Mapping[str, Distribution] | None) -> None:
@@ -253,14 +282,6 @@ class SQLStorage(Storage):
             )
         return self._names[study_id]
 
-    def _running_row(self, conn: Connection, trial_id: int) -> Any:
-        row = conn.execute(
-            select(trials.c.state, trials.c.params, trials.c.user_attrs).where(trials.c.trial_id == trial_id)
-        ).first()
-        if row is None or row.state != _RUNNING:
-            raise finished_error(trial_id, None if row is None else row.state)
-        return row
-
     def update_trial(
         self, study_id: int, trial_id: int, params: Mapping[str, Any] | None = None,
         distributions: Mapping[str, Distribution] | None = None,
@@ -269,30 +290,29 @@ class SQLStorage(Storage):
         now = time.time()
         with self._write() as conn:
             version, _ = conn.execute(_BUMP, {"sid": study_id}).one()
-            row = self._running_row(conn, trial_id)
             self._register(conn, study_id, distributions)
-            values: dict[str, Any] = {"version": version, "heartbeat_at": now}
-            if params:
-                values["params"] = dumps({**loads(row.params), **params})
-            if user_attrs:
-                values["user_attrs"] = dumps({**loads(row.user_attrs), **user_attrs})
-            conn.execute(trials.update().where(trials.c.trial_id == trial_id).values(**values))
+            if params is None or user_attrs is None:  # keep what is stored
+                old = conn.execute(
+                    select(trials.c.params, trials.c.user_attrs).where(trials.c.trial_id == trial_id)
+                ).first()
+                params = loads(old.params) if params is None and old else params
+                user_attrs = loads(old.user_attrs) if user_attrs is None and old else user_attrs
+            n = conn.execute(_SET_PARAMS, {
+                "tid": trial_id, "params": dumps(dict(params or {})), "user_attrs": dumps(dict(user_attrs or {})),
+                "now": now, "version": version,
+            }).rowcount
+            if n != 1:
+                raise finished_error(trial_id, conn.execute(_STATE, {"tid": trial_id}).scalar())
 
     def append_report(self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
         now = time.time()
         text = dumps(dict(metrics))
         with self._write() as conn:
             version, _ = conn.execute(_BUMP, {"sid": study_id}).one()
-            n = conn.execute(
-                trials.update().where(trials.c.trial_id == trial_id, trials.c.state == _RUNNING)
-                .values(last_step=step, last_result=text, heartbeat_at=now, version=version)
-            ).rowcount
-            if n != 1:
-                raise finished_error(trial_id, self._state(conn, trial_id))
-            conn.execute(reports.insert().values(trial_id=trial_id, step=step, metrics=text, reported_at=now))
-
-    def _state(self, conn: Connection, trial_id: int) -> int | None:
-        return conn.execute(select(trials.c.state).where(trials.c.trial_id == trial_id)).scalar()
+            args = {"tid": trial_id, "step": step, "metrics": text, "now": now, "version": version}
+            if conn.execute(_SET_LAST_REPORT, args).rowcount != 1:
+                raise finished_error(trial_id, conn.execute(_STATE, {"tid": trial_id}).scalar())
+            conn.execute(_INSERT_REPORT, args)
 
     def finish_trial(
         self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
@@ -305,23 +325,25 @@ class SQLStorage(Storage):
         with self._write() as conn:
             version, _ = conn.execute(_BUMP, {"sid": study_id}).one()
             self._register(conn, study_id, distributions)
-            update: dict[str, Any] = {
-                "state": int(state), "values_json": None if values is None else dumps(list(values)),
+            args: dict[str, Any] = {
+                "tid": trial_id, "state": int(state), "values_json": None if values is None else dumps(list(values)),
                 "value": sort_value(values), "error": error, "finished_at": now, "heartbeat_at": now,
                 "version": version,
             }
-            if params or user_attrs:
-                row = self._running_row(conn, trial_id)
-                if params:
-                    update["params"] = dumps({**loads(row.params), **params})
-                if user_attrs:
-                    update["user_attrs"] = dumps({**loads(row.user_attrs), **user_attrs})
-            row = conn.execute(
-                trials.update().where(trials.c.trial_id == trial_id, trials.c.state == _RUNNING)
-                .values(**update).returning(*trials.c)
-            ).first()
+            stmt = _FINISH
+            if params is not None or user_attrs is not None:
+                if params is None or user_attrs is None:  # keep what is stored
+                    old = conn.execute(
+                        select(trials.c.params, trials.c.user_attrs).where(trials.c.trial_id == trial_id)
+                    ).first()
+                    params = loads(old.params) if params is None and old else params
+                    user_attrs = loads(old.user_attrs) if user_attrs is None and old else user_attrs
+                args["params"] = dumps(dict(params or {}))
+                args["user_attrs"] = dumps(dict(user_attrs or {}))
+                stmt = _FINISH_WITH_PARAMS
+            row = conn.execute(stmt, args).first()
             if row is None:
-                raise finished_error(trial_id, self._state(conn, trial_id))
+                raise finished_error(trial_id, conn.execute(_STATE, {"tid": trial_id}).scalar())
         return _trial_from_row(row)
 
     def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:

@@ -1,0 +1,29 @@
+"""End to end: the README's quickstart, run as a user would."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_quickstart_runs_and_prints_best(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py")], cwd=tmp_path, capture_output=True,
+        text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "40 trials" in proc.stdout
+    match = re.search(r"best accuracy (0\.\d+)", proc.stdout)
+    assert match and float(match.group(1)) > 0.9
+    assert (tmp_path / "quickstart.db").exists()
+    ls = subprocess.run([sys.executable, "-m", "tunesmith", "ls", "--storage", "sqlite:///quickstart.db"],
+                        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert ls.returncode == 0 and "svc-digits" in ls.stdout

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tunesmith
+from tunesmith import TrialState
+
+
+def train(config: dict) -> None:
+    for step in range(3):
+        tunesmith.report(loss=(config["x"] - 1) ** 2 + 1.0 / (step + 1), acc=config["opt"]["beta"])
+
+
+CONFIG = {
+    "x": tunesmith.uniform(0, 2),
+    "opt": {"beta": tunesmith.choice([0.9, 0.99]), "name": "adam"},
+    "k": tunesmith.grid_search([1, 2]),
+    "width": tunesmith.sample_from(lambda spec: spec.config.k * 2 ** np.random.randint(2, 5)),
+}
+
+
+def test_run_reports_grid_and_best(sqlite_url: str) -> None:
+    result = tunesmith.run(
+        train, CONFIG, num_samples=3, metric="loss", mode="min", storage=sqlite_url, seed=0, verbose=0,
+        max_concurrent_trials=1,
+    )
+    trials = result.trials
+    assert len(trials) == 6  # num_samples x grid size
+    assert sorted(t.config["k"] for t in trials) == [1, 1, 1, 2, 2, 2]
+    assert all(t.config["opt"]["name"] == "adam" for t in trials)  # constants pass through
+    assert all(t.config["width"] % t.config["k"] == 0 for t in trials)
+    assert all(t.last_result["training_iteration"] == 3 for t in trials)
+    best = result.get_best_trial("loss", "min", "last")
+    assert best is not None
+    assert best.last_result["loss"] == min(t.last_result["loss"] for t in trials)
+    assert result.best_config == best.config
+    assert result.best_result == best.last_result
+    best_all = result.get_best_trial("loss", "min", scope="all")
+    assert best_all is not None and best_all.number == best.number
+    df = result.dataframe()
+    assert {"loss", "config/x", "config/opt/beta", "training_iteration"} <= set(df.columns)
+
+
+def test_run_seeded_reproduces_sample_from(tmp_path) -> None:
+    def configs(name: str) -> list:
+        r = tunesmith.run(train, CONFIG, num_samples=2, metric="loss", storage=str(tmp_path / f"{name}.db"),
+                          seed=5, verbose=0, max_concurrent_trials=1)
+        return [t.config for t in r.trials]
+
+    assert configs("a") == configs("b")
+
+
+def test_run_in_parallel_workers(sqlite_url: str) -> None:
+    result = tunesmith.run(train, {"x": tunesmith.uniform(0, 2), "opt": {"beta": 0.5}}, num_samples=8,
+                           metric="loss", mode="min", storage=sqlite_url, verbose=0,
+                           resources_per_trial={"cpu": 1}, max_concurrent_trials=2)
+    assert len(result.trials) == 8
+    assert all(t.state == TrialState.COMPLETE for t in result.trials)
+
+
+def test_run_without_metric_and_returning_dict(sqlite_url: str) -> None:
+    result = tunesmith.run(lambda c: {"score": c["a"]}, {"a": tunesmith.randint(1, 3)}, num_samples=5,
+                           storage=sqlite_url, verbose=0, max_concurrent_trials=1)
+    assert all(t.state == TrialState.COMPLETE for t in result.trials)
+    assert all(1 <= t.config["a"] <= 3 for t in result.trials)  # inclusive upper bound
+    with pytest.raises(ValueError, match="metric"):
+        result.get_best_trial()
+
+
+def test_run_resume_and_name_clash(sqlite_url: str) -> None:
+    tunesmith.run(train, CONFIG, num_samples=1, metric="loss", storage=sqlite_url, name="exp", verbose=0,
+                  max_concurrent_trials=1)
+    with pytest.raises(tunesmith.DuplicatedStudyError, match="resume=True"):
+        tunesmith.run(train, CONFIG, num_samples=1, metric="loss", storage=sqlite_url, name="exp", verbose=0)
+    again = tunesmith.run(train, CONFIG, num_samples=2, metric="loss", storage=sqlite_url, name="exp",
+                          verbose=0, resume=True, max_concurrent_trials=1)
+    assert len(again.trials) == 4  # two more to reach 2 x grid size
+
+
+def test_run_validates_arguments(sqlite_url: str) -> None:
+    with pytest.raises(ValueError, match="'tpu'"):
+        tunesmith.run(train, CONFIG, resources_per_trial={"tpu": 1}, storage=sqlite_url, verbose=0)
+    with pytest.raises(ValueError, match="mode"):
+        tunesmith.run(train, CONFIG, metric="loss", mode="best", storage=sqlite_url, verbose=0)
+    with pytest.raises(ValueError, match="'x'"):
+        tunesmith.run(train, {"x": tunesmith.uniform(2, 1)}, storage=sqlite_url, verbose=0)
+    with pytest.raises(RuntimeError, match="outside a trial"):
+        tunesmith.report(loss=1.0)
+
+
+def test_failed_trials_and_raise_on_failed_trial(sqlite_url: str) -> None:
+    def bad(config: dict) -> None:
+        raise ValueError("bad config")
+
+    with pytest.raises(RuntimeError, match="bad config"):
+        tunesmith.run(bad, {"a": tunesmith.uniform(0, 1)}, num_samples=2, storage=sqlite_url, verbose=0,
+                      raise_on_failed_trial=True, max_concurrent_trials=1)
+
+
+def test_default_storage_is_sqlite_file_in_cwd(tmp_path) -> None:
+    tunesmith.run(train, {"x": 1.0, "opt": {"beta": 0.1}}, num_samples=1, metric="loss", verbose=0,
+                  max_concurrent_trials=1)
+    assert (tmp_path / "tunesmith.db").exists()

@@ -1,0 +1,284 @@
+"""``tunesmith.run``: Ray Tune's classic ``tune.run`` on tunesmith's study record.
+
+A trainable is a function of a config dict that reports metrics with
+:func:`report` (or returns a dict of them)::
+
+    def train(config):
+        for epoch in range(10):
+            loss = ...
+            tunesmith.report(loss=loss)
+
+    result = tunesmith.run(train, config={"lr": tunesmith.loguniform(1e-4, 1e-1)},
+                           num_samples=20, metric="loss", mode="min")
+    print(result.best_config)
+
+Integer bounds are inclusive everywhere (``randint(1, 3)`` may give 3), unlike
+Ray Tune's ``randint``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tunesmith.exceptions import DuplicatedStudyError, StudyNotFoundError
+from tunesmith.execution import current_trial
+from tunesmith.samplers import Sampler
+from tunesmith.space import SearchSpace
+from tunesmith.storage import DEFAULT_STORAGE_URL, Storage, get_storage
+from tunesmith.study import Callback, Study, create_study
+from tunesmith.trial import FrozenTrial, Trial, TrialState
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ExperimentAnalysis", "ResultTrial", "RunResult", "report", "run"]
+
+_RESOURCE_KEYS = {"cpu", "gpu"}
+
+
+def report(metrics: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
+    """Report metrics from inside a trainable: ``tunesmith.report(loss=0.3, accuracy=0.9)``.
+
+    Each call is one training iteration: the step is counted for you and stored as
+    ``training_iteration`` (1, 2, ...). A dict positional argument works too.
+    """
+    trial = current_trial()
+    if trial is None:
+        raise RuntimeError("tunesmith.report() was called outside a trial; call it inside the trainable")
+    values = {**(metrics or {}), **kwargs}
+    iteration = 1 if trial.last_step is None else trial.last_step + 1
+    values.setdefault("training_iteration", iteration)
+    trial.report(iteration, **values)
+
+
+@dataclass
+class _Trainable:
+    """Adapts ``trainable(config)`` to an objective of a Trial (picklable for workers)."""
+
+    trainable: Callable[..., Any]
+    space: SearchSpace
+
+    def __call__(self, trial: Trial) -> Any:
+        return self.trainable(self.space.config_for(trial.params))
+
+
+@dataclass
+class ResultTrial:
+    """One trial of a run, as Ray Tune's result objects show it."""
+
+    number: int
+    state: TrialState
+    config: dict[str, Any]
+    last_result: dict[str, Any]
+    error: str | None
+    frozen: FrozenTrial = field(repr=False)
+
+    @property
+    def trial_id(self) -> str:
+        return str(self.number)
+
+    @property
+    def status(self) -> str:
+        return {TrialState.COMPLETE: "TERMINATED", TrialState.PRUNED: "TERMINATED"}.get(self.state, self.state.name)
+
+
+class RunResult:
+    """What :func:`run` returns: the trials and the best of them by ``metric``/``mode``."""
+
+    def __init__(self, study: Study, space: SearchSpace, metric: str | None, mode: str | None) -> None:
+        self.study = study
+        self.space = space
+        self.default_metric = metric
+        self.default_mode = mode
+
+    @property
+    def trials(self) -> list[ResultTrial]:
+        out = []
+        for t in self.study.trials:
+            config = self.space.config_for(t.params)
+            out.append(ResultTrial(t.number, t.state, config, dict(t.last_result), t.error, t))
+        return out
+
+    @property
+    def errors(self) -> list[ResultTrial]:
+        return [t for t in self.trials if t.state == TrialState.FAILED]
+
+    def get_best_trial(
+        self, metric: str | None = None, mode: str | None = None, scope: str = "last",
+    ) -> ResultTrial | None:
+        """The best trial by ``metric`` (``mode`` "min"/"max"); ``scope``: "last" or "all" reports."""
+        metric = metric or self.default_metric
+        mode = mode or self.default_mode
+        if metric is None or mode not in ("min", "max"):
+            raise ValueError(
+                "get_best_trial needs metric= and mode='min' or 'max' (or pass them to run()); "
+                f"got metric={metric!r}, mode={mode!r}"
+            )
+        if scope not in ("last", "all"):
+            raise ValueError(f"scope must be 'last' or 'all', got {scope!r}")
+        best, best_v = None, None
+        for t in self.trials:
+            if t.state == TrialState.FAILED:
+                continue
+            if scope == "last":
+                candidates = [t.last_result.get(metric)]
+            else:
+                reports = self.study.storage.get_reports(self.study._study_id, t.frozen.trial_id)
+                candidates = [m.get(metric) for _, m in reports]
+            for v in candidates:
+                if v is None or v != v:  # absent or NaN
+                    continue
+                if best_v is None or (v < best_v if mode == "min" else v > best_v):
+                    best, best_v = t, v
+        return best
+
+    @property
+    def best_trial(self) -> ResultTrial | None:
+        return self.get_best_trial()
+
+    @property
+    def best_config(self) -> dict[str, Any] | None:
+        best = self.best_trial
+        return None if best is None else best.config
+
+    @property
+    def best_result(self) -> dict[str, Any] | None:
+        best = self.best_trial
+        return None if best is None else best.last_result
+
+    def dataframe(self, metric: str | None = None, mode: str | None = None) -> pd.DataFrame:
+        """One row per trial: number, state, ``config/...`` columns and the last result."""
+        import pandas as pd
+
+        from tunesmith.space import flatten
+
+        rows = []
+        for t in self.trials:
+            row: dict[str, Any] = {"trial_id": t.trial_id, "state": t.state.name}
+            row.update(t.last_result)
+            row.update({f"config/{k}": v for k, v in flatten(t.config).items()})
+            row["error"] = t.error
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+ExperimentAnalysis = RunResult
+
+
+def _workers_for(resources: Mapping[str, float] | None, max_concurrent: int | None, total: int | None) -> int:
+    resources = dict(resources or {})
+    unknown = set(resources) - _RESOURCE_KEYS
+    if unknown:
+        raise ValueError(
+            f"resources_per_trial: unknown resource {sorted(unknown)[0]!r}; valid keys are 'cpu' and 'gpu'"
+        )
+    cpu = resources.get("cpu", 1)
+    if not isinstance(cpu, (int, float)) or cpu <= 0:
+        raise ValueError(f"resources_per_trial: 'cpu' must be a positive number, got {cpu!r}")
+    gpu = resources.get("gpu", 0)
+    if not isinstance(gpu, (int, float)) or gpu < 0:
+        raise ValueError(f"resources_per_trial: 'gpu' must be >= 0, got {gpu!r}")
+    n = max(1, int((os.cpu_count() or 1) // cpu))
+    if max_concurrent is not None:
+        if not isinstance(max_concurrent, int) or max_concurrent < 1:
+            raise ValueError(f"max_concurrent_trials must be a positive integer, got {max_concurrent!r}")
+        n = min(n, max_concurrent)
+    if total is not None:
+        n = max(1, min(n, total))
+    return n
+
+
+def run(
+    run_or_experiment: Callable[..., Any], config: Mapping[str, Any] | None = None, *, num_samples: int = 1,
+    metric: str | None = None, mode: str | None = None, name: str | None = None,
+    storage: Storage | str | None = None, search_alg: Sampler | None = None, seed: int | None = None,
+    resources_per_trial: Mapping[str, float] | None = None, max_concurrent_trials: int | None = None,
+    progress_reporter: Any = None, verbose: int = 1, time_budget_s: float | None = None,
+    callbacks: Sequence[Callback] | None = None, resume: bool = False, raise_on_failed_trial: bool = False,
+) -> RunResult:
+    """Tune ``run_or_experiment(config)`` over ``config``; Ray Tune's ``tune.run`` arguments.
+
+    Args:
+        config: dict-style search space (``uniform``, ``choice``, ``grid_search``...).
+        num_samples: trials to run (times the grid size when ``config`` has grid_search axes).
+        metric / mode: the reported metric to optimize, ``"min"`` or ``"max"``.
+        storage: where the study lives; default ``sqlite:///tunesmith.db`` in the current directory.
+        search_alg: a tunesmith sampler (default: random search; seeded by ``seed``).
+        resources_per_trial: ``{"cpu": c, "gpu": g}``; trials run in parallel worker
+            processes, as many as the machine's CPUs allow (capped by ``max_concurrent_trials``).
+        progress_reporter: a ConsoleReporter/CLIReporter; default one when ``verbose >= 1``.
+        resume: continue the study called ``name`` where it stopped.
+        raise_on_failed_trial: raise at the end if any trial failed.
+
+    >>> import tempfile, os, tunesmith
+    >>> def train(config):
+    ...     tunesmith.report(loss=(config["x"] - 1) ** 2)
+    >>> res = tunesmith.run(train, {"x": tunesmith.uniform(0, 2)}, num_samples=8, metric="loss",
+    ...                     mode="min", storage=os.path.join(tempfile.mkdtemp(), "r.db"), verbose=0)
+    >>> len(res.trials), sorted(res.best_config)
+    (8, ['x'])
+    """
+    if not callable(run_or_experiment):
+        raise TypeError(f"run() needs a trainable function, got {type(run_or_experiment).__name__}")
+    if not isinstance(num_samples, int) or num_samples < 1:
+        raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
+    if mode is not None and mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+    if metric is not None and mode is None:
+        mode = "min"
+    space = SearchSpace(config)
+    total = num_samples * space.grid_size
+    store = get_storage(DEFAULT_STORAGE_URL if storage is None else storage)
+    directions = [] if metric is None else ["minimize" if mode == "min" else "maximize"]
+    study = _open_study(name, store, metric, directions, search_alg, seed, resume)
+    study.set_space(space)
+    remaining = total
+    if resume:
+        counts = study.count()
+        remaining = max(0, total - sum(n for s, n in counts.items() if s.is_finished()))
+    n_workers = _workers_for(resources_per_trial, max_concurrent_trials, remaining or None)
+    reporter = progress_reporter
+    if reporter is None and verbose >= 1:
+        from tunesmith.reporting import ConsoleReporter
+
+        reporter = ConsoleReporter()
+    if remaining:
+        study.optimize(
+            _Trainable(run_or_experiment, space), n_trials=remaining, timeout=time_budget_s,
+            n_workers=n_workers, callbacks=callbacks, reporter=reporter,
+            worker_env={"OMP_NUM_THREADS": str(max(1, int((resources_per_trial or {}).get("cpu", 1))))},
+        )
+    result = RunResult(study, space, metric, mode)
+    if raise_on_failed_trial and result.errors:
+        failed = result.errors
+        raise RuntimeError(f"{len(failed)} trial(s) failed; first: trial {failed[0].number}:\n{failed[0].error}")
+    return result
+
+
+def _open_study(
+    name: str | None, store: Storage, metric: str | None, directions: list[str], sampler: Sampler | None,
+    seed: int | None, resume: bool,
+) -> Study:
+    if resume:
+        if name is None:
+            raise ValueError("resume=True needs the name= of the run to continue")
+        try:
+            store.get_study(name)
+        except StudyNotFoundError:
+            raise ValueError(f"resume=True: no run named {name!r} in {store.url or 'this storage'}") from None
+        from tunesmith.study import load_study
+
+        return load_study(name, store, sampler=sampler, seed=seed)
+    try:
+        return create_study(
+            name, store, directions=directions, metric=[] if metric is None else [metric], sampler=sampler,
+            seed=seed,
+        )
+    except DuplicatedStudyError:
+        raise DuplicatedStudyError(
+            f"a run named {name!r} already exists in {store.url or 'this storage'}; pass resume=True to "
+            "continue it, or another name"
+        ) from None
