@@ -16,12 +16,12 @@ serialises writers of one study on every backend and makes trial numbers unique.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import bindparam, create_engine, event, func, select
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tunesmith.distributions import Distribution, distribution_from_json
@@ -37,6 +37,7 @@ from tunesmith.storage._base import (
     loads,
     sort_value,
 )
+from tunesmith.storage._dbapi import Cursor, Session
 from tunesmith.storage._schema import ensure_schema, reports, studies, study_params, trials
 from tunesmith.trial import FrozenTrial, TrialState
 
@@ -66,7 +67,15 @@ _FIRST_WAITING = (
 _INSERT_RUNNING = trials.insert().values(
     study_id=bindparam("sid"), number=bindparam("number"), state=_RUNNING, params="{}", user_attrs="{}",
     system_attrs="{}", started_at=bindparam("now"), heartbeat_at=bindparam("now"), version=bindparam("version"),
+).returning(trials.c.trial_id)
+_STUDY_PARAMS = select(study_params.c.name, study_params.c.distribution).where(
+    study_params.c.study_id == bindparam("sid")
 )
+_INSERT_STUDY_PARAM = study_params.insert().values(
+    study_id=bindparam("sid"), name=bindparam("name"), distribution=bindparam("distribution"),
+)
+_STUDY_NAME = select(studies.c.name).where(studies.c.study_id == bindparam("sid"))
+_PARAMS_ATTRS = select(trials.c.params, trials.c.user_attrs).where(trials.c.trial_id == bindparam("tid"))
 _CLAIM_WAITING = (
     trials.update().where(trials.c.trial_id == bindparam("tid"))
     .values(state=_RUNNING, started_at=bindparam("now"), heartbeat_at=bindparam("now"), version=bindparam("version"))
@@ -104,15 +113,24 @@ _CHANGED = (
 )
 
 
-def _trial_from_row(row: Row[Any] | Any) -> FrozenTrial:
-    m = row._mapping
+_COL = {c.name: i for i, c in enumerate(trials.c)}
+_I_NUMBER, _I_STATE, _I_VALUES, _I_ERROR = _COL["number"], _COL["state"], _COL["values_json"], _COL["error"]
+_I_UATTRS, _I_SATTRS, _I_START, _I_FINISH = _COL["user_attrs"], _COL["system_attrs"], _COL["started_at"], _COL[
+    "finished_at"
+]
+_I_STEP, _I_RESULT, _I_ID, _I_PARAMS = _COL["last_step"], _COL["last_result"], _COL["trial_id"], _COL["params"]
+_I_VERSION = _COL["version"]
+
+
+def _trial_from_row(row: Sequence[Any]) -> FrozenTrial:
+    """A trial from a row with the columns of ``trials`` in table order."""
     return FrozenTrial(
-        number=m["number"], state=TrialState(m["state"]),
-        values=None if m["values_json"] is None else loads(m["values_json"]),
-        error=m["error"], user_attrs=loads(m["user_attrs"]), system_attrs=loads(m["system_attrs"]),
-        started_at=m["started_at"], finished_at=m["finished_at"], last_step=m["last_step"],
-        last_result={} if m["last_result"] is None else loads(m["last_result"]),
-        trial_id=m["trial_id"], internal_params=loads(m["params"]),
+        number=row[_I_NUMBER], state=TrialState(row[_I_STATE]),
+        values=None if row[_I_VALUES] is None else loads(row[_I_VALUES]),
+        error=row[_I_ERROR], user_attrs=loads(row[_I_UATTRS]), system_attrs=loads(row[_I_SATTRS]),
+        started_at=row[_I_START], finished_at=row[_I_FINISH], last_step=row[_I_STEP],
+        last_result={} if row[_I_RESULT] is None else loads(row[_I_RESULT]),
+        trial_id=row[_I_ID], internal_params=loads(row[_I_PARAMS]),
     )
 
 
@@ -144,6 +162,7 @@ class SQLStorage(Storage):
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
         self._dists: dict[int, dict[str, Distribution]] = {}
         self._names: dict[int, str] = {}
+        self._session = Session(self._engine, self._sqlite)
 
     def _setup_sqlite(self, busy_timeout: float) -> None:
         @event.listens_for(self._engine, "connect")
@@ -171,6 +190,11 @@ class SQLStorage(Storage):
 
     def __repr__(self) -> str:
         return f"SQLStorage({self.url!r})"
+
+    def close(self) -> None:
+        """Close this process's connections (the storage reopens them on next use)."""
+        self._session.close()
+        self._engine.dispose()
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -244,43 +268,55 @@ class SQLStorage(Storage):
 
     def start_trial(self, study_id: int) -> FrozenTrial:
         now = time.time()
-        with self._write() as conn:
-            version, next_number = conn.execute(_BUMP_NUMBER, {"sid": study_id}).one()
-            waiting = conn.execute(_FIRST_WAITING, {"sid": study_id}).scalar()
+        with self._session.write() as cur:
+            version, next_number = cur.execute(_BUMP_NUMBER, {"sid": study_id}).fetchone()
+            waiting = cur.execute(_FIRST_WAITING, {"sid": study_id}).fetchone()
             if waiting is not None:
-                conn.execute(_UNBUMP_NUMBER, {"sid": study_id})
-                row = conn.execute(_CLAIM_WAITING, {"tid": waiting, "now": now, "version": version}).one()
+                cur.execute(_UNBUMP_NUMBER, {"sid": study_id})
+                row = cur.execute(_CLAIM_WAITING, {"tid": waiting[0], "now": now, "version": version}).fetchone()
                 return _trial_from_row(row)
-            trial_id = conn.execute(
-                _INSERT_RUNNING, {"sid": study_id, "number": next_number - 1, "now": now, "version": version}
-            ).inserted_primary_key[0]  # type: ignore[index]
+            args = {"sid": study_id, "number": next_number - 1, "now": now, "version": version}
+            trial_id = cur.execute(_INSERT_RUNNING, args).fetchone()[0]
         return FrozenTrial(next_number - 1, TrialState.RUNNING, started_at=now, trial_id=trial_id)
 
-    def _register(self, conn: Connection, study_id: int, distributions: Mapping[str, Distribution] | None) -> None:
+    def _register(self, cur: Cursor, study_id: int, distributions: Mapping[str, Distribution] | None) -> None:
         if not distributions:
             return
         known = self._dists.setdefault(study_id, {})
         if all(n in known for n in distributions):
-            check_distributions(self._study_name(conn, study_id), known, distributions)
+            check_distributions(self._study_name(cur, study_id), known, distributions)
             return
         # Something new: the stored registry (another worker may have written it) decides.
-        rows = conn.execute(
-            select(study_params.c.name, study_params.c.distribution).where(study_params.c.study_id == study_id)
-        ).all()
+        rows = cur.execute(_STUDY_PARAMS, {"sid": study_id}).fetchall()
         known.update({n: distribution_from_json(d) for n, d in rows})
-        added = check_distributions(self._study_name(conn, study_id), known, distributions)
+        added = check_distributions(self._study_name(cur, study_id), known, distributions)
         if added:
-            conn.execute(study_params.insert(), [
-                {"study_id": study_id, "name": n, "distribution": d.to_json()} for n, d in added.items()
+            cur.executemany(_INSERT_STUDY_PARAM, [
+                {"sid": study_id, "name": n, "distribution": d.to_json()} for n, d in added.items()
             ])
-            known.update(added)
+            # Not cached here: the transaction may still roll back (the trial turns out
+            # finished); the next registration reads the committed rows instead.
 
-    def _study_name(self, conn: Connection, study_id: int) -> str:
+    def _study_name(self, cur: Cursor, study_id: int) -> str:
         if study_id not in self._names:
-            self._names[study_id] = str(
-                conn.execute(select(studies.c.name).where(studies.c.study_id == study_id)).scalar()
-            )
+            self._names[study_id] = str(cur.execute(_STUDY_NAME, {"sid": study_id}).fetchone()[0])
         return self._names[study_id]
+
+    @staticmethod
+    def _stored_params_attrs(
+        cur: Cursor, trial_id: int, params: Mapping[str, Any] | None, user_attrs: Mapping[str, Any] | None,
+    ) -> tuple[str, str]:
+        """JSON of params and user attrs: the given ones, or what is stored where None."""
+        if params is None or user_attrs is None:
+            old = cur.execute(_PARAMS_ATTRS, {"tid": trial_id}).fetchone()
+            if old is not None:
+                params = loads(old[0]) if params is None else params
+                user_attrs = loads(old[1]) if user_attrs is None else user_attrs
+        return dumps(dict(params or {})), dumps(dict(user_attrs or {}))
+
+    def _raise_finished(self, cur: Cursor, trial_id: int) -> None:
+        row = cur.execute(_STATE, {"tid": trial_id}).fetchone()
+        raise finished_error(trial_id, None if row is None else row[0])
 
     def update_trial(
         self, study_id: int, trial_id: int, params: Mapping[str, Any] | None = None,
@@ -288,31 +324,23 @@ class SQLStorage(Storage):
         user_attrs: Mapping[str, Any] | None = None,
     ) -> None:
         now = time.time()
-        with self._write() as conn:
-            version, _ = conn.execute(_BUMP, {"sid": study_id}).one()
-            self._register(conn, study_id, distributions)
-            if params is None or user_attrs is None:  # keep what is stored
-                old = conn.execute(
-                    select(trials.c.params, trials.c.user_attrs).where(trials.c.trial_id == trial_id)
-                ).first()
-                params = loads(old.params) if params is None and old else params
-                user_attrs = loads(old.user_attrs) if user_attrs is None and old else user_attrs
-            n = conn.execute(_SET_PARAMS, {
-                "tid": trial_id, "params": dumps(dict(params or {})), "user_attrs": dumps(dict(user_attrs or {})),
-                "now": now, "version": version,
-            }).rowcount
-            if n != 1:
-                raise finished_error(trial_id, conn.execute(_STATE, {"tid": trial_id}).scalar())
+        with self._session.write() as cur:
+            version = cur.execute(_BUMP, {"sid": study_id}).fetchone()[0]
+            self._register(cur, study_id, distributions)
+            params_json, attrs_json = self._stored_params_attrs(cur, trial_id, params, user_attrs)
+            args = {"tid": trial_id, "params": params_json, "user_attrs": attrs_json, "now": now, "version": version}
+            if cur.execute(_SET_PARAMS, args).rowcount != 1:
+                self._raise_finished(cur, trial_id)
 
     def append_report(self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
         now = time.time()
         text = dumps(dict(metrics))
-        with self._write() as conn:
-            version, _ = conn.execute(_BUMP, {"sid": study_id}).one()
+        with self._session.write() as cur:
+            version = cur.execute(_BUMP, {"sid": study_id}).fetchone()[0]
             args = {"tid": trial_id, "step": step, "metrics": text, "now": now, "version": version}
-            if conn.execute(_SET_LAST_REPORT, args).rowcount != 1:
-                raise finished_error(trial_id, conn.execute(_STATE, {"tid": trial_id}).scalar())
-            conn.execute(_INSERT_REPORT, args)
+            if cur.execute(_SET_LAST_REPORT, args).rowcount != 1:
+                self._raise_finished(cur, trial_id)
+            cur.execute(_INSERT_REPORT, args)
 
     def finish_trial(
         self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
@@ -322,9 +350,9 @@ class SQLStorage(Storage):
     ) -> FrozenTrial:
         check_finished_state(state)
         now = time.time()
-        with self._write() as conn:
-            version, _ = conn.execute(_BUMP, {"sid": study_id}).one()
-            self._register(conn, study_id, distributions)
+        with self._session.write() as cur:
+            version = cur.execute(_BUMP, {"sid": study_id}).fetchone()[0]
+            self._register(cur, study_id, distributions)
             args: dict[str, Any] = {
                 "tid": trial_id, "state": int(state), "values_json": None if values is None else dumps(list(values)),
                 "value": sort_value(values), "error": error, "finished_at": now, "heartbeat_at": now,
@@ -332,26 +360,19 @@ class SQLStorage(Storage):
             }
             stmt = _FINISH
             if params is not None or user_attrs is not None:
-                if params is None or user_attrs is None:  # keep what is stored
-                    old = conn.execute(
-                        select(trials.c.params, trials.c.user_attrs).where(trials.c.trial_id == trial_id)
-                    ).first()
-                    params = loads(old.params) if params is None and old else params
-                    user_attrs = loads(old.user_attrs) if user_attrs is None and old else user_attrs
-                args["params"] = dumps(dict(params or {}))
-                args["user_attrs"] = dumps(dict(user_attrs or {}))
+                args["params"], args["user_attrs"] = self._stored_params_attrs(cur, trial_id, params, user_attrs)
                 stmt = _FINISH_WITH_PARAMS
-            row = conn.execute(stmt, args).first()
+            row = cur.execute(stmt, args).fetchone()
             if row is None:
-                raise finished_error(trial_id, conn.execute(_STATE, {"tid": trial_id}).scalar())
+                self._raise_finished(cur, trial_id)
         return _trial_from_row(row)
 
     def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
-        with self._read() as conn:
-            rows = conn.execute(_CHANGED, {"sid": study_id, "since": since_version}).all()
+        with self._session.read() as cur:
+            rows = cur.execute(_CHANGED, {"sid": study_id, "since": since_version}).fetchall()
         if not rows:
             return [], since_version
-        return [_trial_from_row(r) for r in rows], int(rows[-1].version)
+        return [_trial_from_row(r) for r in rows], int(rows[-1][_I_VERSION])
 
     def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
         with self._read() as conn:

@@ -1,0 +1,741 @@
+"""The storage conformance suite: the contract of :class:`~tunesmith.storage.Storage`, as tests.
+
+Every backend's test module subclasses :class:`StorageConformance` and provides a
+``storage`` fixture returning a fresh, empty storage; pytest then runs every check
+below against it::
+
+    class TestSQLite(StorageConformance):
+        @pytest.fixture
+        def storage(self, tmp_path):
+            return SQLStorage(f"sqlite:///{tmp_path}/s.db")
+
+A storage with a ``url`` is also opened from that URL in other processes (the
+concurrency check) and must survive pickling; a process-local one (``url`` None)
+is hammered from threads instead.
+
+This module imports pytest, which tunesmith itself does not depend on: import it
+from tests only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import functools
+import math
+import multiprocessing
+import pickle
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tunesmith.distributions import (
+    CategoricalDistribution,
+    Distribution,
+    FloatDistribution,
+    IntDistribution,
+    NormalDistribution,
+)
+from tunesmith.exceptions import DuplicatedStudyError, StudyNotFoundError, TrialFinishedError
+from tunesmith.storage import Storage, get_storage
+from tunesmith.trial import FrozenTrial, TrialState
+
+__all__ = ["StorageConformance"]
+
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
+
+# Concurrency check: this many workers each start and finish this many trials.
+_WORKERS = 4
+_TRIALS_PER_WORKER = 200
+
+# Values chosen to break a backend that goes through text, a float column or a JSON
+# type on the way: non-finite floats, subnormals, the extremes of a double, signed
+# zero, integers beyond 64 bits, quoting and non-ASCII text.
+_VALUES: list[list[float]] = [
+    [0.1 + 0.2],
+    [math.nan],
+    [math.inf],
+    [-math.inf],
+    [5e-324],
+    [2.2250738585072014e-308],
+    [1.7976931348623157e308],
+    [-1.7976931348623157e308],
+    [-0.0],
+    [1.0, math.nan, -math.inf, 1e-300],
+]
+_TRICKY_TEXT = "naïve \"double\" 'single' `back` \\ 日本語 🎉 \t tab; DROP TABLE x; --"
+_PARAMS: dict[str, Any] = {
+    "int_2_62": 2**62,
+    "int_10_30": 10**30,
+    "neg_int": -7,
+    "neg_big": -(2**63),
+    "zero": 0,
+    "float": 0.1,
+    "float_int": 3.0,
+    "tiny": 1e-300,
+    "huge": 1.5e300,
+    "text": _TRICKY_TEXT,
+    "empty": "",
+    "true": True,
+    "false": False,
+    "none": None,
+    "name with / and ü": 1,
+}
+_USER_ATTRS: dict[str, Any] = {
+    "nested": {"list": [1, [2.5, [None, True]], {"deep": {"x": "ü"}}], "empty": {}, "empty_list": []},
+    "list": [1, "two", 3.0, None, False, 10**30],
+    "nan": math.nan,
+    "inf": [math.inf, -math.inf],
+    "text": _TRICKY_TEXT,
+}
+_METRICS: dict[str, Any] = {
+    "loss": math.nan, "acc": math.inf, "neg": -math.inf, "n": 3, "tiny": 5e-324, "label": "ü\n\"q\"",
+}
+_ERROR = 'Traceback (most recent call last):\n  File "x.py", line 1\nValueError: ünïcode ✓ "q" \'s\'\r\n\tend\n'
+
+
+# -- comparison helpers ---------------------------------------------------------------------
+def _canon(x: Any) -> Any:
+    """A hashable, type-strict, NaN-equal form of ``x`` (True != 1 != 1.0; nan == nan)."""
+    if isinstance(x, enum.Enum):
+        return ("enum", type(x).__name__, x.name)
+    if x is None or isinstance(x, (bool, str)):
+        return (type(x).__name__, x)
+    if isinstance(x, int):
+        return ("int", x)
+    if isinstance(x, float):
+        return ("float", repr(x))  # repr keeps nan, inf and -0.0 apart and exact
+    if isinstance(x, (list, tuple)):
+        return ("list", tuple(_canon(v) for v in x))
+    if isinstance(x, dict):
+        return ("dict", tuple(sorted((str(k), _canon(v)) for k, v in x.items())))
+    if isinstance(x, Distribution):
+        return ("distribution", x.to_json())
+    raise TypeError(f"unexpected {type(x).__name__} in a stored trial: {x!r}")
+
+
+def _snapshot(trial: FrozenTrial) -> dict[str, Any]:
+    """Every field of ``trial`` in canonical form, for before/after comparisons."""
+    return {f.name: _canon(getattr(trial, f.name)) for f in dataclasses.fields(trial)}
+
+
+def _same(a: Any, b: Any) -> bool:
+    return bool(_canon(a) == _canon(b))
+
+
+def _new_study(storage: Storage, name: str = "study", directions: list[str] | None = None) -> int:
+    directions = directions or ["minimize"]
+    return storage.create_study(name, directions, [f"m{i}" for i in range(len(directions))]).study_id
+
+
+def _all_trials(storage: Storage, study_id: int) -> dict[int, FrozenTrial]:
+    """trial_id -> trial, read from scratch."""
+    trials, _ = storage.get_trials(study_id)
+    return {t.trial_id: t for t in trials}
+
+
+def _get(storage: Storage, study_id: int, trial_id: int) -> FrozenTrial:
+    return _all_trials(storage, study_id)[trial_id]
+
+
+def _version(storage: Storage, study_id: int) -> int:
+    return storage.get_trials(study_id)[1]
+
+
+def _run_trials(storage: Storage, study_id: int, states_values: list[tuple[TrialState, list[float] | None]]) -> None:
+    for state, values in states_values:
+        t = storage.start_trial(study_id)
+        if state != TrialState.RUNNING:
+            storage.finish_trial(study_id, t.trial_id, state, values)
+
+
+# -- concurrency worker (module level so that a spawned process can import it) --------------
+def _hammer(storage: Storage, study_name: str, n: int, barrier: Any) -> list[int]:
+    """Start and finish ``n`` trials as fast as possible; their numbers."""
+    study_id = storage.get_study(study_name).study_id
+    barrier.wait()
+    numbers = []
+    for _ in range(n):
+        t = storage.start_trial(study_id)
+        storage.finish_trial(study_id, t.trial_id, TrialState.COMPLETE, [float(t.number)])
+        numbers.append(t.number)
+    return numbers
+
+
+def _hammer_process(url: str, study_name: str, n: int, barrier: Any, results: Any) -> None:
+    try:
+        results.put(("ok", _hammer(get_storage(url), study_name, n, barrier)))
+    except BaseException:
+        results.put(("error", traceback.format_exc()))
+        barrier.abort()
+
+
+class StorageConformance:
+    """Checks every :class:`Storage` backend must pass. Subclass it and provide ``storage``."""
+
+    @pytest.fixture
+    def storage(self) -> Storage:
+        """A fresh, empty storage of the backend under test."""
+        raise NotImplementedError("subclass StorageConformance and define a `storage` fixture")
+
+    # -- studies --------------------------------------------------------------------------
+    def test_create_and_get_study(self, storage: Storage) -> None:
+        rec = storage.create_study("alpha", ["minimize", "maximize"], ["loss", "acc"])
+        assert (rec.name, rec.directions, rec.metric_names, rec.distributions) == (
+            "alpha", ["minimize", "maximize"], ["loss", "acc"], {}
+        )
+        got = storage.get_study("alpha")
+        assert (got.study_id, got.name, got.directions, got.metric_names) == (
+            rec.study_id, "alpha", ["minimize", "maximize"], ["loss", "acc"]
+        )
+        assert got.created_at == pytest.approx(rec.created_at) and got.created_at > 0
+        other = storage.create_study("beta", ["maximize"], ["acc"])
+        assert other.study_id != rec.study_id
+        assert storage.get_study("beta").study_id == other.study_id
+
+    def test_duplicated_study_name(self, storage: Storage) -> None:
+        rec = storage.create_study("dup", ["minimize"], ["loss"])
+        storage.start_trial(rec.study_id)
+        with pytest.raises(DuplicatedStudyError, match="dup"):
+            storage.create_study("dup", ["minimize"], ["loss"])
+        again = storage.create_study("dup", ["minimize"], ["loss"], load_if_exists=True)
+        assert again.study_id == rec.study_id
+        assert [s.name for s in storage.list_studies()] == ["dup"]
+        assert storage.count_trials(rec.study_id)[TrialState.RUNNING] == 1  # loading kept the trials
+
+    def test_unknown_study(self, storage: Storage) -> None:
+        with pytest.raises(StudyNotFoundError, match="nope"):
+            storage.get_study("nope")
+        storage.create_study("yes", ["minimize"], ["loss"])
+        with pytest.raises(KeyError):  # StudyNotFoundError is a KeyError
+            storage.get_study("Yes")
+
+    def test_list_studies(self, storage: Storage) -> None:
+        assert storage.list_studies() == []
+        lo = _new_study(storage, "lo", ["minimize"])
+        hi = _new_study(storage, "hi", ["maximize", "minimize"])
+        _new_study(storage, "empty")
+        C, P, F, R = TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED, TrialState.RUNNING
+        _run_trials(storage, lo, [(C, [3.0]), (C, [1.0]), (P, [-5.0]), (F, None), (R, None)])
+        _run_trials(storage, hi, [(C, [3.0, 0.0]), (C, [7.0, 9.0]), (C, [math.nan, 1.0])])
+        by_name = {s.name: s for s in storage.list_studies()}
+        assert set(by_name) == {"lo", "hi", "empty"}
+        s = by_name["lo"]
+        assert (s.directions, s.metric_names, s.n_trials, s.best_value) == (["minimize"], ["m0"], 5, 1.0)
+        assert s.counts == {TrialState.WAITING: 0, R: 1, C: 2, P: 1, F: 1}
+        s = by_name["hi"]
+        assert (s.directions, s.n_trials, s.best_value) == (["maximize", "minimize"], 3, 7.0)
+        assert s.counts[C] == 3
+        s = by_name["empty"]
+        assert (s.n_trials, s.best_value) == (0, None)
+        assert s.counts == dict.fromkeys(TrialState, 0)
+        assert s.created_at > 0
+
+    # -- trial numbers ----------------------------------------------------------------------
+    def test_start_trial_numbers_are_contiguous(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        started = [storage.start_trial(sid) for _ in range(10)]
+        assert [t.number for t in started] == list(range(10))
+        assert len({t.trial_id for t in started}) == 10
+        for t in started:
+            assert t.state == TrialState.RUNNING
+            assert t.started_at is not None and t.finished_at is None
+            assert t.values is None and t.internal_params == {} and t.user_attrs == {}
+        stored = _all_trials(storage, sid)
+        assert sorted(t.number for t in stored.values()) == list(range(10))
+        assert {tid: t.number for tid, t in stored.items()} == {t.trial_id: t.number for t in started}
+
+    def test_studies_number_trials_independently(self, storage: Storage) -> None:
+        a, b = _new_study(storage, "a"), _new_study(storage, "b")
+        numbers: dict[int, list[int]] = {a: [], b: []}
+        for sid in [a, b, b, a, b, a, a, b, b]:
+            numbers[sid].append(storage.start_trial(sid).number)
+        assert numbers == {a: [0, 1, 2, 3], b: [0, 1, 2, 3, 4]}
+        ta, tb = _all_trials(storage, a), _all_trials(storage, b)
+        assert len(ta) == 4 and len(tb) == 5 and not set(ta) & set(tb)
+        t = next(iter(ta.values()))
+        storage.finish_trial(a, t.trial_id, TrialState.COMPLETE, [1.0])
+        assert storage.count_trials(a)[TrialState.COMPLETE] == 1
+        assert storage.count_trials(b)[TrialState.COMPLETE] == 0
+        assert storage.best_trial(b, maximize=False) is None
+        assert storage.get_trials(b, _version(storage, b))[0] == []
+
+    @pytest.mark.slow
+    def test_trial_numbers_unique_under_concurrency(self, storage: Storage) -> None:
+        sid = _new_study(storage, "concurrent")
+        if storage.url is None:
+            per_worker = self._hammer_threads(storage)
+        else:
+            per_worker = self._hammer_processes(storage.url)
+        total = _WORKERS * _TRIALS_PER_WORKER
+        handed_out = [n for numbers in per_worker for n in numbers]
+        assert sorted(handed_out) == list(range(total))  # unique and contiguous
+        trials, _ = storage.get_trials(sid)
+        assert len(trials) == total
+        assert {t.number for t in trials} == set(range(total))
+        assert all(t.state == TrialState.COMPLETE and t.values == [float(t.number)] for t in trials)
+        assert storage.count_trials(sid)[TrialState.COMPLETE] == total
+
+    def _hammer_threads(self, storage: Storage) -> list[list[int]]:
+        barrier = threading.Barrier(_WORKERS)
+        results: list[list[int]] = [[] for _ in range(_WORKERS)]
+        errors: list[BaseException] = []
+
+        def work(i: int) -> None:
+            try:
+                results[i] = _hammer(storage, "concurrent", _TRIALS_PER_WORKER, barrier)
+            except BaseException as e:
+                errors.append(e)
+                barrier.abort()
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(_WORKERS)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=120)
+        if errors:
+            raise errors[0]
+        assert not any(th.is_alive() for th in threads), "a worker thread hung"
+        return results
+
+    def _hammer_processes(self, url: str) -> list[list[int]]:
+        # spawn, not fork: each worker opens the storage from its URL, as a real one would.
+        ctx = multiprocessing.get_context("spawn")
+        barrier = ctx.Barrier(_WORKERS)
+        queue = ctx.Queue()
+        procs = [
+            ctx.Process(target=_hammer_process, args=(url, "concurrent", _TRIALS_PER_WORKER, barrier, queue))
+            for _ in range(_WORKERS)
+        ]
+        for p in procs:
+            p.start()
+        try:
+            outcomes = [queue.get(timeout=120) for _ in procs]
+        finally:
+            for p in procs:
+                p.join(timeout=30)
+                if p.is_alive():
+                    p.kill()
+        errors = [detail for kind, detail in outcomes if kind == "error"]
+        assert not errors, "a worker failed:\n" + "\n".join(errors)
+        assert all(p.exitcode == 0 for p in procs)
+        return [numbers for _, numbers in outcomes]
+
+    # -- the queue of WAITING trials ---------------------------------------------------------
+    def test_enqueue_trial(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        fixed = {"lr": 0.01, "layers": 3, "opt": "adam", "flag": True}
+        number = storage.enqueue_trial(sid, fixed)
+        assert number == 0
+        (t,) = storage.get_trials(sid)[0]
+        assert (t.number, t.state) == (0, TrialState.WAITING)
+        assert _same(t.system_attrs["fixed_params"], fixed)
+        assert t.started_at is None and t.values is None
+        assert storage.count_trials(sid)[TrialState.WAITING] == 1
+        assert storage.enqueue_trial(sid, {"lr": 0.1}) == 1
+
+    def test_start_trial_claims_oldest_waiting_first(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        assert storage.start_trial(sid).number == 0
+        queued = {storage.enqueue_trial(sid, {"which": name}): name for name in ("first", "second", "third")}
+        assert list(queued) == [1, 2, 3]
+        waiting_ids = {t.number: t.trial_id for t in storage.get_trials(sid)[0] if t.state == TrialState.WAITING}
+        counts = storage.count_trials(sid)
+        assert (counts[TrialState.WAITING], counts[TrialState.RUNNING]) == (3, 1)
+        for number in (1, 2):
+            t = storage.start_trial(sid)
+            assert (t.number, t.state, t.trial_id) == (number, TrialState.RUNNING, waiting_ids[number])
+            assert t.system_attrs["fixed_params"] == {"which": queued[number]}
+            assert t.started_at is not None
+            assert _get(storage, sid, t.trial_id).state == TrialState.RUNNING
+        counts = storage.count_trials(sid)
+        assert (counts[TrialState.WAITING], counts[TrialState.RUNNING]) == (1, 3)
+        assert storage.enqueue_trial(sid, {"which": "fourth"}) == 4
+        assert storage.start_trial(sid).number == 3  # still the oldest first
+        assert storage.start_trial(sid).number == 4
+        # The queue is empty: a new number, not one consumed by the claims above.
+        t = storage.start_trial(sid)
+        assert t.number == 5 and "fixed_params" not in t.system_attrs
+        counts = storage.count_trials(sid)
+        assert (counts[TrialState.WAITING], counts[TrialState.RUNNING]) == (0, 6)
+        assert sorted(t.number for t in storage.get_trials(sid)[0]) == list(range(6))
+
+    # -- parameters, attributes, distributions ------------------------------------------------
+    def test_update_trial_sets_params_and_user_attrs(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        t = storage.start_trial(sid)
+        storage.update_trial(sid, t.trial_id, params={"a": 1, "b": 0.5}, user_attrs={"note": "x"})
+        got = _get(storage, sid, t.trial_id)
+        assert _same(got.internal_params, {"a": 1, "b": 0.5}) and got.user_attrs == {"note": "x"}
+        assert got.state == TrialState.RUNNING
+        # Parameters are replaced as a whole; None keeps what is stored.
+        storage.update_trial(sid, t.trial_id, params={"a": 2, "c": "z"})
+        got = _get(storage, sid, t.trial_id)
+        assert _same(got.internal_params, {"a": 2, "c": "z"}) and got.user_attrs == {"note": "x"}
+        storage.update_trial(sid, t.trial_id, user_attrs={"other": [1, 2]})
+        got = _get(storage, sid, t.trial_id)
+        assert _same(got.internal_params, {"a": 2, "c": "z"}) and got.user_attrs == {"other": [1, 2]}
+        other = storage.start_trial(sid)
+        assert _get(storage, sid, other.trial_id).internal_params == {}
+
+    def test_update_trial_copies_its_arguments(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        t = storage.start_trial(sid)
+        params, attrs = {"a": 1}, {"k": "v"}
+        storage.update_trial(sid, t.trial_id, params=params, user_attrs=attrs)
+        params["a"] = 99
+        attrs["k"] = "changed"
+        got = _get(storage, sid, t.trial_id)
+        assert (got.internal_params, got.user_attrs) == ({"a": 1}, {"k": "v"})
+
+    def test_update_trial_registers_distributions(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        dists: dict[str, Distribution] = {
+            "lr": FloatDistribution(1e-5, 1e-1, log=True),
+            "dropout": FloatDistribution(0.0, 0.5, step=0.1),
+            "layers": IntDistribution(1, 9, step=2),
+            "opt": CategoricalDistribution((None, True, "adam", 1.5, 2)),
+            "noise": NormalDistribution(0.0, 2.0),
+        }
+        t = storage.start_trial(sid)
+        storage.update_trial(sid, t.trial_id, params={"lr": 0.001, "layers": 3}, distributions=dict(
+            (k, dists[k]) for k in ("lr", "layers")
+        ))
+        got = storage.get_study("study").distributions
+        assert {k: d.to_json() for k, d in got.items()} == {k: dists[k].to_json() for k in ("lr", "layers")}
+        # More names later, from another trial; known ones again are fine.
+        t2 = storage.start_trial(sid)
+        storage.update_trial(sid, t2.trial_id, params={}, distributions=dists)
+        got = storage.get_study("study").distributions
+        assert {k: d.to_json() for k, d in got.items()} == {k: d.to_json() for k, d in dists.items()}
+        assert all(isinstance(got[k], type(dists[k])) for k in dists)
+        # finish_trial registers too.
+        extra = IntDistribution(0, 10)
+        storage.finish_trial(sid, t2.trial_id, TrialState.COMPLETE, [1.0], distributions={"extra": extra})
+        assert storage.get_study("study").distributions["extra"].to_json() == extra.to_json()
+
+    def test_conflicting_distribution_raises(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        lr = FloatDistribution(1e-5, 1e-1, log=True)
+        t = storage.start_trial(sid)
+        storage.update_trial(sid, t.trial_id, params={"lr": 0.01}, distributions={"lr": lr})
+        before = _snapshot(_get(storage, sid, t.trial_id))
+        version = _version(storage, sid)
+        for conflict in (FloatDistribution(1e-5, 1e-1), FloatDistribution(1e-5, 1.0, log=True), IntDistribution(1, 5)):
+            with pytest.raises(ValueError, match="lr"):
+                storage.update_trial(
+                    sid, t.trial_id, params={"lr": 0.5, "new": 1},
+                    distributions={"new": IntDistribution(0, 3), "lr": conflict},
+                )
+            with pytest.raises(ValueError, match="lr"):
+                storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], distributions={"lr": conflict})
+        # Nothing was written: not the parameters, not the state, not the other new name.
+        assert _snapshot(_get(storage, sid, t.trial_id)) == before
+        assert storage.get_trials(sid, version)[0] == []
+        assert set(storage.get_study("study").distributions) == {"lr"}
+        # The same distribution again (an equal, separately built object) is fine.
+        storage.update_trial(
+            sid, t.trial_id, params={"lr": 0.02}, distributions={"lr": FloatDistribution(1e-5, 1e-1, log=True)}
+        )
+        t2 = storage.start_trial(sid)
+        with pytest.raises(ValueError, match="lr"):
+            storage.update_trial(sid, t2.trial_id, params={"lr": 3}, distributions={"lr": IntDistribution(1, 5)})
+        assert storage.get_study("study").distributions["lr"].to_json() == lr.to_json()
+
+    def test_rejected_write_registers_nothing(self, storage: Storage) -> None:
+        """A write refused because its trial is finished must not leave its distributions behind."""
+        sid = _new_study(storage)
+        done = storage.start_trial(sid)
+        storage.finish_trial(sid, done.trial_id, TrialState.COMPLETE, [1.0])
+        x, y, z = FloatDistribution(0.0, 1.0), IntDistribution(0, 4), IntDistribution(0, 9)
+        with pytest.raises(TrialFinishedError):
+            storage.update_trial(sid, done.trial_id, params={"x": 0.5}, distributions={"x": x})
+        with pytest.raises(TrialFinishedError):
+            storage.finish_trial(sid, done.trial_id, TrialState.COMPLETE, [2.0], distributions={"y": y})
+        with pytest.raises(TrialFinishedError):
+            storage.update_trial(sid, done.trial_id, params={"z": 1}, distributions={"z": z})
+        # A running trial registers the same ones for real (no get_study in between: a
+        # backend that remembered the refused registrations would now skip writing them),
+        # and may define a refused name differently.
+        t = storage.start_trial(sid)
+        storage.update_trial(sid, t.trial_id, params={"x": 0.5}, distributions={"x": x})
+        storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], distributions={"y": y})
+        other_z = FloatDistribution(0.0, 9.0)
+        t = storage.start_trial(sid)
+        storage.update_trial(sid, t.trial_id, params={"z": 1.5}, distributions={"z": other_z})
+        got = storage.get_study("study").distributions
+        assert {k: d.to_json() for k, d in got.items()} == {
+            "x": x.to_json(), "y": y.to_json(), "z": other_z.to_json()
+        }
+
+    # -- intermediate reports ------------------------------------------------------------
+    def test_append_report_and_get_reports(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        t, other = storage.start_trial(sid), storage.start_trial(sid)
+        assert storage.get_reports(sid, t.trial_id) == []
+        written: list[tuple[int, dict[str, Any]]] = [
+            (0, {"loss": 1.0}), (1, {"loss": 0.5, "acc": 0.1}), (3, {"loss": 0.4}), (2, {"loss": 0.45}),
+            (2, {"loss": 0.44, "note": "again"}),
+        ]
+        for step, metrics in written:
+            storage.append_report(sid, t.trial_id, step, metrics)
+        storage.append_report(sid, other.trial_id, 7, {"loss": 9.0})
+        assert storage.get_reports(sid, t.trial_id) == written  # in the order written, duplicates kept
+        assert storage.get_reports(sid, other.trial_id) == [(7, {"loss": 9.0})]
+        got = _get(storage, sid, t.trial_id)
+        assert (got.last_step, got.last_result) == (2, {"loss": 0.44, "note": "again"})
+        assert got.state == TrialState.RUNNING
+        assert _get(storage, sid, other.trial_id).last_step == 7
+        # A report is a change: the trial shows up in get_trials since the version before it.
+        version = _version(storage, sid)
+        storage.append_report(sid, t.trial_id, 4, {"loss": 0.3})
+        changed, _ = storage.get_trials(sid, version)
+        assert [c.trial_id for c in changed] == [t.trial_id] and changed[0].last_step == 4
+        # Reports survive finishing.
+        storage.finish_trial(sid, t.trial_id, TrialState.PRUNED, [0.3])
+        assert storage.get_reports(sid, t.trial_id) == [*written, (4, {"loss": 0.3})]
+
+    # -- finishing --------------------------------------------------------------------------
+    @pytest.mark.parametrize("state", _FINISHED, ids=lambda s: s.name)
+    def test_finish_trial(self, storage: Storage, state: TrialState) -> None:
+        sid = _new_study(storage, directions=["minimize", "maximize"])
+        t = storage.start_trial(sid)
+        values = None if state == TrialState.FAILED else [0.25, 4.0]
+        error = _ERROR if state == TrialState.FAILED else None
+        done = storage.finish_trial(sid, t.trial_id, state, values, error=error)
+        assert (done.number, done.trial_id, done.state, done.values, done.error) == (
+            t.number, t.trial_id, state, values, error
+        )
+        assert done.started_at is not None and done.finished_at is not None
+        assert done.finished_at >= done.started_at
+        assert _snapshot(_get(storage, sid, t.trial_id)) == _snapshot(done)
+        assert storage.count_trials(sid)[state] == 1 and storage.count_trials(sid)[TrialState.RUNNING] == 0
+
+    def test_finish_trial_replaces_params_and_user_attrs(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        t = storage.start_trial(sid)
+        storage.update_trial(sid, t.trial_id, params={"a": 1}, user_attrs={"u": 1})
+        done = storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], params={"a": 2, "b": 3})
+        assert (done.internal_params, done.user_attrs) == ({"a": 2, "b": 3}, {"u": 1})
+        t = storage.start_trial(sid)
+        storage.update_trial(sid, t.trial_id, params={"a": 1}, user_attrs={"u": 1})
+        done = storage.finish_trial(sid, t.trial_id, TrialState.FAILED, user_attrs={"v": 2}, error="boom")
+        assert (done.internal_params, done.user_attrs) == ({"a": 1}, {"v": 2})
+        assert _snapshot(_get(storage, sid, t.trial_id)) == _snapshot(done)
+
+    @pytest.mark.parametrize("state", _FINISHED, ids=lambda s: s.name)
+    def test_finished_trial_is_immutable(self, storage: Storage, state: TrialState) -> None:
+        sid = _new_study(storage)
+        t = storage.start_trial(sid)
+        storage.update_trial(sid, t.trial_id, params={"a": 1}, user_attrs={"u": "x"})
+        storage.append_report(sid, t.trial_id, 0, {"loss": 1.0})
+        storage.finish_trial(sid, t.trial_id, state, None if state == TrialState.FAILED else [1.0], error="e")
+        before = _snapshot(_get(storage, sid, t.trial_id))
+        counts, version = storage.count_trials(sid), _version(storage, sid)
+        best = storage.best_trial(sid, maximize=False)
+        attempts: list[Callable[[], object]] = [
+            functools.partial(storage.finish_trial, sid, t.trial_id, s, [-100.0]) for s in _FINISHED
+        ]
+        attempts += [
+            lambda: storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [-1.0], params={"a": 2}),
+            lambda: storage.update_trial(sid, t.trial_id, params={"a": 2}),
+            lambda: storage.update_trial(sid, t.trial_id, user_attrs={"u": "y"}),
+            lambda: storage.update_trial(sid, t.trial_id, params={"a": 2}, user_attrs={"u": "y"}),
+            lambda: storage.append_report(sid, t.trial_id, 1, {"loss": 0.0}),
+        ]
+        for attempt in attempts:
+            with pytest.raises(TrialFinishedError):
+                attempt()
+        assert _snapshot(_get(storage, sid, t.trial_id)) == before
+        assert storage.get_reports(sid, t.trial_id) == [(0, {"loss": 1.0})]
+        assert storage.count_trials(sid) == counts
+        assert storage.get_trials(sid, version)[0] == []
+        after = storage.best_trial(sid, maximize=False)
+        assert (None if best is None else _snapshot(best)) == (None if after is None else _snapshot(after))
+
+    @pytest.mark.parametrize("state", [TrialState.RUNNING, TrialState.WAITING], ids=lambda s: s.name)
+    def test_finish_with_unfinished_state_raises(self, storage: Storage, state: TrialState) -> None:
+        sid = _new_study(storage)
+        t = storage.start_trial(sid)
+        before, version = _snapshot(_get(storage, sid, t.trial_id)), _version(storage, sid)
+        with pytest.raises(ValueError, match=state.name):
+            storage.finish_trial(sid, t.trial_id, state, [1.0])
+        assert _snapshot(_get(storage, sid, t.trial_id)) == before
+        assert storage.get_trials(sid, version)[0] == []
+        storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0])  # still RUNNING, so this works
+
+    # -- round trips ----------------------------------------------------------------------
+    @pytest.mark.parametrize("values", _VALUES, ids=repr)
+    def test_values_round_trip(self, storage: Storage, values: list[float]) -> None:
+        sid = _new_study(storage, directions=["minimize"] * len(values))
+        t = storage.start_trial(sid)
+        done = storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, list(values))
+        assert _same(done.values, values)
+        assert _same(_get(storage, sid, t.trial_id).values, values)
+
+    def test_params_and_user_attrs_round_trip(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        t = storage.start_trial(sid)
+        storage.update_trial(sid, t.trial_id, params=_PARAMS, user_attrs=_USER_ATTRS)
+        got = _get(storage, sid, t.trial_id)
+        assert _same(got.internal_params, _PARAMS)
+        assert _same(got.user_attrs, _USER_ATTRS)
+        done = storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], params=_PARAMS, user_attrs=_USER_ATTRS)
+        assert _same(done.internal_params, _PARAMS) and _same(done.user_attrs, _USER_ATTRS)
+        got = _get(storage, sid, t.trial_id)
+        assert _same(got.internal_params, _PARAMS) and _same(got.user_attrs, _USER_ATTRS)
+        assert storage.enqueue_trial(sid, _PARAMS) == 1
+        waiting = [w for w in storage.get_trials(sid)[0] if w.state == TrialState.WAITING]
+        assert _same(waiting[0].system_attrs["fixed_params"], _PARAMS)
+
+    def test_metrics_round_trip(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        t = storage.start_trial(sid)
+        storage.append_report(sid, t.trial_id, 2**31 - 1, _METRICS)
+        assert _same(storage.get_reports(sid, t.trial_id), [(2**31 - 1, _METRICS)])
+        got = _get(storage, sid, t.trial_id)
+        assert got.last_step == 2**31 - 1 and _same(got.last_result, _METRICS)
+
+    def test_error_text_round_trip(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        t = storage.start_trial(sid)
+        long_error = _ERROR + "x" * 100_000
+        storage.finish_trial(sid, t.trial_id, TrialState.FAILED, error=long_error)
+        assert _get(storage, sid, t.trial_id).error == long_error
+
+    def test_study_names_round_trip(self, storage: Storage) -> None:
+        for name in (_TRICKY_TEXT, "a" * 255, "with\nnewline"):
+            sid = storage.create_study(name, ["minimize"], ["loss"]).study_id
+            assert storage.get_study(name).study_id == sid
+        assert {s.name for s in storage.list_studies()} == {_TRICKY_TEXT, "a" * 255, "with\nnewline"}
+
+    # -- versions ---------------------------------------------------------------------------
+    def test_get_trials_since_version(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        trials, v0 = storage.get_trials(sid)
+        assert trials == []
+        a, b = storage.start_trial(sid), storage.start_trial(sid)
+        changed, v1 = storage.get_trials(sid, v0)
+        assert sorted(t.trial_id for t in changed) == [a.trial_id, b.trial_id] and v1 > v0
+        assert storage.get_trials(sid, v1) == ([], v1)
+        assert storage.get_trials(sid, v1) == ([], v1)  # asking again changes nothing
+        c = storage.start_trial(sid)
+        changed, v2 = storage.get_trials(sid, v1)
+        assert [t.trial_id for t in changed] == [c.trial_id] and v2 > v1
+        # A change to an old trial brings it back, once, in its new state.
+        storage.finish_trial(sid, a.trial_id, TrialState.COMPLETE, [1.0])
+        storage.append_report(sid, b.trial_id, 0, {"loss": 1.0})
+        storage.append_report(sid, b.trial_id, 1, {"loss": 0.5})
+        changed, v3 = storage.get_trials(sid, v2)
+        assert sorted(t.trial_id for t in changed) == sorted([a.trial_id, b.trial_id]) and v3 > v2
+        by_id = {t.trial_id: t for t in changed}
+        assert by_id[a.trial_id].state == TrialState.COMPLETE and by_id[b.trial_id].last_step == 1
+        assert storage.get_trials(sid, v3) == ([], v3)
+        # From the start: every trial once, in its latest form.
+        everything, v_all = storage.get_trials(sid)
+        assert sorted(t.number for t in everything) == [0, 1, 2] and v_all == v3
+        # Enqueueing and claiming are changes too.
+        storage.enqueue_trial(sid, {"x": 1})
+        changed, v4 = storage.get_trials(sid, v3)
+        assert [(t.number, t.state) for t in changed] == [(3, TrialState.WAITING)] and v4 > v3
+        storage.start_trial(sid)
+        changed, v5 = storage.get_trials(sid, v4)
+        assert [(t.number, t.state) for t in changed] == [(3, TrialState.RUNNING)] and v5 > v4
+
+    def test_versions_strictly_increase(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        other = _new_study(storage, "other")
+        _, version = storage.get_trials(sid)
+        t = storage.start_trial(sid)
+        writes: list[Callable[[], object]] = [
+            lambda: storage.start_trial(sid),
+            lambda: storage.enqueue_trial(sid, {"a": 1}),
+            lambda: storage.start_trial(sid),
+            lambda: storage.update_trial(sid, t.trial_id, params={"a": 1}),
+            lambda: storage.update_trial(sid, t.trial_id, user_attrs={"k": 1}),
+            lambda: storage.append_report(sid, t.trial_id, 0, {"m": 1.0}),
+            lambda: storage.append_report(sid, t.trial_id, 0, {"m": 2.0}),
+            lambda: storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0]),
+        ]
+        for write in writes:
+            write()
+            changed, new_version = storage.get_trials(sid, version)
+            assert new_version > version and len(changed) >= 1
+            version = new_version
+        # Writes to another study are not changes of this one.
+        storage.start_trial(other)
+        assert storage.get_trials(sid, version) == ([], version)
+
+    def test_handed_out_trials_do_not_change(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        t = storage.start_trial(sid)
+        held = [t, _get(storage, sid, t.trial_id)]
+        storage.update_trial(sid, t.trial_id, params={"a": 1}, user_attrs={"u": 1})
+        held.append(_get(storage, sid, t.trial_id))
+        snaps = [_snapshot(h) for h in held]
+        storage.update_trial(sid, t.trial_id, params={"a": 2}, user_attrs={"u": 2})
+        storage.append_report(sid, t.trial_id, 0, {"loss": 1.0})
+        storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], params={"a": 3})
+        assert [_snapshot(h) for h in held] == snaps
+        assert snaps[0]["state"] == snaps[2]["state"] == _canon(TrialState.RUNNING)
+
+    # -- best trial and counts ---------------------------------------------------------------
+    def test_best_trial(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        assert storage.best_trial(sid, maximize=False) is None
+        assert storage.best_trial(sid, maximize=True) is None
+        C, P, F = TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED
+        # Better values in trials that do not count: PRUNED, FAILED, NaN, no values, RUNNING.
+        _run_trials(storage, sid, [(P, [-100.0]), (P, [100.0]), (F, [-200.0]), (F, [200.0]), (C, [math.nan]),
+                                   (C, None), (TrialState.RUNNING, None)])
+        running = storage.start_trial(sid)
+        storage.update_trial(sid, running.trial_id, params={"x": 1})
+        assert storage.best_trial(sid, maximize=False) is None
+        assert storage.best_trial(sid, maximize=True) is None
+        _run_trials(storage, sid, [(C, [3.0]), (C, [1.0]), (C, [math.nan]), (C, [7.5]), (C, [2.0])])
+        lo, hi = storage.best_trial(sid, maximize=False), storage.best_trial(sid, maximize=True)
+        assert lo is not None and hi is not None
+        assert (lo.state, lo.values, lo.number) == (C, [1.0], 9)
+        assert (hi.state, hi.values, hi.number) == (C, [7.5], 11)
+        assert _snapshot(lo) == _snapshot(_get(storage, sid, lo.trial_id))
+
+    def test_best_trial_infinite_and_multi_objective(self, storage: Storage) -> None:
+        sid = _new_study(storage, directions=["minimize", "maximize"])
+        C = TrialState.COMPLETE
+        _run_trials(storage, sid, [(C, [0.0, 9.0]), (C, [-1e300, -5.0]), (C, [1e300, 0.0])])
+        lo, hi = storage.best_trial(sid, False), storage.best_trial(sid, True)
+        assert lo is not None and lo.values == [-1e300, -5.0]  # by the first objective only
+        assert hi is not None and hi.values == [1e300, 0.0]
+        _run_trials(storage, sid, [(C, [-math.inf, 0.0]), (C, [math.inf, 0.0])])
+        lo, hi = storage.best_trial(sid, False), storage.best_trial(sid, True)
+        assert lo is not None and lo.values == [-math.inf, 0.0]
+        assert hi is not None and hi.values == [math.inf, 0.0]
+
+    def test_count_trials(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        assert storage.count_trials(sid) == dict.fromkeys(TrialState, 0)
+        C, P, F, R = TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED, TrialState.RUNNING
+        _run_trials(storage, sid, [(C, [1.0]), (C, [2.0]), (C, [math.nan]), (P, [1.0]), (F, None), (R, None)])
+        storage.enqueue_trial(sid, {})
+        storage.enqueue_trial(sid, {})
+        expected = {TrialState.WAITING: 2, R: 1, C: 3, P: 1, F: 1}
+        assert storage.count_trials(sid) == expected
+        storage.start_trial(sid)
+        assert storage.count_trials(sid) == {**expected, TrialState.WAITING: 1, R: 2}
+
+    # -- sharing across processes -----------------------------------------------------------
+    def test_pickle_reopens_by_url(self, storage: Storage) -> None:
+        if storage.url is None:
+            pytest.skip("a process-local storage is not shared by pickling")
+        sid = _new_study(storage, "shared")
+        t = storage.start_trial(sid)
+        storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [0.5])
+        copy = pickle.loads(pickle.dumps(storage))
+        assert type(copy) is type(storage) and copy.url == storage.url
+        assert copy.get_study("shared").study_id == sid
+        assert [_snapshot(x) for x in copy.get_trials(sid)[0]] == [_snapshot(x) for x in storage.get_trials(sid)[0]]
+        assert copy.start_trial(sid).number == 1  # and it writes to the same study
+        assert storage.count_trials(sid)[TrialState.RUNNING] == 1
