@@ -52,6 +52,7 @@ def main() -> None:
         resources_per_trial={"cpu": 1},
         max_concurrent_trials=2,
         search_alg=tunesmith.samplers.QMCSampler(seed=0),
+        progress_reporter=tunesmith.reporting.CLIReporter(metric_columns=["accuracy"], max_progress_rows=12),
     )
     best = result.best_trial
     assert best is not None

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from tunesmith import samplers
+from tunesmith import reporting, samplers
 from tunesmith.distributions import (
     CategoricalDistribution,
     FloatDistribution,
@@ -75,6 +75,7 @@ __all__ = [
     "quniform",
     "randint",
     "randn",
+    "reporting",
     "report",
     "run",
     "samplers",
