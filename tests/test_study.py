@@ -219,3 +219,10 @@ def test_dataframe_columns() -> None:
     df = s.dataframe()
     assert len(df) == 4
     assert {"number", "state", "loss", "params_x", "duration"} <= set(df.columns)
+
+
+def test_show_progress_bar_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    s = tunesmith.create_study(name="progress")
+    s.optimize(quadratic, n_trials=5, show_progress_bar=True)
+    out = capsys.readouterr().out
+    assert "progress" in out and "best" in out

@@ -286,7 +286,8 @@ class Study:
         self, objective: Objective, n_trials: int | None = None, timeout: float | None = None, *,
         n_workers: int = 1, callbacks: Sequence[Callback] | None = None,
         catch: type[BaseException] | tuple[type[BaseException], ...] = (Exception,),
-        max_failures: int | None = None, reporter: Any = None, worker_env: Mapping[str, str] | None = None,
+        max_failures: int | None = None, reporter: Any = None, show_progress_bar: bool = False,
+        worker_env: Mapping[str, str] | None = None,
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` ran or ``timeout`` seconds passed.
 
@@ -298,6 +299,7 @@ class Study:
                 others stop the study and are raised (the trial is still recorded).
             max_failures: stop with an error once this many trials failed.
             reporter: a :class:`~tunesmith.reporting.ConsoleReporter` (None: silent).
+            show_progress_bar: Optuna's spelling for a default ConsoleReporter.
             worker_env: extra environment variables for worker processes.
         """
         from tunesmith.execution import run_worker_loops
@@ -310,6 +312,10 @@ class Study:
             raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
         if max_failures is not None and max_failures < 1:
             raise ValueError(f"max_failures must be >= 1 or None, got {max_failures!r}")
+        if reporter is None and show_progress_bar:
+            from tunesmith.reporting import ConsoleReporter
+
+            reporter = ConsoleReporter()
         if n_trials is None and timeout is None:
             space = self._space.distributions if self._space is not None else self._known
             n_trials = self.sampler.max_trials(space)
