@@ -42,6 +42,11 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
+def _num(x: Any) -> Any:
+    # numpy scalars -> Python numbers, so that to_json writes a number and not its repr.
+    return x.item() if isinstance(x, (np.integer, np.floating)) else x
+
+
 class Distribution:
     """Base class: a named parameter's domain."""
 
@@ -103,13 +108,13 @@ def _check_step(name: str, low: float, high: float, step: float | None) -> None:
     if not _is_number(step) or not step > 0:
         raise ValueError(f"parameter {name!r}: step must be a positive number, got step={step!r}")
     span = high - low
-    if step > span and span > 0:
+    if span > 0 and span / step < 1 - 1e-6:  # tolerant: in floats, 1.2 - 1.1 < 0.1
         raise ValueError(
             f"parameter {name!r}: step={step!r} is larger than the range [{low!r}, {high!r}]"
         )
     k = span / step
     if abs(k - round(k)) > 1e-6 * max(1.0, abs(k)):
-        top = low + math.floor(k + 1e-9) * step
+        top = round(low + math.floor(k + 1e-9) * step, 12)
         raise ValueError(
             f"parameter {name!r}: step={step!r} does not divide the range [{low!r}, {high!r}]; "
             f"valid: a high of the form low + k*step, e.g. high={top!r}"
@@ -140,7 +145,9 @@ class FloatDistribution(Distribution):
             return min(max(x, self.low), self.high)
         k = round((x - self.low) / self.step)
         kmax = round((self.high - self.low) / self.step)
-        return float(self.low + min(max(k, 0), kmax) * self.step)
+        # Round off the float noise of low + k*step (0.1 * 7 = 0.7000000000000001).
+        value = round(self.low + min(max(k, 0), kmax) * self.step, 12)
+        return float(min(max(value, self.low), self.high))
 
     def from_unit(self, u: float) -> float:
         if self.log:
@@ -174,7 +181,7 @@ class FloatDistribution(Distribution):
         return float(value)
 
     def _fields(self) -> dict[str, Any]:
-        return {"low": self.low, "high": self.high, "log": self.log, "step": self.step}
+        return {"low": _num(self.low), "high": _num(self.high), "log": bool(self.log), "step": _num(self.step)}
 
 
 @dataclass(frozen=True)
@@ -194,8 +201,6 @@ class IntDistribution(Distribution):
         _check_bounds(name, self.low, self.high, self.log, "int")
         if self.log and self.step != 1:
             raise ValueError(f"parameter {name!r}: log scale needs step=1, got step={self.step!r}")
-        if self.low == self.high:
-            return
         _check_step(name, self.low, self.high, self.step)
 
     def from_unit(self, u: float) -> int:
@@ -262,13 +267,18 @@ class NormalDistribution(Distribution):
         return 0.5 * (1.0 + math.erf((float(value) - self.mean) / (self.sd * math.sqrt(2.0))))
 
     def contains(self, value: Any) -> bool:
-        return _is_number(value) and math.isfinite(float(value))
+        if not (_is_number(value) and math.isfinite(float(value))):
+            return False
+        if self.step is not None:
+            k = float(value) / self.step
+            return abs(k - round(k)) < 1e-6
+        return True
 
     def to_internal(self, value: Any) -> float:
         return float(value)
 
     def _fields(self) -> dict[str, Any]:
-        return {"mean": self.mean, "sd": self.sd, "step": self.step}
+        return {"mean": _num(self.mean), "sd": _num(self.sd), "step": _num(self.step)}
 
 
 @dataclass(frozen=True)
@@ -347,11 +357,18 @@ class DerivedDistribution(Distribution):
 
 
 def _choice_key(value: Any) -> Any:
-    # Distinguish True from 1 and 1.0 so that choice([1, True]) keeps both.
+    # Distinguish True from 1 and 1.0 (also inside tuples) so that choice([1, True]) keeps both.
+    if isinstance(value, tuple):
+        return (tuple, tuple(_choice_key(v) for v in value))
     return (type(value) if isinstance(value, bool) else 0, value)
 
 
 def _same(a: Any, b: Any) -> bool:
+    # ``a == b`` except that True is not 1, also inside lists, tuples and dicts.
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return isinstance(a, list) == isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     try:
         return bool(a == b) and (isinstance(a, bool) == isinstance(b, bool))
     except Exception:  # arrays and other odd types

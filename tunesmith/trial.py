@@ -130,7 +130,8 @@ class Hyperparameters:
         sampling: str = "linear", default: int | None = None,
     ) -> int:
         log = _sampling(name, sampling)
-        return int(self._trial.suggest(name, IntDistribution(min_value, max_value, log=log, step=step or 1)))
+        dist = IntDistribution(min_value, max_value, log=log, step=1 if step is None else step)
+        return int(self._trial.suggest(name, dist))
 
     def Float(  # noqa: N802
         self, name: str, min_value: float, max_value: float, step: float | None = None,
