@@ -206,3 +206,19 @@ def test_changed_trials_use_the_version_index(storage: SQLStorage, db_path: Path
         con.close()
     assert len(plans) == 1 and "ix_tunesmith_trials_version" in plans[0], plans
     assert "SCAN tunesmith_trials" not in plans[0] and "TEMP B-TREE" not in plans[0], plans
+
+
+def test_queue_lookup_uses_the_state_number_index(storage: SQLStorage, db_path: Path) -> None:
+    from tunesmith.storage.sql import _FIRST_WAITING
+
+    sid = _populate(storage, n=60)
+    compiled = storage._session.compile(_FIRST_WAITING)
+    con = sqlite3.connect(db_path)
+    try:
+        plan = " | ".join(
+            row[3] for row in con.execute(f"EXPLAIN QUERY PLAN {compiled.sql}", compiled.args({"sid": sid}))
+        )
+    finally:
+        con.close()
+    # Without it SQLite walks every trial of the study in number order (cost grows with the study).
+    assert "ix_tunesmith_trials_state_number" in plan and "TEMP B-TREE" not in plan, plan

@@ -70,6 +70,8 @@ trials = Table(
     UniqueConstraint("study_id", "number", name="uq_tunesmith_trials_number"),
     Index("ix_tunesmith_trials_version", "study_id", "version"),
     Index("ix_tunesmith_trials_state_value", "study_id", "state", "value"),
+    # The queue: the oldest WAITING trial, looked up at every start_trial.
+    Index("ix_tunesmith_trials_state_number", "study_id", "state", "number"),
 )
 
 reports = Table(
