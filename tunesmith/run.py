@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ExperimentAnalysis", "ResultTrial", "RunResult", "report", "run"]
 
-_RESOURCE_KEYS = {"cpu", "gpu"}
+_RESOURCE_KEYS = {"cpu", "gpu", "memory"}
 
 
 def report(metrics: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
@@ -173,11 +173,15 @@ def _workers_for(resources: Mapping[str, float] | None, max_concurrent: int | No
     unknown = set(resources) - _RESOURCE_KEYS
     if unknown:
         raise ValueError(
-            f"resources_per_trial: unknown resource {sorted(unknown)[0]!r}; valid keys are 'cpu' and 'gpu'"
+            f"resources_per_trial: unknown resource {sorted(unknown)[0]!r}; valid keys are 'cpu', 'gpu' and "
+            "'memory' (bytes)"
         )
     cpu = resources.get("cpu", 1)
     if not isinstance(cpu, (int, float)) or cpu <= 0:
         raise ValueError(f"resources_per_trial: 'cpu' must be a positive number, got {cpu!r}")
+    memory = resources.get("memory")
+    if memory is not None and (not isinstance(memory, (int, float)) or memory <= 0):
+        raise ValueError(f"resources_per_trial: 'memory' must be a positive number of bytes, got {memory!r}")
     gpu = resources.get("gpu", 0)
     if not isinstance(gpu, (int, float)) or gpu < 0:
         raise ValueError(f"resources_per_trial: 'gpu' must be >= 0, got {gpu!r}")
@@ -198,6 +202,7 @@ def run(
     resources_per_trial: Mapping[str, float] | None = None, max_concurrent_trials: int | None = None,
     progress_reporter: Any = None, verbose: int = 1, time_budget_s: float | None = None,
     callbacks: Sequence[Callback] | None = None, resume: bool = False, raise_on_failed_trial: bool = False,
+    max_retries: int = 0, trial_timeout: float | None = None,
 ) -> RunResult:
     """Tune ``run_or_experiment(config)`` over ``config``; Ray Tune's ``tune.run`` arguments.
 
@@ -207,8 +212,11 @@ def run(
         metric / mode: the reported metric to optimize, ``"min"`` or ``"max"``.
         storage: where the study lives; default ``sqlite:///tunesmith.db`` in the current directory.
         search_alg: a tunesmith sampler (default: random search; seeded by ``seed``).
-        resources_per_trial: ``{"cpu": c, "gpu": g}``; trials run in parallel worker
-            processes, as many as the machine's CPUs allow (capped by ``max_concurrent_trials``).
+        resources_per_trial: ``{"cpu": c, "gpu": g, "memory": bytes}``; trials run in
+            parallel worker processes, as many as the machine's CPUs allow (capped by
+            ``max_concurrent_trials``); ``memory`` caps each worker's address space.
+        max_retries: times a trial whose worker was lost runs again before it is FAILED.
+        trial_timeout: seconds a trial may run before it is stopped and FAILED.
         progress_reporter: a ConsoleReporter/CLIReporter; default one when ``verbose >= 1``.
         resume: continue the study called ``name`` where it stopped.
         raise_on_failed_trial: raise at the end if any trial failed.
@@ -237,9 +245,12 @@ def run(
     study.set_space(space)
     remaining = total
     if resume:
-        counts = study.count()
-        remaining = max(0, total - sum(n for s, n in counts.items() if s.is_finished()))
+        # Trials still RUNNING belong to live workers, or are taken back as lost and
+        # re-queued (a retry does not use up the budget): all count as started.
+        started = sum(1 for t in study.trials if t.state != TrialState.WAITING or t.system_attrs.get("retries"))
+        remaining = max(0, total - started)
     n_workers = _workers_for(resources_per_trial, max_concurrent_trials, remaining or None)
+    memory = (resources_per_trial or {}).get("memory")
     reporter = progress_reporter
     if reporter is None and verbose >= 1:
         from tunesmith.reporting import ConsoleReporter
@@ -250,6 +261,8 @@ def run(
             _Trainable(run_or_experiment, space), n_trials=remaining, timeout=time_budget_s,
             n_workers=n_workers, callbacks=callbacks, reporter=reporter,
             worker_env={"OMP_NUM_THREADS": str(max(1, int((resources_per_trial or {}).get("cpu", 1))))},
+            max_retries=max_retries, trial_timeout=trial_timeout,
+            memory_limit=None if memory is None else int(memory),
         )
     result = RunResult(study, space, metric, mode)
     if raise_on_failed_trial and result.errors:

@@ -204,7 +204,9 @@ class Study:
         rng = self.sampler.rng_for(raw.number)
         space = self._space.distributions if self._space is not None else self._known
         proposal = self.sampler.suggest(space, self._history, raw.number, rng)
-        fixed = raw.system_attrs.get("fixed_params")
+        fixed = dict(raw.system_attrs.get("fixed_params") or {})
+        if raw.internal_params:  # a retried trial runs again with the parameters it had
+            fixed.update(self._materialize(raw).params)
         if fixed:
             proposal = {**proposal, **fixed}
         trial = Trial(self, raw, proposal, rng)
@@ -287,6 +289,8 @@ class Study:
         n_workers: int = 1, callbacks: Sequence[Callback] | None = None,
         catch: type[BaseException] | tuple[type[BaseException], ...] = (Exception,),
         max_failures: int | None = None, reporter: Any = None, show_progress_bar: bool = False,
+        max_retries: int = 0, trial_timeout: float | None = None, heartbeat_interval: float | None = 10.0,
+        heartbeat_grace: float = 60.0, memory_limit: int | None = None,
         worker_env: Mapping[str, str] | None = None,
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` ran or ``timeout`` seconds passed.
@@ -300,9 +304,18 @@ class Study:
             max_failures: stop with an error once this many trials failed.
             reporter: a :class:`~tunesmith.reporting.ConsoleReporter` (None: silent).
             show_progress_bar: Optuna's spelling for a default ConsoleReporter.
+            max_retries: times a trial whose worker was lost (killed, crashed, no
+                heartbeat) runs again with the same parameters before it is FAILED.
+            trial_timeout: seconds a trial may run; past it, its worker process is
+                stopped and the trial FAILED (uses a worker process even for one worker).
+            heartbeat_interval / heartbeat_grace: a running trial's worker renews its
+                lease every ``heartbeat_interval`` s (SQL storages); a trial with no
+                renewal for ``heartbeat_grace`` s is taken back by any worker.
+            memory_limit: bytes of address space each worker process may use; a trial
+                that needs more fails with MemoryError (uses worker processes).
             worker_env: extra environment variables for worker processes.
         """
-        from tunesmith.execution import run_worker_loops
+        from tunesmith.execution import LoopSettings, run_worker_loops
 
         if n_trials is not None and (not isinstance(n_trials, int) or n_trials < 0):
             raise ValueError(f"n_trials must be a non-negative integer or None, got {n_trials!r}")
@@ -319,10 +332,14 @@ class Study:
         if n_trials is None and timeout is None:
             n_trials = self._remaining_for_sampler()
         self._stop_requested = False
+        settings = LoopSettings(
+            catch=catch if isinstance(catch, tuple) else (catch,), max_failures=max_failures,
+            heartbeat_interval=heartbeat_interval, heartbeat_grace=heartbeat_grace, max_retries=max_retries,
+            trial_timeout=trial_timeout, memory_limit=memory_limit,
+        )
         run_worker_loops(
             self, objective, n_trials=n_trials, timeout=timeout, n_workers=n_workers,
-            callbacks=list(callbacks or []), catch=catch if isinstance(catch, tuple) else (catch,),
-            max_failures=max_failures, reporter=reporter, worker_env=dict(worker_env or {}),
+            callbacks=list(callbacks or []), settings=settings, reporter=reporter, worker_env=dict(worker_env or {}),
         )
 
     def _remaining_for_sampler(self) -> int | None:

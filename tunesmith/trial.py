@@ -71,6 +71,7 @@ class FrozenTrial:
     finished_at: float | None = None
     last_step: int | None = None
     last_result: dict[str, Any] = field(default_factory=dict)
+    heartbeat_at: float | None = None
     trial_id: int = -1
     internal_params: dict[str, Any] = field(default_factory=dict)
     distributions: dict[str, Distribution] = field(default_factory=dict)
@@ -178,9 +179,12 @@ class Trial:
         self._params: dict[str, Any] = {}
         self._dists: dict[str, Distribution] = {}
         self._unflushed: set[str] = set()
-        self.user_attrs: dict[str, Any] = {}
-        self.last_step: int | None = None
-        self.last_result: dict[str, Any] = {}
+        self.user_attrs: dict[str, Any] = dict(frozen.user_attrs)
+        #: how many times this trial was re-queued after its worker was lost
+        self.retries = int(frozen.system_attrs.get("retries", 0))
+        # A retried trial continues from its last report.
+        self.last_step: int | None = frozen.last_step
+        self.last_result: dict[str, Any] = dict(frozen.last_result)
         self._stop = False
 
     # -- parameters -------------------------------------------------------------------

@@ -24,15 +24,27 @@ def main(fd: int) -> int:
     settings = payload.settings
     settings.max_failures = None
 
-    def claim() -> bool:
-        conn.send(("claim",))
-        return bool(conn.recv())
+    if settings.memory_limit is not None:
+        _limit_memory(settings.memory_limit)
 
-    def on_start(trial_id: int) -> None:
-        conn.send(("start", trial_id))
+    def send(msg: tuple[object, ...]) -> None:
+        try:
+            conn.send(msg)
+        except OSError:
+            pass  # the driver is gone: the trial still finishes and is recorded
+
+    def claim() -> bool:
+        try:
+            conn.send(("claim",))
+            return bool(conn.recv())
+        except (EOFError, OSError):
+            return False  # the driver is gone (killed?): stop after the current trial
+
+    def on_start(trial_id: int, retry: bool) -> None:
+        send(("start", trial_id, retry))
 
     def on_finished(frozen: FrozenTrial) -> None:
-        conn.send(("finished", int(frozen.state), frozen.number, frozen.error))
+        send(("finished", int(frozen.state), frozen.number, frozen.error))
 
     try:
         worker_loop(study, payload.objective, settings, claim, on_finished, on_start)
@@ -45,11 +57,18 @@ def main(fd: int) -> int:
             blob = cloudpickle.dumps(e)
         except Exception:
             blob = b""
-        conn.send(("error", blob, traceback.format_exc()))
+        send(("error", blob, traceback.format_exc()))
         return 1
     finally:
         conn.close()
     return 0
+
+
+def _limit_memory(limit: int) -> None:
+    """Cap this worker's address space: a trial past it gets MemoryError, not the machine's OOM killer."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 if __name__ == "__main__":

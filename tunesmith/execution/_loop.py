@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import contextvars
+import logging
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tunesmith.exceptions import TrialFinishedError
+from tunesmith.execution._heartbeat import Heartbeat
 from tunesmith.trial import FrozenTrial, Trial, TrialState, TrialStopped
 
 if TYPE_CHECKING:
     from tunesmith.study import Objective, Study
 
 __all__ = ["LoopSettings", "current_trial", "run_trial", "worker_loop"]
+
+_log = logging.getLogger("tunesmith")
 
 _current: contextvars.ContextVar[Trial | None] = contextvars.ContextVar("tunesmith_trial", default=None)
 
@@ -35,41 +40,108 @@ class LoopSettings:
     catch: tuple[type[BaseException], ...] = (Exception,)
     max_failures: int | None = None
     deadline: float | None = None
+    #: seconds between lease renewals of a running trial (None: no heartbeat)
+    heartbeat_interval: float | None = 10.0
+    #: a trial with no heartbeat for this long has lost its worker
+    heartbeat_grace: float = 60.0
+    #: times a lost trial is re-queued (same parameters) before it is FAILED
+    max_retries: int = 0
+    #: seconds a trial may run before its worker process is killed (processes only)
+    trial_timeout: float | None = None
+    #: bytes of address space a worker process may use (processes only)
+    memory_limit: int | None = None
+
+    def validate(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries!r}")
+        if self.memory_limit is not None and not self.memory_limit > 0:
+            raise ValueError(f"memory limit must be a positive number of bytes, got {self.memory_limit!r}")
+        if self.trial_timeout is not None and not self.trial_timeout > 0:
+            raise ValueError(f"trial_timeout must be positive seconds or None, got {self.trial_timeout!r}")
+        if self.heartbeat_interval is not None and not (0 < self.heartbeat_interval < self.heartbeat_grace):
+            raise ValueError(
+                "heartbeat_interval must be positive and below heartbeat_grace, got "
+                f"interval={self.heartbeat_interval!r}, grace={self.heartbeat_grace!r}"
+            )
+
+
+OnStart = Callable[[int, bool], Any]
 
 
 def run_trial(
-    study: Study, objective: Objective, catch: tuple[type[BaseException], ...],
-    on_start: Callable[[int], Any] | None = None,
-) -> FrozenTrial:
-    """Run one trial and record its outcome; exceptions outside ``catch`` are re-raised."""
+    study: Study, objective: Objective, catch: tuple[type[BaseException], ...], on_start: OnStart | None = None,
+) -> FrozenTrial | None:
+    """Run one trial and record its outcome; exceptions outside ``catch`` are re-raised.
+
+    ``on_start(trial_id, is_retry)`` is called once the trial is started. Returns None
+    when the trial was taken back meanwhile (its lease expired): its outcome is dropped.
+    """
     trial = study.ask()
     if on_start is not None:
-        on_start(trial._trial_id)
+        on_start(trial._trial_id, trial.retries > 0)
     token = _current.set(trial)
     try:
         result = objective(trial)
     except TrialStopped:
-        return study.tell(trial, state=TrialState.PRUNED)
+        return _tell(study, trial, state=TrialState.PRUNED)
     except catch:
-        return study.tell(trial, state=TrialState.FAILED, error=traceback.format_exc())
+        return _tell(study, trial, state=TrialState.FAILED, error=traceback.format_exc())
     except BaseException as e:  # KeyboardInterrupt, SystemExit, or not in `catch`
         reason = "interrupted (KeyboardInterrupt)" if isinstance(e, KeyboardInterrupt) else traceback.format_exc()
-        study.tell(trial, state=TrialState.FAILED, error=reason)
+        _tell(study, trial, state=TrialState.FAILED, error=reason)
         raise
     finally:
         _current.reset(token)
     if result is None and trial.last_result:
         result = trial.last_result  # tune.run-style trainables report instead of returning
     if trial.should_stop():
-        return study.tell(trial, result, state=TrialState.PRUNED)
-    return study.tell(trial, result)
+        return _tell(study, trial, result, state=TrialState.PRUNED)
+    return _tell(study, trial, result)
+
+
+def _tell(study: Study, trial: Trial, values: Any = None, **kwargs: Any) -> FrozenTrial | None:
+    try:
+        return study.tell(trial, values, **kwargs)
+    except TrialFinishedError:
+        _log.warning(
+            "trial %d was taken back while it ran (its heartbeat lapsed); its outcome is dropped", trial.number
+        )
+        return None
 
 
 def worker_loop(
     study: Study, objective: Objective, settings: LoopSettings, claim: Callable[[], bool],
-    on_finished: Callable[[FrozenTrial], Any] | None = None, on_start: Callable[[int], Any] | None = None,
+    on_finished: Callable[[FrozenTrial], Any] | None = None, on_start: OnStart | None = None,
 ) -> int:
-    """Run trials while ``claim()`` grants one; returns the number of trials run."""
+    """Run trials while ``claim()`` grants one; returns the number of trials run.
+
+    On a storage other processes can reach, a heartbeat thread renews the running
+    trial's lease and takes back the trials of lost workers.
+    """
+    if study.storage.url is None or settings.heartbeat_interval is None:
+        return _loop(study, objective, settings, claim, on_finished, on_start)
+    beat = Heartbeat(
+        study.storage, study._study_id, settings.heartbeat_interval, settings.heartbeat_grace, settings.max_retries,
+    )
+
+    def started(trial_id: int, retry: bool) -> None:
+        beat.running(trial_id)
+        if on_start is not None:
+            on_start(trial_id, retry)
+
+    def finished(frozen: FrozenTrial) -> None:
+        beat.running(None)
+        if on_finished is not None:
+            on_finished(frozen)
+
+    with beat:
+        return _loop(study, objective, settings, claim, finished, started)
+
+
+def _loop(
+    study: Study, objective: Objective, settings: LoopSettings, claim: Callable[[], bool],
+    on_finished: Callable[[FrozenTrial], Any] | None, on_start: OnStart | None,
+) -> int:
     failures = 0
     ran = 0
     while True:
@@ -79,6 +151,8 @@ def worker_loop(
             break
         frozen = run_trial(study, objective, settings.catch, on_start)
         ran += 1
+        if frozen is None:
+            continue
         if on_finished is not None:
             on_finished(frozen)
         if frozen.state == TrialState.FAILED:

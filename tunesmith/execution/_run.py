@@ -14,15 +14,23 @@ if TYPE_CHECKING:
 
 def run_worker_loops(
     study: Study, objective: Objective, *, n_trials: int | None, timeout: float | None, n_workers: int,
-    callbacks: list[Callback], catch: tuple[type[BaseException], ...], max_failures: int | None,
-    reporter: Any, worker_env: dict[str, str] | None = None,
+    callbacks: list[Callback], settings: LoopSettings, reporter: Any, worker_env: dict[str, str] | None = None,
 ) -> None:
-    """Run the worker loop serially (``n_workers == 1``) or in worker processes."""
-    deadline = None if timeout is None else time.time() + timeout
-    settings = LoopSettings(catch=catch, max_failures=max_failures, deadline=deadline)
+    """Run the worker loop serially or in worker processes.
+
+    Processes are used for ``n_workers > 1``, and also for one worker when a trial
+    time or memory limit is set (a trial past its limit is stopped with its process).
+    """
+    settings.validate()
+    if timeout is not None:
+        settings.deadline = time.time() + timeout
+    # Trials whose workers vanished (a killed driver, a lost machine) go first.
+    study.storage.recover_trials(
+        study._study_id, stale_before=time.time() - settings.heartbeat_grace, max_retries=settings.max_retries,
+    )
     if reporter is not None:
         reporter.start(study, n_trials, timeout)
-    if n_workers > 1:
+    if n_workers > 1 or settings.trial_timeout is not None or settings.memory_limit is not None:
         from tunesmith.execution.processes import run_processes
 
         run_processes(
@@ -39,6 +47,11 @@ def run_worker_loops(
         count += 1
         return True
 
+    def on_start(trial_id: int, retry: bool) -> None:
+        nonlocal count
+        if retry:
+            count -= 1  # a retried trial does not use up the budget
+
     def on_finished(frozen: FrozenTrial) -> None:
         for cb in callbacks:
             cb(study, frozen)
@@ -46,7 +59,7 @@ def run_worker_loops(
             reporter.update(study)
 
     try:
-        worker_loop(study, objective, settings, claim, on_finished)
+        worker_loop(study, objective, settings, claim, on_finished, on_start)
     finally:
         if reporter is not None:
             reporter.finish(study)

@@ -54,6 +54,7 @@ class _Worker:
     proc: subprocess.Popen[bytes]
     conn: Connection
     current: int | None = None  # trial_id of the trial it runs
+    started: float = 0.0  # when that trial started
     done: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -104,13 +105,24 @@ def run_processes(
             if w.proc.poll() is None:
                 w.proc.kill()
                 w.proc.wait()
-            driver.fail_orphan(w, "the worker process was stopped")
+            driver.take_back(w, "the worker process was stopped", retry=False)
             w.conn.close()
         driver.poll_storage()
         if reporter is not None:
             reporter.finish(study)
     if driver.error is not None:
         raise driver.error
+
+
+def _death_reason(code: int) -> str:
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = " (out of memory?)" if name == "SIGKILL" else " (a crash in native code?)" if name == "SIGSEGV" else ""
+        return f"the worker process was killed by {name}{hint} while running this trial"
+    return f"the worker process died (exit code {code}) while running this trial"
 
 
 class _Driver:
@@ -129,6 +141,7 @@ class _Driver:
         self._version = study._history._version
         self._seen_finished: set[int] = set()
         self._last_poll = 0.0
+        self._last_recover = time.time()
 
     def _grant(self) -> bool:
         if self.stopping or self.study._stop_requested:
@@ -153,13 +166,15 @@ class _Driver:
                 except (EOFError, OSError):
                     w.done = True
                     code = w.proc.wait()
-                    if code != 0 and w.current is not None:
-                        self.fail_orphan(w, f"the worker process died (exit code {code}) while running this trial")
-                        if not self.stopping and restarts < 10 * len(workers):
+                    if code != 0:
+                        if w.current is not None:
+                            self.take_back(w, _death_reason(code))
+                        if not self.stopping and self.error is None and restarts < 10 * len(workers):
                             restarts += 1  # replace it: the study goes on
                             workers[workers.index(w)] = respawn(w.index)
                     continue
                 self._handle(w, msg)
+            self._enforce_time_limit(live)
             if time.time() - self._last_poll >= _POLL_S:
                 self.poll_storage()
 
@@ -168,7 +183,9 @@ class _Driver:
         if kind == "claim":
             w.conn.send(self._grant())
         elif kind == "start":
-            w.current = msg[1]
+            w.current, w.started = msg[1], time.time()
+            if msg[2]:
+                self.granted -= 1  # a retried trial does not use up the budget
         elif kind == "finished":
             w.current = None
             if msg[1] == int(TrialState.FAILED):
@@ -196,17 +213,35 @@ class _Driver:
             except subprocess.TimeoutExpired:
                 pass
 
-    def fail_orphan(self, w: _Worker, reason: str) -> None:
+    def _enforce_time_limit(self, workers: list[_Worker]) -> None:
+        limit = self.settings.trial_timeout
+        if limit is None:
+            return
+        now = time.time()
+        for w in workers:
+            if w.current is not None and now - w.started > limit and w.proc.poll() is None:
+                self.take_back(w, f"the trial exceeded its time limit of {limit:g} s and was stopped", retry=False)
+                w.proc.kill()  # the dead-worker path then starts a replacement
+
+    def take_back(self, w: _Worker, reason: str, retry: bool = True) -> None:
+        """Record the trial of a worker that will not finish it: re-queued or FAILED."""
         if w.current is None:
             return
         trial_id, w.current = w.current, None
-        try:
-            self.study.storage.finish_trial(self.study._study_id, trial_id, TrialState.FAILED, error=reason)
-        except Exception:  # already finished by the worker itself
-            pass
+        self.study.storage.recover_trials(
+            self.study._study_id, trial_ids=[trial_id], reason=reason,
+            max_retries=self.settings.max_retries if retry else 0,
+        )
 
     def poll_storage(self) -> None:
         self._last_poll = time.time()
+        interval = self.settings.heartbeat_interval
+        if interval is not None and self._last_poll - self._last_recover > interval:
+            self._last_recover = self._last_poll
+            self.study.storage.recover_trials(
+                self.study._study_id, stale_before=self._last_poll - self.settings.heartbeat_grace,
+                max_retries=self.settings.max_retries,
+            )
         changed, self._version = self.study.storage.get_trials(self.study._study_id, self._version)
         if not changed:
             return

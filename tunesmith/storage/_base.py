@@ -89,8 +89,10 @@ class Storage(ABC):
     ) -> None:
         """Set a RUNNING trial's parameters (all of them, internal form) and user attributes.
 
-        Also renews the trial's heartbeat. New parameter names are registered with the
-        study; a name already registered with another distribution raises ValueError.
+        Also renews the trial's heartbeat; called with nothing else, it is the heartbeat
+        alone (no version bump, no lock on the study). New parameter names are
+        registered with the study; a name already registered with another distribution
+        raises ValueError.
         """
 
     @abstractmethod
@@ -110,6 +112,20 @@ class Storage(ABC):
         """
 
     @abstractmethod
+    def recover_trials(
+        self, study_id: int, *, stale_before: float | None = None, trial_ids: list[int] | None = None,
+        max_retries: int = 0, reason: str = "",
+    ) -> list[FrozenTrial]:
+        """Take back RUNNING trials whose worker is lost; returns the trials changed.
+
+        The lost trials are those with no heartbeat since ``stale_before`` (a time from
+        ``time.time()``) and/or those in ``trial_ids``. A trial that has been retried
+        fewer than ``max_retries`` times goes back to WAITING with the same number,
+        parameters and reports (``system_attrs["retries"]`` counts the retries); any
+        other becomes FAILED with ``reason``.
+        """
+
+    @abstractmethod
     def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
         """Trials changed after ``since_version``, and the version they bring us to."""
 
@@ -124,6 +140,15 @@ class Storage(ABC):
     @abstractmethod
     def count_trials(self, study_id: int) -> dict[TrialState, int]:
         """Number of trials per state."""
+
+
+def lost_trial_reason(reason: str, heartbeat_at: float | None, now: float) -> str:
+    """The error text of a trial whose worker was lost."""
+    if reason:
+        return reason
+    if heartbeat_at is None:
+        return "the trial's worker was lost"
+    return f"the trial's worker was lost: no heartbeat for {now - heartbeat_at:.0f} s"
 
 
 def check_finished_state(state: TrialState) -> None:

@@ -23,6 +23,7 @@ from tunesmith.storage._base import (
     check_distributions,
     check_finished_state,
     finished_error,
+    lost_trial_reason,
     sort_value,
 )
 from tunesmith.trial import FrozenTrial, TrialState
@@ -133,9 +134,11 @@ class InMemoryStorage(Storage):
             st = self._studies[study_id]
             if st.waiting:
                 old = st.trials[st.waiting.pop(0)]
-                trial = old.evolve(state=_RUNNING, started_at=now)
+                trial = old.evolve(state=_RUNNING, started_at=now, heartbeat_at=now)
             else:
-                trial = FrozenTrial(len(st.trials), _RUNNING, started_at=now, trial_id=self._new_id())
+                trial = FrozenTrial(
+                    len(st.trials), _RUNNING, started_at=now, heartbeat_at=now, trial_id=self._new_id(),
+                )
             self._bump(st, trial)
             return trial
 
@@ -155,13 +158,17 @@ class InMemoryStorage(Storage):
         distributions: Mapping[str, Distribution] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
     ) -> None:
+        now = time.time()
         with self._lock:
             st = self._studies[study_id]
             trial = self._running(st, trial_id)
+            if params is None and distributions is None and user_attrs is None:
+                st.trials[trial_id] = trial.evolve(heartbeat_at=now)  # a heartbeat: no version bump
+                return
             self._register(st, distributions)
             self._bump(st, trial.evolve(
                 internal_params=trial.internal_params if params is None else dict(params),
-                user_attrs=trial.user_attrs if user_attrs is None else dict(user_attrs),
+                user_attrs=trial.user_attrs if user_attrs is None else dict(user_attrs), heartbeat_at=now,
             ))
 
     def append_report(self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
@@ -169,7 +176,7 @@ class InMemoryStorage(Storage):
             st = self._studies[study_id]
             trial = self._running(st, trial_id)
             st.reports.setdefault(trial_id, []).append((step, dict(metrics)))
-            self._bump(st, trial.evolve(last_step=step, last_result=dict(metrics)))
+            self._bump(st, trial.evolve(last_step=step, last_result=dict(metrics), heartbeat_at=time.time()))
 
     def finish_trial(
         self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
@@ -190,6 +197,38 @@ class InMemoryStorage(Storage):
             )
             self._bump(st, done)
             return done
+
+    def recover_trials(
+        self, study_id: int, *, stale_before: float | None = None, trial_ids: list[int] | None = None,
+        max_retries: int = 0, reason: str = "",
+    ) -> list[FrozenTrial]:
+        now = time.time()
+        wanted = set(trial_ids or ())
+        changed = []
+        with self._lock:
+            st = self._studies[study_id]
+            for trial in list(st.trials.values()):
+                if trial.state != _RUNNING:
+                    continue
+                stale = stale_before is not None and (trial.heartbeat_at or 0.0) < stale_before
+                if not stale and trial.trial_id not in wanted:
+                    continue
+                retries = int(trial.system_attrs.get("retries", 0))
+                if retries < max_retries:
+                    new = trial.evolve(
+                        state=TrialState.WAITING, system_attrs={**trial.system_attrs, "retries": retries + 1},
+                        heartbeat_at=None,
+                    )
+                    st.waiting.append(trial.trial_id)
+                else:
+                    new = trial.evolve(
+                        state=TrialState.FAILED, finished_at=now,
+                        error=lost_trial_reason(reason, trial.heartbeat_at, now),
+                    )
+                self._bump(st, new)
+                changed.append(new)
+            st.waiting.sort(key=lambda tid: st.trials[tid].number)  # the queue is by number
+        return changed
 
     def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
         with self._lock:

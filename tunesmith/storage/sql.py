@@ -35,6 +35,7 @@ from tunesmith.storage._base import (
     dumps,
     finished_error,
     loads,
+    lost_trial_reason,
     sort_value,
 )
 from tunesmith.storage._dbapi import Cursor, Session
@@ -107,6 +108,22 @@ _INSERT_REPORT = reports.insert().values(
     trial_id=bindparam("tid"), step=bindparam("step"), metrics=bindparam("metrics"), reported_at=bindparam("now"),
 )
 _STATE = select(trials.c.state).where(trials.c.trial_id == bindparam("tid"))
+_HEARTBEAT = (
+    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
+    .values(heartbeat_at=bindparam("now"))
+)
+_RUNNING_TRIALS = select(trials).where(trials.c.study_id == bindparam("sid"), trials.c.state == _RUNNING)
+_REQUEUE = (
+    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
+    .values(state=_WAITING, system_attrs=bindparam("system_attrs"), heartbeat_at=None, version=bindparam("version"))
+    .returning(*trials.c)
+)
+_FAIL_LOST = (
+    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
+    .values(state=int(TrialState.FAILED), error=bindparam("error"), finished_at=bindparam("now"),
+            version=bindparam("version"))
+    .returning(*trials.c)
+)
 _CHANGED = (
     select(trials).where(trials.c.study_id == bindparam("sid"), trials.c.version > bindparam("since"))
     .order_by(trials.c.version)
@@ -119,7 +136,7 @@ _I_UATTRS, _I_SATTRS, _I_START, _I_FINISH = _COL["user_attrs"], _COL["system_att
     "finished_at"
 ]
 _I_STEP, _I_RESULT, _I_ID, _I_PARAMS = _COL["last_step"], _COL["last_result"], _COL["trial_id"], _COL["params"]
-_I_VERSION = _COL["version"]
+_I_VERSION, _I_HEARTBEAT = _COL["version"], _COL["heartbeat_at"]
 
 
 def _trial_from_row(row: Sequence[Any]) -> FrozenTrial:
@@ -129,7 +146,7 @@ def _trial_from_row(row: Sequence[Any]) -> FrozenTrial:
         values=None if row[_I_VALUES] is None else loads(row[_I_VALUES]),
         error=row[_I_ERROR], user_attrs=loads(row[_I_UATTRS]), system_attrs=loads(row[_I_SATTRS]),
         started_at=row[_I_START], finished_at=row[_I_FINISH], last_step=row[_I_STEP],
-        last_result={} if row[_I_RESULT] is None else loads(row[_I_RESULT]),
+        last_result={} if row[_I_RESULT] is None else loads(row[_I_RESULT]), heartbeat_at=row[_I_HEARTBEAT],
         trial_id=row[_I_ID], internal_params=loads(row[_I_PARAMS]),
     )
 
@@ -277,7 +294,7 @@ class SQLStorage(Storage):
                 return _trial_from_row(row)
             args = {"sid": study_id, "number": next_number - 1, "now": now, "version": version}
             trial_id = cur.execute(_INSERT_RUNNING, args).fetchone()[0]
-        return FrozenTrial(next_number - 1, TrialState.RUNNING, started_at=now, trial_id=trial_id)
+        return FrozenTrial(next_number - 1, TrialState.RUNNING, started_at=now, heartbeat_at=now, trial_id=trial_id)
 
     def _register(self, cur: Cursor, study_id: int, distributions: Mapping[str, Distribution] | None) -> None:
         if not distributions:
@@ -324,6 +341,11 @@ class SQLStorage(Storage):
         user_attrs: Mapping[str, Any] | None = None,
     ) -> None:
         now = time.time()
+        if params is None and distributions is None and user_attrs is None:
+            with self._session.write() as cur:  # a heartbeat: the trial row only
+                if cur.execute(_HEARTBEAT, {"tid": trial_id, "now": now}).rowcount != 1:
+                    self._raise_finished(cur, trial_id)
+            return
         with self._session.write() as cur:
             version = cur.execute(_BUMP, {"sid": study_id}).fetchone()[0]
             self._register(cur, study_id, distributions)
@@ -366,6 +388,40 @@ class SQLStorage(Storage):
             if row is None:
                 self._raise_finished(cur, trial_id)
         return _trial_from_row(row)
+
+    def recover_trials(
+        self, study_id: int, *, stale_before: float | None = None, trial_ids: list[int] | None = None,
+        max_retries: int = 0, reason: str = "",
+    ) -> list[FrozenTrial]:
+        wanted = set(trial_ids or ())
+
+        def lost(row: Sequence[Any]) -> bool:
+            beat = row[_I_HEARTBEAT]
+            return row[_I_ID] in wanted or (stale_before is not None and (beat is None or beat < stale_before))
+
+        # A read first: the common answer is "none", and it takes no write lock.
+        with self._session.read() as cur:
+            if not any(lost(r) for r in cur.execute(_RUNNING_TRIALS, {"sid": study_id}).fetchall()):
+                return []
+        now = time.time()
+        changed = []
+        with self._session.write() as cur:
+            version = cur.execute(_BUMP, {"sid": study_id}).fetchone()[0]
+            for row in cur.execute(_RUNNING_TRIALS, {"sid": study_id}).fetchall():
+                if not lost(row):
+                    continue
+                attrs = loads(row[_I_SATTRS])
+                retries = int(attrs.get("retries", 0))
+                args: dict[str, Any] = {"tid": row[_I_ID], "version": version}
+                if retries < max_retries:
+                    args["system_attrs"] = dumps({**attrs, "retries": retries + 1})
+                    new = cur.execute(_REQUEUE, args).fetchone()
+                else:
+                    args.update(error=lost_trial_reason(reason, row[_I_HEARTBEAT], now), now=now)
+                    new = cur.execute(_FAIL_LOST, args).fetchone()
+                if new is not None:
+                    changed.append(_trial_from_row(new))
+        return changed
 
     def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
         with self._session.read() as cur:

@@ -59,12 +59,13 @@ from tunesmith.testing._storage_helpers import (
     _snapshot,
     _version,
 )
+from tunesmith.testing._storage_recovery import RecoveryConformance
 from tunesmith.trial import TrialState
 
 __all__ = ["StorageConformance"]
 
 
-class StorageConformance:
+class StorageConformance(RecoveryConformance):
     """Checks every :class:`Storage` backend must pass. Subclass it and provide ``storage``."""
 
     @pytest.fixture

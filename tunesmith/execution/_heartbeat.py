@@ -1,0 +1,72 @@
+"""Leases on running trials: renew ours, take back the ones whose worker is gone."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from types import TracebackType
+
+from tunesmith.exceptions import TrialFinishedError
+from tunesmith.storage import Storage
+
+__all__ = ["Heartbeat"]
+
+_log = logging.getLogger("tunesmith")
+
+
+class Heartbeat:
+    """A daemon thread beside a worker loop.
+
+    Every ``interval`` seconds it renews the lease of the trial this worker runs and
+    asks the storage to take back trials with no heartbeat for ``grace`` seconds
+    (re-queued while they have retries left, else FAILED). Any worker, anywhere,
+    thus recovers the trials of a worker that was killed or lost its machine.
+    """
+
+    def __init__(self, storage: Storage, study_id: int, interval: float, grace: float, max_retries: int) -> None:
+        if not interval > 0 or not grace > interval:
+            raise ValueError(
+                f"heartbeat needs interval > 0 and grace > interval, got interval={interval!r}, grace={grace!r}"
+            )
+        self.storage = storage
+        self.study_id = study_id
+        self.interval = interval
+        self.grace = grace
+        self.max_retries = max_retries
+        self._trial_id: int | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tunesmith-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None,
+    ) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.interval + 5)
+
+    def running(self, trial_id: int | None) -> None:
+        """Tell the heartbeat which trial this worker runs now (None: none)."""
+        self._trial_id = trial_id
+
+    def recover(self) -> None:
+        """Take back trials whose lease expired."""
+        self.storage.recover_trials(
+            self.study_id, stale_before=time.time() - self.grace, max_retries=self.max_retries,
+        )
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            trial_id = self._trial_id
+            try:
+                if trial_id is not None:
+                    try:
+                        self.storage.update_trial(self.study_id, trial_id)
+                    except TrialFinishedError:
+                        pass  # it finished meanwhile, or was taken back
+                self.recover()
+            except Exception as e:  # a flaky database must not kill the worker; retry next beat
+                _log.warning("tunesmith heartbeat failed (will retry): %s", e)
