@@ -423,6 +423,82 @@ def export_command(ctx: click.Context, study_name: str, fmt: str, output: str | 
         click.echo(f"Wrote {len(trials)} trials of {study_name!r} to {output}", err=True)
 
 
+def load_reference(ref: str, what: str) -> Any:
+    """``module:attr`` or ``path/to/file.py:attr`` -> the object (the current directory is importable)."""
+    import importlib
+    import importlib.util
+
+    module_name, sep, attr = ref.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise click.BadParameter(f"{ref!r} is not of the form module:name or file.py:name", param_hint=what)
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        if module_name.endswith(".py"):
+            spec = importlib.util.spec_from_file_location(os.path.basename(module_name)[:-3], module_name)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"cannot load {module_name}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+        return getattr(module, attr)
+    except (ImportError, OSError, AttributeError) as e:
+        raise click.BadParameter(f"cannot load {ref!r}: {e}", param_hint=what) from e
+
+
+@cli.command("worker")
+@click.option("--study", "study_name", required=True, metavar="NAME", help="The study to join.")
+@click.option("--objective", "objective_ref", required=True, metavar="MODULE:FUNCTION",
+              help="The objective (a function of a trial), or with --config a trainable (a function of a config).")
+@click.option("--config", "config_ref", default=None, metavar="MODULE:NAME",
+              help="A dict-style search space: the objective is then called with a config, as in tunesmith.run.")
+@click.option("--n-trials", type=click.IntRange(min=1), default=None,
+              help="Trials this worker runs (default: until stopped, or until a grid is done).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds this worker runs.")
+@click.option("--max-retries", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Times a trial whose worker was lost runs again before it is FAILED.")
+@_command_storage_option
+@click.pass_context
+def worker_command(
+    ctx: click.Context, study_name: str, objective_ref: str, config_ref: str | None, n_trials: int | None,
+    timeout: float | None, max_retries: int, storage: str | None,
+) -> None:
+    """Join STUDY as one more worker (on this or any machine that reaches the storage).
+
+    The study's own sampler is used. Every worker renews the lease of its running
+    trial and takes back the trials of workers that were lost.
+    """
+    url = _storage_url(ctx, storage)
+    store = get_storage(url)
+    if store.url is None:
+        raise click.BadParameter(
+            "workers need a shared storage (sqlite:///... or postgresql://...)", param_hint="'--storage'"
+        )
+    try:
+        study = load_study(study_name, store)
+    except StudyNotFoundError:
+        raise click.ClickException(f"no study named {study_name!r} in {url}") from None
+    objective = load_reference(objective_ref, "'--objective'")
+    if config_ref is not None:
+        from tunesmith.run import _Trainable
+        from tunesmith.space import SearchSpace
+
+        space = SearchSpace(load_reference(config_ref, "'--config'"))
+        study.set_space(space)
+        objective = _Trainable(objective, space)
+    if n_trials is None and timeout is None:
+        click.echo(f"worker joins study {study_name!r} in {url}; Ctrl-C stops it", err=True)
+    ran: list[int] = []
+    try:
+        study.optimize(objective, n_trials=n_trials, timeout=timeout, max_retries=max_retries,
+                       callbacks=[lambda _study, trial: ran.append(trial.number)])
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+    click.echo(f"worker ran {len(ran)} trial(s) of {study_name!r}", err=True)
+
+
 @contextmanager
 def _output(path: str | None) -> Iterator[IO[str]]:
     if path is None:

@@ -96,23 +96,34 @@ def create_study(
     store = get_storage(storage)
     if name is None:
         name = f"study-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    record = store.create_study(name, dirs, names, load_if_exists=load_if_exists)
+    chosen = _make_sampler(sampler, seed)
+    record = store.create_study(name, dirs, names, load_if_exists=load_if_exists, attrs={"sampler": chosen.spec()})
     if load_if_exists and (record.directions != dirs and (direction or directions or mode)):
         raise ValueError(
             f"study {name!r} exists with directions {record.directions}, not {dirs}; "
             "use another name or the same directions"
         )
-    return Study(record.name, store, _make_sampler(sampler, seed))
+    return Study(record.name, store, chosen)
 
 
 def load_study(
     name: str, storage: Storage | str | os.PathLike[str] | None, *, sampler: Sampler | None = None,
     seed: int | None = None,
 ) -> Study:
-    """Open an existing study; raises StudyNotFoundError if there is none of that name."""
+    """Open an existing study; raises StudyNotFoundError if there is none of that name.
+
+    Without ``sampler``, the study goes on with the sampler it was created with.
+    """
     if storage is None:
         raise ValueError("load_study needs the storage the study lives in, e.g. 'sqlite:///tunesmith.db'")
-    return Study(name, get_storage(storage), _make_sampler(sampler, seed))
+    store = get_storage(storage)
+    if sampler is None and seed is None:
+        spec = store.get_study(name).attrs.get("sampler")
+        if spec:
+            from tunesmith.samplers import sampler_from_spec
+
+            return Study(name, store, sampler_from_spec(spec))
+    return Study(name, store, _make_sampler(sampler, seed))
 
 
 class Study:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from tunesmith.samplers._base import Sampler
+from tunesmith.samplers._base import Sampler, sampler_from_spec
 from tunesmith.samplers.grid import GridSampler
 from tunesmith.samplers.qmc import QMCSampler
 from tunesmith.samplers.random import RandomSampler
 
 SobolSampler = QMCSampler
 
-__all__ = ["GridSampler", "QMCSampler", "RandomSampler", "Sampler", "SobolSampler"]
+__all__ = ["GridSampler", "QMCSampler", "RandomSampler", "Sampler", "SobolSampler", "sampler_from_spec"]

@@ -19,7 +19,7 @@ import numpy as np
 from tunesmith.distributions import CategoricalDistribution, Distribution
 from tunesmith.history import History
 
-__all__ = ["Sampler", "grid_index", "grid_point"]
+__all__ = ["Sampler", "grid_index", "grid_point", "sampler_from_spec"]
 
 
 class Sampler:
@@ -47,6 +47,17 @@ class Sampler:
             return self._shared_rng
         return np.random.default_rng([self.seed, number])
 
+    def spec(self) -> dict[str, Any]:
+        """A JSON-safe description that rebuilds an equivalent sampler (see :func:`sampler_from_spec`).
+
+        Studies store it, so that workers started elsewhere (``tunesmith worker``) and
+        reopened studies suggest with the same sampler.
+        """
+        return {"class": f"{type(self).__module__}.{type(self).__qualname__}", "kwargs": self._spec_kwargs()}
+
+    def _spec_kwargs(self) -> dict[str, Any]:
+        return {"seed": self.seed}
+
     def max_trials(self, space: Mapping[str, Distribution]) -> int | None:
         """How many trials exhaust this sampler on ``space`` (None: never exhausted)."""
         return None
@@ -69,6 +80,21 @@ class Sampler:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(seed={self.seed!r})"
+
+
+def sampler_from_spec(spec: Mapping[str, Any]) -> Sampler:
+    """Rebuild a sampler from :meth:`Sampler.spec`."""
+    import importlib
+
+    path = str(spec.get("class", ""))
+    module_name, _, name = path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise ValueError(f"the study's sampler {path!r} cannot be loaded here: {e}") from e
+    if not (isinstance(cls, type) and issubclass(cls, Sampler)):
+        raise ValueError(f"the study's sampler {path!r} is not a tunesmith Sampler")
+    return cls(**spec.get("kwargs", {}))
 
 
 def grid_point(axes: Mapping[str, CategoricalDistribution], index: int) -> dict[str, Any]:

@@ -33,11 +33,15 @@ class GridSampler(Sampler):
     def __init__(self, search_space: Mapping[str, Sequence[Any]] | None = None, seed: int | None = None) -> None:
         super().__init__(seed)
         self.search_space = None
+        self._lists = None if search_space is None else {n: list(v) for n, v in search_space.items()}
         if search_space is not None:
             for name, values in search_space.items():
                 if len(values) == 0:
                     raise ValueError(f"parameter {name!r}: the grid needs at least one value, got []")
             self.search_space = {n: CategoricalDistribution(tuple(v), grid=True) for n, v in search_space.items()}
+
+    def _spec_kwargs(self) -> dict[str, Any]:
+        return {"search_space": self._lists, "seed": self.seed}
 
     def _axes(self, space: Mapping[str, Distribution]) -> dict[str, CategoricalDistribution]:
         if self.search_space is not None:

@@ -41,6 +41,10 @@ class QMCSampler(Sampler):
         self._engine: Any = None
         self._point: tuple[int, np.ndarray] | None = None
 
+    def _spec_kwargs(self) -> dict[str, Any]:
+        # The drawn seed too: every worker must walk the same sequence.
+        return {"seed": self._qmc_seed, "scramble": self.scramble}
+
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_engine": None, "_point": None}
 

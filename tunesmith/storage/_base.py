@@ -38,6 +38,8 @@ class StudyRecord:
     metric_names: list[str]
     distributions: dict[str, Distribution] = field(default_factory=dict)
     created_at: float = 0.0
+    #: set at creation, JSON-safe: e.g. the sampler's spec, so workers elsewhere use the same one
+    attrs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,6 +64,7 @@ class Storage(ABC):
     @abstractmethod
     def create_study(
         self, name: str, directions: list[str], metric_names: list[str], load_if_exists: bool = False,
+        attrs: Mapping[str, Any] | None = None,
     ) -> StudyRecord:
         """Create a study; with ``load_if_exists`` return the existing one of that name."""
 

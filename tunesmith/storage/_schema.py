@@ -40,6 +40,7 @@ studies = Table(
     Column("next_number", Integer, nullable=False),
     Column("version", BigInteger, nullable=False),
     Column("created_at", Double, nullable=False),
+    Column("attrs", Text, nullable=False),
 )
 
 study_params = Table(

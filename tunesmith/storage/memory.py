@@ -63,6 +63,7 @@ class InMemoryStorage(Storage):
 
     def create_study(
         self, name: str, directions: list[str], metric_names: list[str], load_if_exists: bool = False,
+        attrs: Mapping[str, Any] | None = None,
     ) -> StudyRecord:
         with self._lock:
             if name in self._names:
@@ -70,17 +71,19 @@ class InMemoryStorage(Storage):
                     return self.get_study(name)
                 raise DuplicatedStudyError(f"study {name!r} already exists; pass load_if_exists=True to reuse it")
             study_id = len(self._studies)
-            rec = StudyRecord(study_id, name, list(directions), list(metric_names), {}, time.time())
+            rec = StudyRecord(
+                study_id, name, list(directions), list(metric_names), {}, time.time(), dict(attrs or {}),
+            )
             self._studies[study_id] = _Study(rec)
             self._names[name] = study_id
-            return dataclasses.replace(rec, distributions=dict(rec.distributions))
+            return dataclasses.replace(rec, distributions=dict(rec.distributions), attrs=dict(rec.attrs))
 
     def get_study(self, name: str) -> StudyRecord:
         with self._lock:
             if name not in self._names:
                 raise StudyNotFoundError(f"no study named {name!r} in this storage")
             rec = self._studies[self._names[name]].record
-            return dataclasses.replace(rec, distributions=dict(rec.distributions))
+            return dataclasses.replace(rec, distributions=dict(rec.distributions), attrs=dict(rec.attrs))
 
     def list_studies(self) -> list[StudySummary]:
         with self._lock:

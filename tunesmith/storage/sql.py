@@ -224,6 +224,7 @@ class SQLStorage(Storage):
     # -- studies ----------------------------------------------------------------------
     def create_study(
         self, name: str, directions: list[str], metric_names: list[str], load_if_exists: bool = False,
+        attrs: Mapping[str, Any] | None = None,
     ) -> StudyRecord:
         try:
             with self._write() as conn:
@@ -231,7 +232,7 @@ class SQLStorage(Storage):
                 if exists is None:
                     conn.execute(studies.insert().values(
                         name=name, directions=dumps(directions), metric_names=dumps(metric_names),
-                        next_number=0, version=0, created_at=time.time(),
+                        next_number=0, version=0, created_at=time.time(), attrs=dumps(dict(attrs or {})),
                     ))
                 elif not load_if_exists:
                     raise DuplicatedStudyError(
@@ -256,6 +257,7 @@ class SQLStorage(Storage):
         self._names[row.study_id] = row.name
         return StudyRecord(
             row.study_id, row.name, loads(row.directions), loads(row.metric_names), dists, row.created_at,
+            loads(row.attrs),
         )
 
     def list_studies(self) -> list[StudySummary]:
