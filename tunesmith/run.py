@@ -18,13 +18,13 @@ Ray Tune's ``randint``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tunesmith.exceptions import DuplicatedStudyError, StudyNotFoundError
 from tunesmith.execution import current_trial
+from tunesmith.execution.resources import Resources, plan_slots
 from tunesmith.samplers import Sampler
 from tunesmith.space import SearchSpace
 from tunesmith.storage import DEFAULT_STORAGE_URL, Storage, get_storage
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ExperimentAnalysis", "ResultTrial", "RunResult", "report", "run"]
 
-_RESOURCE_KEYS = {"cpu", "gpu", "memory"}
 
 
 def report(metrics: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
@@ -168,33 +167,6 @@ class RunResult:
 ExperimentAnalysis = RunResult
 
 
-def _workers_for(resources: Mapping[str, float] | None, max_concurrent: int | None, total: int | None) -> int:
-    resources = dict(resources or {})
-    unknown = set(resources) - _RESOURCE_KEYS
-    if unknown:
-        raise ValueError(
-            f"resources_per_trial: unknown resource {sorted(unknown)[0]!r}; valid keys are 'cpu', 'gpu' and "
-            "'memory' (bytes)"
-        )
-    cpu = resources.get("cpu", 1)
-    if not isinstance(cpu, (int, float)) or cpu <= 0:
-        raise ValueError(f"resources_per_trial: 'cpu' must be a positive number, got {cpu!r}")
-    memory = resources.get("memory")
-    if memory is not None and (not isinstance(memory, (int, float)) or memory <= 0):
-        raise ValueError(f"resources_per_trial: 'memory' must be a positive number of bytes, got {memory!r}")
-    gpu = resources.get("gpu", 0)
-    if not isinstance(gpu, (int, float)) or gpu < 0:
-        raise ValueError(f"resources_per_trial: 'gpu' must be >= 0, got {gpu!r}")
-    n = max(1, int((os.cpu_count() or 1) // cpu))
-    if max_concurrent is not None:
-        if not isinstance(max_concurrent, int) or max_concurrent < 1:
-            raise ValueError(f"max_concurrent_trials must be a positive integer, got {max_concurrent!r}")
-        n = min(n, max_concurrent)
-    if total is not None:
-        n = max(1, min(n, total))
-    return n
-
-
 def run(
     run_or_experiment: Callable[..., Any], config: Mapping[str, Any] | None = None, *, num_samples: int = 1,
     metric: str | None = None, mode: str | None = None, name: str | None = None,
@@ -249,8 +221,12 @@ def run(
         # re-queued (a retry does not use up the budget): all count as started.
         started = sum(1 for t in study.trials if t.state != TrialState.WAITING or t.system_attrs.get("retries"))
         remaining = max(0, total - started)
-    n_workers = _workers_for(resources_per_trial, max_concurrent_trials, remaining or None)
-    memory = (resources_per_trial or {}).get("memory")
+    resources = Resources.from_dict(resources_per_trial)
+    limit = max_concurrent_trials
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"max_concurrent_trials must be a positive integer, got {max_concurrent_trials!r}")
+    n_workers = len(plan_slots(resources, max_concurrent=max_concurrent_trials))
+    n_workers = max(1, min(n_workers, remaining or 1))
     reporter = progress_reporter
     if reporter is None and verbose >= 1:
         from tunesmith.reporting import ConsoleReporter
@@ -259,10 +235,8 @@ def run(
     if remaining:
         study.optimize(
             _Trainable(run_or_experiment, space), n_trials=remaining, timeout=time_budget_s,
-            n_workers=n_workers, callbacks=callbacks, reporter=reporter,
-            worker_env={"OMP_NUM_THREADS": str(max(1, int((resources_per_trial or {}).get("cpu", 1))))},
-            max_retries=max_retries, trial_timeout=trial_timeout,
-            memory_limit=None if memory is None else int(memory),
+            n_workers=n_workers, callbacks=callbacks, reporter=reporter, max_retries=max_retries,
+            trial_timeout=trial_timeout, resources_per_trial=resources_per_trial,
         )
     result = RunResult(study, space, metric, mode)
     if raise_on_failed_trial and result.errors:

@@ -302,7 +302,7 @@ class Study:
         max_failures: int | None = None, reporter: Any = None, show_progress_bar: bool = False,
         max_retries: int = 0, trial_timeout: float | None = None, heartbeat_interval: float | None = 10.0,
         heartbeat_grace: float = 60.0, memory_limit: int | None = None,
-        worker_env: Mapping[str, str] | None = None,
+        resources_per_trial: Mapping[str, float] | None = None, worker_env: Mapping[str, str] | None = None,
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` ran or ``timeout`` seconds passed.
 
@@ -324,7 +324,10 @@ class Study:
                 renewal for ``heartbeat_grace`` s is taken back by any worker.
             memory_limit: bytes of address space each worker process may use; a trial
                 that needs more fails with MemoryError (uses worker processes).
-            worker_env: extra environment variables for worker processes.
+            resources_per_trial: ``{"cpu": c, "gpu": g, "memory": bytes}`` per trial:
+                each worker process gets its own GPUs (``CUDA_VISIBLE_DEVICES``; fractions
+                share a GPU) and thread count; ``n_workers`` must fit the machine.
+            worker_env: extra environment variables for every worker process.
         """
         from tunesmith.execution import LoopSettings, run_worker_loops
 
@@ -343,6 +346,16 @@ class Study:
         if n_trials is None and timeout is None:
             n_trials = self._remaining_for_sampler()
         self._stop_requested = False
+        envs = None
+        if resources_per_trial is not None:
+            from tunesmith.execution.resources import Resources, worker_envs
+
+            resources = Resources.from_dict(resources_per_trial)
+            if n_workers > 1 or resources.gpu > 0:  # one CPU-only worker can stay in this process
+                envs = worker_envs(resources, n_workers)
+            memory_limit = memory_limit if memory_limit is not None else resources.memory
+        if worker_env:
+            envs = [{**env, **worker_env} for env in (envs or [{} for _ in range(n_workers)])]
         settings = LoopSettings(
             catch=catch if isinstance(catch, tuple) else (catch,), max_failures=max_failures,
             heartbeat_interval=heartbeat_interval, heartbeat_grace=heartbeat_grace, max_retries=max_retries,
@@ -350,7 +363,7 @@ class Study:
         )
         run_worker_loops(
             self, objective, n_trials=n_trials, timeout=timeout, n_workers=n_workers,
-            callbacks=list(callbacks or []), settings=settings, reporter=reporter, worker_env=dict(worker_env or {}),
+            callbacks=list(callbacks or []), settings=settings, reporter=reporter, worker_envs=envs,
         )
 
     def _remaining_for_sampler(self) -> int | None:

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 def run_worker_loops(
     study: Study, objective: Objective, *, n_trials: int | None, timeout: float | None, n_workers: int,
-    callbacks: list[Callback], settings: LoopSettings, reporter: Any, worker_env: dict[str, str] | None = None,
+    callbacks: list[Callback], settings: LoopSettings, reporter: Any,
+    worker_envs: list[dict[str, str]] | None = None,
 ) -> None:
     """Run the worker loop serially or in worker processes.
 
@@ -30,12 +31,13 @@ def run_worker_loops(
     )
     if reporter is not None:
         reporter.start(study, n_trials, timeout)
-    if n_workers > 1 or settings.trial_timeout is not None or settings.memory_limit is not None:
+    isolated = settings.trial_timeout is not None or settings.memory_limit is not None or bool(worker_envs)
+    if n_workers > 1 or isolated:
         from tunesmith.execution.processes import run_processes
 
         run_processes(
             study, objective, n_trials=n_trials, settings=settings, n_workers=n_workers,
-            callbacks=callbacks, reporter=reporter, worker_env=worker_env,
+            callbacks=callbacks, reporter=reporter, worker_envs=worker_envs,
         )
         return
     count = 0

@@ -76,11 +76,12 @@ def _spawn(index: int, payload: bytes, extra_env: dict[str, str] | None = None) 
 
 def run_processes(
     study: Study, objective: Objective, *, n_trials: int | None, settings: LoopSettings, n_workers: int,
-    callbacks: list[Callback], reporter: Any, worker_env: dict[str, str] | None = None,
+    callbacks: list[Callback], reporter: Any, worker_envs: list[dict[str, str]] | None = None,
 ) -> None:
     """Run the worker loop in ``n_workers`` processes until the budget is spent.
 
-    ``worker_env`` adds environment variables to each worker (e.g. ``OMP_NUM_THREADS``).
+    ``worker_envs[i]`` adds environment variables to worker ``i`` and to any worker
+    that replaces it (its slot's ``CUDA_VISIBLE_DEVICES``, thread counts...).
     """
     url = study.storage.url
     if url is None:
@@ -89,10 +90,11 @@ def run_processes(
             "with storage='sqlite:///study.db' (or a postgresql:// URL)"
         )
     payload = cloudpickle.dumps(WorkerPayload(url, study.name, objective, study.sampler, study.space, settings))
-    workers = [_spawn(i, payload, worker_env) for i in range(n_workers)]
+    envs = worker_envs or [{} for _ in range(n_workers)]
+    workers = [_spawn(i, payload, envs[i]) for i in range(n_workers)]
     driver = _Driver(study, n_trials, settings, callbacks, reporter)
     try:
-        driver.serve(workers, lambda i: _spawn(i, payload, worker_env))
+        driver.serve(workers, lambda i: _spawn(i, payload, envs[i]))
     except KeyboardInterrupt:
         driver.stopping = True
         for w in workers:
