@@ -25,15 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 import cloudpickle
 
-from tunesmith.execution._loop import LoopSettings, MaxFailuresError
-from tunesmith.trial import FrozenTrial, TrialState
+from tunesmith.execution._driver import POLL_S, StudyWatcher, TicketOffice
+from tunesmith.execution._loop import LoopSettings
 
 if TYPE_CHECKING:
     from tunesmith.study import Callback, Objective, Study
 
 __all__ = ["run_processes"]
-
-_POLL_S = 0.25
 
 
 @dataclass
@@ -96,7 +94,7 @@ def run_processes(
     try:
         driver.serve(workers, lambda i: _spawn(i, payload, envs[i]))
     except KeyboardInterrupt:
-        driver.stopping = True
+        driver.stop()
         for w in workers:
             if w.proc.poll() is None:
                 w.proc.send_signal(signal.SIGINT)
@@ -109,7 +107,7 @@ def run_processes(
                 w.proc.wait()
             driver.take_back(w, "the worker process was stopped", retry=False)
             w.conn.close()
-        driver.poll_storage()
+        driver.watcher.poll()
         if reporter is not None:
             reporter.finish(study)
     if driver.error is not None:
@@ -128,32 +126,22 @@ def _death_reason(code: int) -> str:
 
 
 class _Driver:
+    """Serves the workers' messages: tickets, trial starts and ends, errors."""
+
     def __init__(
         self, study: Study, n_trials: int | None, settings: LoopSettings, callbacks: list[Callback], reporter: Any,
     ) -> None:
         self.study = study
-        self.n_trials = n_trials
         self.settings = settings
-        self.callbacks = callbacks
-        self.reporter = reporter
-        self.granted = 0
-        self.failures = 0
-        self.stopping = False
-        self.error: BaseException | None = None
-        self._version = study._history._version
-        self._seen_finished: set[int] = set()
-        self._last_poll = 0.0
-        self._last_recover = time.time()
+        self.tickets = TicketOffice(n_trials, settings)
+        self.watcher = StudyWatcher(study, settings, callbacks, reporter)
 
-    def _grant(self) -> bool:
-        if self.stopping or self.study._stop_requested:
-            return False
-        if self.n_trials is not None and self.granted >= self.n_trials:
-            return False
-        if self.settings.deadline is not None and time.time() >= self.settings.deadline:
-            return False
-        self.granted += 1
-        return True
+    @property
+    def error(self) -> BaseException | None:
+        return self.tickets.error
+
+    def stop(self) -> None:
+        self.tickets.stopping = True
 
     def serve(self, workers: list[_Worker], respawn: Callable[[int], _Worker]) -> None:
         restarts = 0
@@ -161,7 +149,7 @@ class _Driver:
             live = [w for w in workers if not w.done]
             if not live:
                 break
-            for ready in wait([w.conn for w in live], timeout=_POLL_S):
+            for ready in wait([w.conn for w in live], timeout=POLL_S):
                 w = next(x for x in live if x.conn is ready)
                 try:
                     msg = w.conn.recv()
@@ -171,41 +159,33 @@ class _Driver:
                     if code != 0:
                         if w.current is not None:
                             self.take_back(w, _death_reason(code))
-                        if not self.stopping and self.error is None and restarts < 10 * len(workers):
+                        if not self.tickets.stopping and restarts < 10 * len(workers):
                             restarts += 1  # replace it: the study goes on
                             workers[workers.index(w)] = respawn(w.index)
                     continue
                 self._handle(w, msg)
             self._enforce_time_limit(live)
-            if time.time() - self._last_poll >= _POLL_S:
-                self.poll_storage()
+            if self.study._stop_requested:
+                self.stop()
+            if self.watcher.due():
+                self.watcher.poll()
 
     def _handle(self, w: _Worker, msg: tuple[Any, ...]) -> None:
         kind = msg[0]
         if kind == "claim":
-            w.conn.send(self._grant())
+            w.conn.send(self.tickets.grant())
         elif kind == "start":
             w.current, w.started = msg[1], time.time()
-            if msg[2]:
-                self.granted -= 1  # a retried trial does not use up the budget
+            self.tickets.started(retry=msg[2])
         elif kind == "finished":
             w.current = None
-            if msg[1] == int(TrialState.FAILED):
-                self.failures += 1
-                mf = self.settings.max_failures
-                if mf is not None and self.failures >= mf and self.error is None:
-                    self.stopping = True
-                    self.error = MaxFailuresError(
-                        f"{self.failures} trials failed (max_failures={mf}); the last one, trial "
-                        f"{msg[2]}, failed with:\n{msg[3]}"
-                    )
+            self.tickets.finished(msg[1], msg[2], msg[3])
         elif kind == "error":
-            self.stopping = True
-            if self.error is None:
-                try:
-                    self.error = cloudpickle.loads(msg[1])
-                except Exception:
-                    self.error = RuntimeError(msg[2])
+            try:
+                error = cloudpickle.loads(msg[1])
+            except Exception:
+                error = RuntimeError(msg[2])
+            self.tickets.fail(error)
 
     def drain(self, workers: list[_Worker], grace: float) -> None:
         end = time.time() + grace
@@ -226,33 +206,6 @@ class _Driver:
                 w.proc.kill()  # the dead-worker path then starts a replacement
 
     def take_back(self, w: _Worker, reason: str, retry: bool = True) -> None:
-        """Record the trial of a worker that will not finish it: re-queued or FAILED."""
-        if w.current is None:
-            return
-        trial_id, w.current = w.current, None
-        self.study.storage.recover_trials(
-            self.study._study_id, trial_ids=[trial_id], reason=reason,
-            max_retries=self.settings.max_retries if retry else 0,
-        )
-
-    def poll_storage(self) -> None:
-        self._last_poll = time.time()
-        interval = self.settings.heartbeat_interval
-        if interval is not None and self._last_poll - self._last_recover > interval:
-            self._last_recover = self._last_poll
-            self.study.storage.recover_trials(
-                self.study._study_id, stale_before=self._last_poll - self.settings.heartbeat_grace,
-                max_retries=self.settings.max_retries,
-            )
-        changed, self._version = self.study.storage.get_trials(self.study._study_id, self._version)
-        if not changed:
-            return
-        self.study._history.ingest(changed)
-        for raw in changed:
-            if raw.state.is_finished() and raw.trial_id not in self._seen_finished:
-                self._seen_finished.add(raw.trial_id)
-                frozen: FrozenTrial = self.study._materialize(raw)
-                for cb in self.callbacks:
-                    cb(self.study, frozen)
-        if self.reporter is not None:
-            self.reporter.update(self.study)
+        if w.current is not None:
+            trial_id, w.current = w.current, None
+            self.watcher.take_back(trial_id, reason, retry)

@@ -61,6 +61,19 @@ class InMemoryStorage(Storage):
         self._names: dict[str, int] = {}
         self._next_trial_id = 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        with self._lock:
+            return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def replace_contents(self, other: InMemoryStorage) -> None:
+        """Take over ``other``'s studies (used to bring back a copy served elsewhere)."""
+        with self._lock:
+            self._studies, self._names, self._next_trial_id = other._studies, other._names, other._next_trial_id
+
     def create_study(
         self, name: str, directions: list[str], metric_names: list[str], load_if_exists: bool = False,
         attrs: Mapping[str, Any] | None = None,
