@@ -174,7 +174,8 @@ def run(
     resources_per_trial: Mapping[str, float] | None = None, max_concurrent_trials: int | None = None,
     progress_reporter: Any = None, verbose: int = 1, time_budget_s: float | None = None,
     callbacks: Sequence[Callback] | None = None, resume: bool = False, raise_on_failed_trial: bool = False,
-    max_retries: int = 0, trial_timeout: float | None = None,
+    max_retries: int = 0, trial_timeout: float | None = None, executor: str = "local",
+    ray_address: str | None = None,
 ) -> RunResult:
     """Tune ``run_or_experiment(config)`` over ``config``; Ray Tune's ``tune.run`` arguments.
 
@@ -189,6 +190,8 @@ def run(
             ``max_concurrent_trials``); ``memory`` caps each worker's address space.
         max_retries: times a trial whose worker was lost runs again before it is FAILED.
         trial_timeout: seconds a trial may run before it is stopped and FAILED.
+        executor / ray_address: ``"ray"`` runs the trials as Ray tasks (a local Ray
+            runtime, or the cluster at ``ray_address``) with the same resources.
         progress_reporter: a ConsoleReporter/CLIReporter; default one when ``verbose >= 1``.
         resume: continue the study called ``name`` where it stopped.
         raise_on_failed_trial: raise at the end if any trial failed.
@@ -225,8 +228,12 @@ def run(
     limit = max_concurrent_trials
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise ValueError(f"max_concurrent_trials must be a positive integer, got {max_concurrent_trials!r}")
-    n_workers = len(plan_slots(resources, max_concurrent=max_concurrent_trials))
-    n_workers = max(1, min(n_workers, remaining or 1))
+    n_workers: int | None = None
+    if executor == "local":
+        n_workers = len(plan_slots(resources, max_concurrent=max_concurrent_trials))
+        n_workers = max(1, min(n_workers, remaining or 1))
+    elif max_concurrent_trials is not None:
+        n_workers = max_concurrent_trials
     reporter = progress_reporter
     if reporter is None and verbose >= 1:
         from tunesmith.reporting import ConsoleReporter
@@ -236,7 +243,8 @@ def run(
         study.optimize(
             _Trainable(run_or_experiment, space), n_trials=remaining, timeout=time_budget_s,
             n_workers=n_workers, callbacks=callbacks, reporter=reporter, max_retries=max_retries,
-            trial_timeout=trial_timeout, resources_per_trial=resources_per_trial,
+            trial_timeout=trial_timeout, resources_per_trial=resources_per_trial, executor=executor,
+            ray_address=ray_address,
         )
     result = RunResult(study, space, metric, mode)
     if raise_on_failed_trial and result.errors:

@@ -297,18 +297,20 @@ class Study:
     # -- optimize ---------------------------------------------------------------------
     def optimize(
         self, objective: Objective, n_trials: int | None = None, timeout: float | None = None, *,
-        n_workers: int = 1, callbacks: Sequence[Callback] | None = None,
+        n_workers: int | None = None, callbacks: Sequence[Callback] | None = None,
         catch: type[BaseException] | tuple[type[BaseException], ...] = (Exception,),
         max_failures: int | None = None, reporter: Any = None, show_progress_bar: bool = False,
         max_retries: int = 0, trial_timeout: float | None = None, heartbeat_interval: float | None = 10.0,
         heartbeat_grace: float = 60.0, memory_limit: int | None = None,
         resources_per_trial: Mapping[str, float] | None = None, worker_env: Mapping[str, str] | None = None,
+        executor: str = "local", ray_address: str | None = None,
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` ran or ``timeout`` seconds passed.
 
         Args:
-            n_workers: worker processes (1 runs in this process). Processes need a
-                storage they can share (SQLite file or PostgreSQL).
+            n_workers: worker processes (default 1: this process). Processes need a
+                storage they can share (SQLite file or PostgreSQL). With Ray, the
+                default is as many workers as the cluster's resources fit.
             callbacks: called as ``callback(study, frozen_trial)`` after each finished trial.
             catch: exceptions from the objective that mark the trial FAILED and go on;
                 others stop the study and are raised (the trial is still recorded).
@@ -328,6 +330,8 @@ class Study:
                 each worker process gets its own GPUs (``CUDA_VISIBLE_DEVICES``; fractions
                 share a GPU) and thread count; ``n_workers`` must fit the machine.
             worker_env: extra environment variables for every worker process.
+            executor: ``"local"`` (this machine) or ``"ray"`` (Ray tasks on a local Ray
+                runtime, or on the cluster at ``ray_address``).
         """
         from tunesmith.execution import LoopSettings, run_worker_loops
 
@@ -335,8 +339,10 @@ class Study:
             raise ValueError(f"n_trials must be a non-negative integer or None, got {n_trials!r}")
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be positive seconds or None, got {timeout!r}")
-        if not isinstance(n_workers, int) or n_workers < 1:
+        if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
             raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
+        if executor not in ("local", "ray"):
+            raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
         if max_failures is not None and max_failures < 1:
             raise ValueError(f"max_failures must be >= 1 or None, got {max_failures!r}")
         if reporter is None and show_progress_bar:
@@ -346,16 +352,17 @@ class Study:
         if n_trials is None and timeout is None:
             n_trials = self._remaining_for_sampler()
         self._stop_requested = False
-        envs = None
-        if resources_per_trial is not None:
-            from tunesmith.execution.resources import Resources, worker_envs
+        from tunesmith.execution.resources import Resources, worker_envs
 
-            resources = Resources.from_dict(resources_per_trial)
-            if n_workers > 1 or resources.gpu > 0:  # one CPU-only worker can stay in this process
-                envs = worker_envs(resources, n_workers)
+        resources = Resources.from_dict(resources_per_trial)
+        envs = None
+        if executor == "local":
+            n_local = n_workers or 1
+            if resources_per_trial is not None and (n_local > 1 or resources.gpu > 0):
+                envs = worker_envs(resources, n_local)  # one CPU-only worker can stay in this process
+            if worker_env:
+                envs = [{**env, **worker_env} for env in (envs or [{} for _ in range(n_local)])]
             memory_limit = memory_limit if memory_limit is not None else resources.memory
-        if worker_env:
-            envs = [{**env, **worker_env} for env in (envs or [{} for _ in range(n_workers)])]
         settings = LoopSettings(
             catch=catch if isinstance(catch, tuple) else (catch,), max_failures=max_failures,
             heartbeat_interval=heartbeat_interval, heartbeat_grace=heartbeat_grace, max_retries=max_retries,
@@ -364,6 +371,7 @@ class Study:
         run_worker_loops(
             self, objective, n_trials=n_trials, timeout=timeout, n_workers=n_workers,
             callbacks=list(callbacks or []), settings=settings, reporter=reporter, worker_envs=envs,
+            executor=executor, resources=resources, ray_address=ray_address,
         )
 
     def _remaining_for_sampler(self) -> int | None:

@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from tunesmith.execution._loop import LoopSettings, worker_loop
+from tunesmith.execution.resources import Resources
 from tunesmith.trial import FrozenTrial
 
 if TYPE_CHECKING:
@@ -13,9 +14,10 @@ if TYPE_CHECKING:
 
 
 def run_worker_loops(
-    study: Study, objective: Objective, *, n_trials: int | None, timeout: float | None, n_workers: int,
+    study: Study, objective: Objective, *, n_trials: int | None, timeout: float | None, n_workers: int | None,
     callbacks: list[Callback], settings: LoopSettings, reporter: Any,
-    worker_envs: list[dict[str, str]] | None = None,
+    worker_envs: list[dict[str, str]] | None = None, executor: str = "local",
+    resources: Resources | None = None, ray_address: str | None = None,
 ) -> None:
     """Run the worker loop serially or in worker processes.
 
@@ -31,6 +33,15 @@ def run_worker_loops(
     )
     if reporter is not None:
         reporter.start(study, n_trials, timeout)
+    if executor == "ray":
+        from tunesmith.execution.ray_executor import run_ray
+
+        run_ray(
+            study, objective, n_trials=n_trials, settings=settings, n_workers=n_workers, callbacks=callbacks,
+            reporter=reporter, resources=resources or Resources(), ray_address=ray_address,
+        )
+        return
+    n_workers = n_workers or 1
     isolated = settings.trial_timeout is not None or settings.memory_limit is not None or bool(worker_envs)
     if n_workers > 1 or isolated:
         from tunesmith.execution.processes import run_processes

@@ -1,0 +1,319 @@
+"""Worker loops as Ray tasks: the same ask -> objective -> tell loop, on a Ray cluster.
+
+Each worker is one Ray task that runs many trials (no actor per trial, no state
+snapshots: the study record is the state). Tasks ask for the per-trial resources
+(``num_cpus``, ``num_gpus``: Ray sets ``CUDA_VISIBLE_DEVICES``), and a small
+coordinator actor hands out one ticket per trial. With a SQL storage every node
+writes there; with no database the driver's in-memory storage is served by an
+actor for the run and copied back at the end. A task lost with its node has its
+trial taken back (re-queued or FAILED, as for any lost worker) and is started
+again elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import cloudpickle
+
+from tunesmith.distributions import Distribution
+from tunesmith.execution._driver import POLL_S, StudyWatcher, TicketOffice
+from tunesmith.execution._loop import LoopSettings, worker_loop
+from tunesmith.execution.resources import Resources
+from tunesmith.storage import InMemoryStorage, Storage, StudyRecord, StudySummary, get_storage
+from tunesmith.trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    from tunesmith.study import Callback, Objective, Study
+
+__all__ = ["run_ray"]
+
+
+class _Coordinator:
+    """Ray actor: the ticket office, plus which trial each worker task runs."""
+
+    def __init__(self, n_trials: int | None, settings: LoopSettings) -> None:
+        self.tickets = TicketOffice(n_trials, settings)
+        self.current: dict[int, int | None] = {}
+
+    def claim(self, worker: int) -> bool:
+        return self.tickets.grant()
+
+    def started(self, worker: int, trial_id: int, retry: bool) -> None:
+        self.current[worker] = trial_id
+        self.tickets.started(retry)
+
+    def finished(self, worker: int, state: int, number: int, error: str | None) -> None:
+        self.current[worker] = None
+        self.tickets.finished(state, number, error)
+
+    def fail(self, blob: bytes, text: str) -> None:
+        try:
+            error = cloudpickle.loads(blob)
+        except Exception:
+            error = RuntimeError(text)
+        self.tickets.fail(error)
+
+    def stop(self) -> None:
+        self.tickets.stopping = True
+
+    def lost(self, worker: int) -> int | None:
+        """The trial a lost worker was running (and forget it)."""
+        return self.current.pop(worker, None)
+
+    def state(self) -> tuple[bool, bytes | None, int]:
+        error = None if self.tickets.error is None else cloudpickle.dumps(self.tickets.error)
+        return self.tickets.stopping, error, self.tickets.granted
+
+
+class _StorageServer:
+    """Ray actor serving an in-memory storage to every node."""
+
+    def __init__(self, storage: InMemoryStorage) -> None:
+        self.storage = storage
+
+    def call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return getattr(self.storage, method)(*args, **kwargs)
+
+    def contents(self) -> InMemoryStorage:
+        return self.storage
+
+
+class ActorStorage(Storage):
+    """A Storage whose calls go to a :class:`_StorageServer` actor (picklable: the handle travels)."""
+
+    url = "ray-actor://"
+
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        import ray
+
+        return ray.get(self.actor.call.remote(method, args, kwargs))
+
+    def create_study(
+        self, name: str, directions: list[str], metric_names: list[str], load_if_exists: bool = False,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> StudyRecord:
+        return self._call("create_study", name, directions, metric_names, load_if_exists, attrs)
+
+    def get_study(self, name: str) -> StudyRecord:
+        return self._call("get_study", name)
+
+    def list_studies(self) -> list[StudySummary]:
+        return self._call("list_studies")
+
+    def enqueue_trial(self, study_id: int, fixed_params: Mapping[str, Any]) -> int:
+        return self._call("enqueue_trial", study_id, dict(fixed_params))
+
+    def start_trial(self, study_id: int) -> FrozenTrial:
+        return self._call("start_trial", study_id)
+
+    def update_trial(
+        self, study_id: int, trial_id: int, params: Mapping[str, Any] | None = None,
+        distributions: Mapping[str, Distribution] | None = None, user_attrs: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._call("update_trial", study_id, trial_id, params, distributions, user_attrs)
+
+    def append_report(self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
+        self._call("append_report", study_id, trial_id, step, dict(metrics))
+
+    def finish_trial(
+        self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
+        error: str | None = None, params: Mapping[str, Any] | None = None,
+        distributions: Mapping[str, Distribution] | None = None, user_attrs: Mapping[str, Any] | None = None,
+    ) -> FrozenTrial:
+        return self._call(
+            "finish_trial", study_id, trial_id, state, values, error, params, distributions, user_attrs,
+        )
+
+    def recover_trials(
+        self, study_id: int, *, stale_before: float | None = None, trial_ids: list[int] | None = None,
+        max_retries: int = 0, reason: str = "",
+    ) -> list[FrozenTrial]:
+        return self._call(
+            "recover_trials", study_id, stale_before=stale_before, trial_ids=trial_ids, max_retries=max_retries,
+            reason=reason,
+        )
+
+    def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
+        return self._call("get_trials", study_id, since_version)
+
+    def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
+        return self._call("get_reports", study_id, trial_id)
+
+    def best_trial(self, study_id: int, maximize: bool) -> FrozenTrial | None:
+        return self._call("best_trial", study_id, maximize)
+
+    def count_trials(self, study_id: int) -> dict[TrialState, int]:
+        return self._call("count_trials", study_id)
+
+
+@dataclass
+class _Payload:
+    study_name: str
+    storage: Any  # a URL, or an ActorStorage
+    objective: Any
+    sampler: Any
+    space: Any
+    settings: LoopSettings
+
+
+def _worker(blob: bytes, coordinator: Any, worker: int) -> str:
+    """Body of a worker task: the usual loop, asking the coordinator for tickets."""
+    import ray
+
+    from tunesmith.study import Study
+
+    payload: _Payload = cloudpickle.loads(blob)
+    storage = payload.storage if isinstance(payload.storage, Storage) else get_storage(payload.storage)
+    study = Study(payload.study_name, storage, payload.sampler, payload.space)
+    settings = payload.settings
+    settings.max_failures = None  # counted by the coordinator across workers
+
+    def claim() -> bool:
+        return bool(ray.get(coordinator.claim.remote(worker)))
+
+    def on_start(trial_id: int, retry: bool) -> None:
+        ray.get(coordinator.started.remote(worker, trial_id, retry))
+
+    def on_finished(frozen: FrozenTrial) -> None:
+        coordinator.finished.remote(worker, int(frozen.state), frozen.number, frozen.error)
+
+    try:
+        worker_loop(study, payload.objective, settings, claim, on_finished, on_start)
+    except Exception as e:  # not in `catch`: stop the study and raise it in the driver
+        try:
+            blob_e = cloudpickle.dumps(e)
+        except Exception:
+            blob_e = b""
+        ray.get(coordinator.fail.remote(blob_e, traceback.format_exc()))
+    return "done"
+
+
+def run_ray(
+    study: Study, objective: Objective, *, n_trials: int | None, settings: LoopSettings, n_workers: int | None,
+    callbacks: list[Callback], reporter: Any, resources: Resources, ray_address: str | None = None,
+) -> None:
+    """Run the worker loop as Ray tasks until the budget is spent."""
+    try:
+        import ray
+    except ImportError as e:
+        raise ImportError("executor='ray' needs Ray: pip install 'tunesmith[ray]'") from e
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=ray_address, include_dashboard=False, log_to_driver=True, logging_level=logging.WARNING)
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    # The run's state (tickets, an in-memory storage) lives on the driver's node: losing
+    # any other node loses only the trials running there.
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    served = isinstance(study.storage, InMemoryStorage)
+    server: Any = None
+    driver_storage = study.storage
+    try:
+        if served:
+            server = ray.remote(_StorageServer).options(num_cpus=0, scheduling_strategy=here).remote(study.storage)
+            worker_storage: Any = ActorStorage(server)
+            study.storage = worker_storage
+        elif study.storage.url is None:
+            raise ValueError("executor='ray' needs a SQL storage URL or the in-memory storage")
+        else:
+            worker_storage = study.storage.url
+        n = n_workers or _fit(resources, ray.cluster_resources())
+        if n_trials is not None:
+            n = max(1, min(n, n_trials))
+        coordinator = ray.remote(_Coordinator).options(num_cpus=0, scheduling_strategy=here).remote(n_trials, settings)
+        task = ray.remote(_worker).options(
+            num_cpus=resources.cpu, num_gpus=resources.gpu, max_retries=0,
+            **({"memory": resources.memory} if resources.memory else {}),
+        )
+        blob = _dumps_shipping_user_code(
+            _Payload(study.name, worker_storage, objective, study.sampler, study.space, settings), objective,
+        )
+        _drive(study, task, blob, coordinator, n, settings, callbacks, reporter)
+    finally:
+        if server is not None:
+            contents: Any = ray.get(server.contents.remote())
+            study.storage = driver_storage
+            assert isinstance(driver_storage, InMemoryStorage)
+            driver_storage.replace_contents(contents)
+        if started_here:
+            ray.shutdown()
+        if reporter is not None:
+            reporter.finish(study)
+
+
+def _dumps_shipping_user_code(payload: _Payload, objective: Any) -> bytes:
+    """Pickle the payload with the user's own modules by value: other nodes need not have them.
+
+    Code from installed packages (site-packages) still travels by reference.
+    """
+    import sys
+
+    modules = []
+    for func in (objective, getattr(objective, "trainable", None)):
+        module = sys.modules.get(getattr(func, "__module__", "") or "")
+        path = getattr(module, "__file__", None) or ""
+        own = module is not None and module.__name__.partition(".")[0] == "tunesmith"
+        if module is not None and path and not own and "site-packages" not in path and not path.startswith(sys.prefix):
+            modules.append(module)
+    for module in modules:
+        cloudpickle.register_pickle_by_value(module)
+    try:
+        return cloudpickle.dumps(payload)
+    finally:
+        for module in modules:
+            cloudpickle.unregister_pickle_by_value(module)
+
+
+def _fit(resources: Resources, cluster: Mapping[str, float]) -> int:
+    n = int(cluster.get("CPU", 1) // resources.cpu)
+    if resources.gpu > 0:
+        n = min(n, int(cluster.get("GPU", 0) // resources.gpu))
+        if n == 0:
+            raise ValueError(f"resources_per_trial asks for gpu={resources.gpu:g} but the Ray cluster has no GPU")
+    return max(1, n)
+
+
+def _drive(
+    study: Study, task: Any, blob: bytes, coordinator: Any, n: int, settings: LoopSettings,
+    callbacks: list[Callback], reporter: Any,
+) -> None:
+    import ray
+    from ray.exceptions import RayError, RayTaskError
+
+    watcher = StudyWatcher(study, settings, callbacks, reporter)
+    running = {task.remote(blob, coordinator, i): i for i in range(n)}
+    restarts = 0
+    while running:
+        ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
+        for ref in ready:
+            worker = running.pop(ref)
+            try:
+                ray.get(ref)
+            except RayTaskError as e:  # the task itself raised (e.g. the objective cannot be loaded)
+                coordinator.stop.remote()
+                raise e.as_instanceof_cause() from None
+            except RayError as e:  # the task died with its process or node
+                lost = ray.get(coordinator.lost.remote(worker))
+                if lost is not None:
+                    watcher.take_back(lost, f"the Ray worker running this trial was lost ({type(e).__name__})")
+                stopping, _, _ = ray.get(coordinator.state.remote())
+                if not stopping and restarts < 10 * n:
+                    restarts += 1
+                    running[task.remote(blob, coordinator, worker)] = worker
+        if study._stop_requested:
+            coordinator.stop.remote()
+        if watcher.due():
+            watcher.poll()
+    watcher.poll()
+    _, error_blob, _ = ray.get(coordinator.state.remote())
+    if error_blob is not None:
+        raise cloudpickle.loads(error_blob)
+
