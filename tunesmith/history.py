@@ -26,10 +26,15 @@ class History:
 
     Args:
         fetch: ``since_version -> (changed trials, new version)``.
-        n_objectives: width of :attr:`values`.
+        directions: ``"minimize"``/``"maximize"`` per objective (the width of :attr:`values`).
     """
 
-    def __init__(self, fetch: Fetch, n_objectives: int = 1) -> None:
+    def __init__(self, fetch: Fetch, directions: Sequence[str] | int = ("minimize",)) -> None:
+        if isinstance(directions, int):
+            directions = ["minimize"] * directions
+        self.directions = list(directions)
+        n_objectives = len(self.directions)
+        self._signs = np.array([-1.0 if d == "maximize" else 1.0 for d in self.directions])
         self._fetch = fetch
         self._version = 0
         self._stale = True
@@ -102,6 +107,24 @@ class History:
         """(n, n_objectives) objective values; NaN where a trial has none."""
         self.sync()
         return self._values[: len(self._trials)]
+
+    @property
+    def losses(self) -> np.ndarray:
+        """(n, n_objectives) values turned so that lower is better (maximized ones negated)."""
+        return self.values * self._signs
+
+    def observations(
+        self, distributions: Mapping[str, Distribution], objective: int = 0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(X, y) of COMPLETE trials with a finite value: X in the unit cube, y lower-is-better."""
+        x = self.params_unit(distributions)
+        y = self.losses[:, objective] if self._n_obj else np.zeros(len(x))
+        keep = (self.states == int(TrialState.COMPLETE)) & np.isfinite(y)
+        return x[keep], y[keep]
+
+    def running(self, distributions: Mapping[str, Distribution]) -> np.ndarray:
+        """X (unit cube) of RUNNING trials, for samplers that hedge against them (constant liar)."""
+        return self.params_unit(distributions)[self.states == int(TrialState.RUNNING)]
 
     @property
     def numbers(self) -> np.ndarray:

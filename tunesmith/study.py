@@ -142,7 +142,7 @@ class Study:
         self._study_id = record.study_id
         self._known: dict[str, Distribution] = dict(record.distributions)
         self._stored: set[str] = set(record.distributions)  # names the storage has registered
-        self._history = History(lambda v: storage.get_trials(self._study_id, v), len(self.directions))
+        self._history = History(lambda v: storage.get_trials(self._study_id, v), self.directions)
         self._materialized: dict[int, tuple[FrozenTrial, FrozenTrial]] = {}
         self._space = space
         self._stop_requested = False
