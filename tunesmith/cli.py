@@ -18,7 +18,6 @@ import csv
 import datetime as _dt
 import io
 import json
-import math
 import os
 import sqlite3
 import sys
@@ -33,6 +32,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tunesmith.exceptions import StorageError, StudyNotFoundError
+from tunesmith.multi_objective import pareto_front
 from tunesmith.storage import DEFAULT_STORAGE_URL, InMemoryStorage, Storage, get_storage
 from tunesmith.study import Study, load_study
 from tunesmith.trial import FrozenTrial, TrialState
@@ -240,20 +240,6 @@ def _csv_cell(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float)):
         return "" if value is None else value
     return json.dumps(value, default=_json_default)  # lists, dicts: a parseable cell
-
-
-def pareto_front(trials: Sequence[FrozenTrial], directions: Sequence[str]) -> list[FrozenTrial]:
-    """The COMPLETE trials no other COMPLETE trial dominates (all objectives at least as good, one better)."""
-    signs = [1.0 if d == "minimize" else -1.0 for d in directions]
-    points = [
-        (t, [s * v for s, v in zip(signs, t.values, strict=False)]) for t in trials
-        if t.state == TrialState.COMPLETE and t.values and not any(math.isnan(v) for v in t.values)
-    ]
-
-    def dominated(p: list[float]) -> bool:
-        return any(all(a <= b for a, b in zip(q, p, strict=False)) and q != p for _, q in points)
-
-    return [t for t, p in points if not dominated(p)]
 
 
 # -- the command line -----------------------------------------------------------------

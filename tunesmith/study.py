@@ -203,6 +203,17 @@ class Study:
         assert value is not None  # COMPLETE trials always carry values
         return value
 
+    def pareto_front(self) -> list[FrozenTrial]:
+        """The COMPLETE trials that no other trial beats on every objective (``best_trials``)."""
+        from tunesmith.multi_objective import pareto_front
+
+        return pareto_front(self.trials, self.directions)
+
+    @property
+    def best_trials(self) -> list[FrozenTrial]:
+        """Optuna's name for :meth:`pareto_front`."""
+        return self.pareto_front()
+
     def count(self) -> dict[TrialState, int]:
         """Number of trials in each state."""
         return self.storage.count_trials(self._study_id)

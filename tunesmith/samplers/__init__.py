@@ -6,7 +6,16 @@ from tunesmith.samplers._base import Sampler, sampler_from_spec
 from tunesmith.samplers.grid import GridSampler
 from tunesmith.samplers.qmc import QMCSampler
 from tunesmith.samplers.random import RandomSampler
+from tunesmith.samplers.tpe import TPESampler
 
 SobolSampler = QMCSampler
 
-__all__ = ["GridSampler", "QMCSampler", "RandomSampler", "Sampler", "SobolSampler", "sampler_from_spec"]
+__all__ = [
+    "GridSampler",
+    "QMCSampler",
+    "RandomSampler",
+    "Sampler",
+    "SobolSampler",
+    "TPESampler",
+    "sampler_from_spec",
+]

@@ -1,0 +1,151 @@
+"""Tree-structured Parzen Estimator (TPE), multivariate, after Watanabe (2023).
+
+Each suggestion splits the completed trials into a *good* group (the best
+``gamma(n)`` of them) and a *bad* group, fits a Parzen estimator to each — l(x) and
+g(x) — draws candidates from l and keeps the one that maximises l(x) / g(x), which
+maximises expected improvement (Bergstra et al., 2011). The components follow the
+recommendations of Watanabe, "Tree-structured Parzen estimator: understanding its
+algorithm components and their roles for better empirical performance" (2023):
+
+- gamma linear in n: ``min(ceil(0.1 n), 25)`` good trials;
+- EI-style weights for the good group (an observation weighs by its improvement over
+  the split), uniform weights for the bad group, plus a prior component;
+- bandwidths with a minimum ("magic clip"); by Scott's rule, which measured better
+  than neighbour gaps for the multivariate kernel (see ``_parzen._scott_bandwidths``);
+- multivariate kernels (one component spans all dimensions), 24 candidates,
+  10 start-up trials;
+- conditional parameters are modelled in groups that always occur together;
+- running trials join the bad group (a constant liar), so parallel workers spread out.
+
+History arrives as columns (:class:`~tunesmith.history.History`), so a suggestion
+costs O(n·d) numerics and never walks trial objects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from tunesmith.distributions import CategoricalDistribution, Distribution
+from tunesmith.history import History
+from tunesmith.samplers._base import Sampler
+from tunesmith.samplers._parzen import ParzenEstimator
+from tunesmith.trial import TrialState
+
+__all__ = ["TPESampler"]
+
+
+class TPESampler(Sampler):
+    """Multivariate TPE.
+
+    Args:
+        n_startup_trials: completed trials drawn at random before the model takes over.
+        n_ei_candidates: candidates drawn from l(x) per suggestion.
+        prior_weight: weight of the prior component in both estimators.
+        constant_liar: treat running trials as bad observations (spreads parallel workers).
+
+    >>> import tunesmith
+    >>> study = tunesmith.create_study(sampler=TPESampler(seed=0))
+    >>> study.optimize(lambda t: (t.suggest_float("x", -5, 5) - 1) ** 2, n_trials=40)
+    >>> study.best_value < 0.05
+    True
+    """
+
+    def __init__(
+        self, seed: int | None = None, n_startup_trials: int = 10, n_ei_candidates: int = 24,
+        prior_weight: float = 1.0, constant_liar: bool = True, gamma_fraction: float = 0.1, gamma_max: int = 25,
+    ) -> None:
+        super().__init__(seed)
+        if n_startup_trials < 0 or n_ei_candidates < 1 or prior_weight <= 0:
+            raise ValueError(
+                "TPESampler needs n_startup_trials >= 0, n_ei_candidates >= 1 and prior_weight > 0; got "
+                f"{n_startup_trials}, {n_ei_candidates}, {prior_weight}"
+            )
+        self.n_startup_trials = n_startup_trials
+        self.n_ei_candidates = n_ei_candidates
+        self.prior_weight = prior_weight
+        self.constant_liar = constant_liar
+        self.gamma_fraction = gamma_fraction
+        self.gamma_max = gamma_max
+
+    def _spec_kwargs(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed, "n_startup_trials": self.n_startup_trials, "n_ei_candidates": self.n_ei_candidates,
+            "prior_weight": self.prior_weight, "constant_liar": self.constant_liar,
+            "gamma_fraction": self.gamma_fraction, "gamma_max": self.gamma_max,
+        }
+
+    def gamma(self, n: int) -> int:
+        """How many of ``n`` completed trials form the good group."""
+        return max(1, min(math.ceil(self.gamma_fraction * n), self.gamma_max))
+
+    def suggest(
+        self, space: Mapping[str, Distribution], history: History, number: int, rng: np.random.Generator,
+    ) -> dict[str, Any]:
+        proposal = super().suggest(space, history, number, rng)  # grid_search axes
+        dists = {n: d for n, d in space.items() if d.numeric_encoding and n not in proposal}
+        if not dists:
+            return proposal
+        x_all = history.params_unit(dists)
+        losses = history.losses
+        states = history.states
+        complete = (states == int(TrialState.COMPLETE)) & np.isfinite(losses).all(axis=1) if losses.shape[1] else (
+            states == int(TrialState.COMPLETE))
+        if int(complete.sum()) < max(self.n_startup_trials, 2):
+            return proposal
+        x, score = x_all[complete], _split_score(losses[complete])
+        running = x_all[states == int(TrialState.RUNNING)] if self.constant_liar else x_all[:0]
+        names = list(dists)
+        n_choices = np.array([len(d.choices) if isinstance(d, CategoricalDistribution) else 0 for d in dists.values()])
+        for group in _groups(x):
+            rows = ~np.isnan(x[:, group]).any(axis=1)
+            if rows.sum() < 2:
+                continue
+            liars = running[:, group]
+            liars = liars[~np.isnan(liars).any(axis=1)]
+            u = self._sample(x[rows][:, group], score[rows], liars, n_choices[group], rng)
+            for k, j in enumerate(group):
+                proposal[names[j]] = dists[names[j]].from_unit(float(u[k]))
+        return proposal
+
+    def _sample(
+        self, x: np.ndarray, score: np.ndarray, liars: np.ndarray, n_choices: np.ndarray, rng: np.random.Generator,
+    ) -> np.ndarray:
+        order = np.argsort(score, kind="stable")
+        n_good = self.gamma(len(score))
+        good, bad = order[:n_good], order[n_good:]
+        # EI-style weights (Watanabe 2023, Sec. 3.2): a good trial weighs by its improvement
+        # over the split value; a tiny floor keeps ties (or a single good trial) usable.
+        improvement = score[order[min(n_good, len(order) - 1)]] - score[good]
+        w_good = np.maximum(improvement, 0.0) + 1e-12 + 1e-3 * np.ptp(score[good]) if n_good > 1 else np.ones(1)
+        x_bad = np.vstack([x[bad], liars])
+        l_est = ParzenEstimator(x[good], w_good, n_choices, self.prior_weight)
+        g_est = ParzenEstimator(x_bad, np.ones(len(x_bad)), n_choices, self.prior_weight)
+        candidates = l_est.sample(rng, self.n_ei_candidates)
+        acquisition = l_est.log_pdf(candidates) - g_est.log_pdf(candidates)
+        return candidates[int(np.argmax(acquisition))]
+
+
+def _groups(x: np.ndarray) -> list[np.ndarray]:
+    """Columns that are present in exactly the same trials (conditional parameters)."""
+    present = ~np.isnan(x)
+    groups: dict[bytes, list[int]] = {}
+    for j in range(x.shape[1]):
+        if present[:, j].any():
+            groups.setdefault(np.packbits(present[:, j]).tobytes(), []).append(j)
+    return [np.array(cols) for cols in groups.values()]
+
+
+def _split_score(losses: np.ndarray) -> np.ndarray:
+    """A lower-is-better score to split on: the loss, or for several objectives the
+    non-domination rank with the normalised loss sum breaking ties (a MOTPE-style split)."""
+    if losses.shape[1] <= 1:
+        return losses[:, 0] if losses.shape[1] else np.zeros(len(losses))
+    from tunesmith.multi_objective import nondominated_ranks
+
+    span = np.ptp(losses, axis=0)
+    normalised = (losses - losses.min(axis=0)) / np.where(span > 0, span, 1.0)
+    return nondominated_ranks(losses) + normalised.sum(axis=1) / (losses.shape[1] + 1.0)
