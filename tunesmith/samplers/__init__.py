@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tunesmith.samplers._base import Sampler, sampler_from_spec
+from tunesmith.samplers.auto import AutoSampler
 from tunesmith.samplers.grid import GridSampler
 from tunesmith.samplers.qmc import QMCSampler
 from tunesmith.samplers.random import RandomSampler
@@ -11,6 +12,7 @@ from tunesmith.samplers.tpe import TPESampler
 SobolSampler = QMCSampler
 
 __all__ = [
+    "AutoSampler",
     "GridSampler",
     "QMCSampler",
     "RandomSampler",

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import tunesmith
+from tunesmith.samplers import RandomSampler
+from tunesmith.samplers.auto import AutoSampler
+
+
+def history_of(objective, n: int, directions: list[str] | None = None) -> tuple[dict, object]:
+    study = tunesmith.create_study(sampler=RandomSampler(seed=0), directions=directions)
+    study.optimize(objective, n_trials=n)
+    return study._known, study._history
+
+
+def continuous(trial: tunesmith.Trial) -> float:
+    return sum(trial.suggest_float(f"x{i}", 0, 1) for i in range(3))
+
+
+def test_rules() -> None:
+    auto = AutoSampler(seed=0, n_startup_trials=10, gp_max_trials=30)
+    assert auto.choose(*history_of(continuous, 5)) == "sobol"
+    assert auto.choose(*history_of(continuous, 12)) == "gp"
+    assert auto.choose(*history_of(continuous, 31)) == "cmaes"
+
+    def with_ints(trial: tunesmith.Trial) -> float:
+        return trial.suggest_float("x", 0, 1) + trial.suggest_int("k", 0, 5)
+
+    assert auto.choose(*history_of(with_ints, 12)) == "gp"
+    assert auto.choose(*history_of(with_ints, 31)) == "tpe"  # not all continuous: no CMA-ES
+
+    def conditional(trial: tunesmith.Trial) -> float:
+        if trial.suggest_float("a", 0, 1) > 0.5:
+            return trial.suggest_float("b", 0, 1)
+        return 1.0
+
+    assert auto.choose(*history_of(conditional, 15)) == "tpe"
+
+    def categorical(trial: tunesmith.Trial) -> float:
+        return trial.suggest_float("x", 0, 1) + len(trial.suggest_categorical("c", ["a", "bb"]))
+
+    assert auto.choose(*history_of(categorical, 15)) == "tpe"
+
+    def two(trial: tunesmith.Trial) -> tuple[float, float]:
+        x = trial.suggest_float("x", 0, 1)
+        return x, 1 - x
+
+    assert auto.choose(*history_of(two, 15, ["minimize", "minimize"])) == "tpe"
+
+    def wide(trial: tunesmith.Trial) -> float:
+        return sum(trial.suggest_float(f"x{i}", 0, 1) for i in range(25))
+
+    assert AutoSampler(max_gp_dims=20).choose(*history_of(wide, 15)) == "tpe"
+
+
+def test_auto_runs_end_to_end_and_reproduces() -> None:
+    def params(seed: int) -> list[dict]:
+        study = tunesmith.create_study(sampler=AutoSampler(seed=seed, gp_max_trials=18))
+        study.optimize(lambda t: (t.suggest_float("x", -2, 2) - 0.5) ** 2 + t.suggest_float("y", 0, 1), n_trials=22)
+        assert study.best_value < 0.3
+        return [t.params for t in study.trials]
+
+    assert params(3) == params(3)
+
+
+def test_sobol_start_is_space_filling() -> None:
+    study = tunesmith.create_study(sampler=AutoSampler(seed=1))
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=8)
+    bins = sorted(int(t.params["x"] * 8) for t in study.trials)
+    assert bins == list(range(8))  # one point per eighth: Sobol, not random
+
+
+def test_spec_round_trip() -> None:
+    sampler = AutoSampler(seed=5, gp_max_trials=50)
+    again = tunesmith.samplers.sampler_from_spec(sampler.spec())
+    assert isinstance(again, AutoSampler) and again.spec() == sampler.spec()

@@ -1,0 +1,124 @@
+"""The automatic sampler: picks a search algorithm from the problem at each suggestion.
+
+The rules, in order (``n`` is the number of completed trials):
+
+1. ``n < n_startup_trials`` (10): scrambled Sobol points — a space-filling start that
+   parallel workers share without collisions.
+2. Several objectives, a conditional space (some parameter missing from some completed
+   trials), categorical parameters for half or more of the space, or more than
+   ``max_gp_dims`` (20) parameters: TPE, whose Parzen estimators handle all of these
+   natively and cost O(n·d).
+3. Otherwise (mostly numeric, moderate dimension), while ``n < gp_max_trials`` (200):
+   Gaussian-process BO, the most sample-efficient choice for small budgets.
+4. Past that, an all-continuous space goes to CMA-ES, which keeps improving on long
+   runs at negligible cost; anything else to TPE.
+
+Each delegate is a pure function of the study record, so the switch needs no
+hand-over, and every worker (with its own copy) makes the same choice for a trial.
+
+>>> import tunesmith
+>>> study = tunesmith.create_study(sampler=AutoSampler(seed=0))
+>>> study.optimize(lambda t: (t.suggest_float("x", -5, 5) - 1) ** 2, n_trials=15)
+>>> study.sampler.last_choice in ("sobol", "gp", "tpe")
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from tunesmith.distributions import CategoricalDistribution, Distribution, FloatDistribution
+from tunesmith.history import History
+from tunesmith.samplers._base import Sampler
+from tunesmith.samplers.qmc import QMCSampler
+from tunesmith.samplers.tpe import TPESampler
+from tunesmith.trial import TrialState
+
+__all__ = ["AutoSampler"]
+
+
+class AutoSampler(Sampler):
+    """Sobol, then GP, TPE or CMA-ES by the rules in this module's docstring."""
+
+    def __init__(
+        self, seed: int | None = None, n_startup_trials: int = 10, gp_max_trials: int = 200, max_gp_dims: int = 20,
+    ) -> None:
+        super().__init__(seed)
+        self.n_startup_trials = n_startup_trials
+        self.gp_max_trials = gp_max_trials
+        self.max_gp_dims = max_gp_dims
+        self._qmc = QMCSampler(seed)
+        self._delegates: dict[str, Sampler] = {}
+        #: the algorithm used for the latest suggestion: "sobol", "gp", "tpe" or "cmaes"
+        self.last_choice = "sobol"
+
+    def _spec_kwargs(self) -> dict[str, Any]:
+        return {
+            "seed": self._qmc._qmc_seed, "n_startup_trials": self.n_startup_trials,
+            "gp_max_trials": self.gp_max_trials, "max_gp_dims": self.max_gp_dims,
+        }
+
+    def choose(self, space: Mapping[str, Distribution], history: History) -> str:
+        """The algorithm the rules pick for the next suggestion."""
+        numeric = {n: d for n, d in space.items() if d.numeric_encoding}
+        states = history.states
+        complete = int(np.count_nonzero(states == int(TrialState.COMPLETE)))
+        if complete < self.n_startup_trials or not numeric:
+            return "sobol"
+        categorical = sum(isinstance(d, CategoricalDistribution) for d in numeric.values())
+        x = history.params_unit(numeric)[states == int(TrialState.COMPLETE)]
+        conditional = bool(np.isnan(x).any())
+        if len(history.directions) > 1 or conditional or 2 * categorical >= len(numeric) or (
+                len(numeric) > self.max_gp_dims):
+            return "tpe"
+        if complete < self.gp_max_trials:
+            return "gp"
+        if all(isinstance(d, FloatDistribution) and d.step is None for d in numeric.values()):
+            return "cmaes"
+        return "tpe"
+
+    def _delegate(self, name: str) -> Sampler:
+        if name not in self._delegates:
+            self._delegates[name] = _make(name, self._qmc._qmc_seed)
+        return self._delegates[name]
+
+    def suggest(
+        self, space: Mapping[str, Distribution], history: History, number: int, rng: np.random.Generator,
+    ) -> dict[str, Any]:
+        self.last_choice = choice = self.choose(space, history)
+        if choice == "sobol":
+            proposal = Sampler.suggest(self, space, history, number, rng)  # grid_search axes
+            for name, dist in space.items():
+                if name not in proposal:
+                    proposal[name] = self._qmc.suggest_one(name, dist, history, number, rng, proposal)
+            return proposal
+        return self._delegate(choice).suggest(space, history, number, rng)
+
+    def suggest_one(
+        self, name: str, distribution: Distribution, history: History, number: int,
+        rng: np.random.Generator, params: Mapping[str, Any],
+    ) -> Any:
+        # Parameters first seen in this trial: Sobol keeps even a define-by-run start space-filling.
+        return self._qmc.suggest_one(name, distribution, history, number, rng, params)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_delegates": {}}
+
+
+def _make(name: str, seed: int) -> Sampler:
+    if name == "gp":
+        try:
+            from tunesmith.samplers.gp import GPSampler
+        except ImportError:
+            return TPESampler(seed=seed, n_startup_trials=0)
+        return GPSampler(seed=seed, n_startup_trials=0)
+    if name == "cmaes":
+        try:
+            from tunesmith.samplers.cmaes import CmaEsSampler
+        except ImportError:
+            return TPESampler(seed=seed, n_startup_trials=0)
+        return CmaEsSampler(seed=seed)
+    return TPESampler(seed=seed, n_startup_trials=0)
