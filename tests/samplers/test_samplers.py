@@ -14,7 +14,16 @@ import pytest
 
 import tunesmith
 from tunesmith import TrialState
-from tunesmith.samplers import GridSampler, QMCSampler, RandomSampler, Sampler
+from tunesmith.samplers import (
+    AutoSampler,
+    CmaEsSampler,
+    CoarseToFineSampler,
+    GridSampler,
+    QMCSampler,
+    RandomSampler,
+    Sampler,
+    TPESampler,
+)
 from tunesmith.samplers._base import grid_point
 
 OPTS = ["sgd", "adam", "rmsprop"]
@@ -24,6 +33,11 @@ SAMPLERS: dict[str, Callable[[int | None], Sampler]] = {
     "qmc": lambda seed: QMCSampler(seed=seed),
     # The grid covers the finite parameters; the others are drawn at random.
     "grid": lambda seed: GridSampler({"opt": OPTS, "s": [0, 5, 10, 15, 20]}, seed=seed),
+    # Model-based samplers with a short start so that their models run within the tests.
+    "tpe": lambda seed: TPESampler(seed=seed, n_startup_trials=5),
+    "cmaes": lambda seed: CmaEsSampler(seed=seed),
+    "coarse_to_fine": lambda seed: CoarseToFineSampler(seed=seed, round_size=8),
+    "auto": lambda seed: AutoSampler(seed=seed, n_startup_trials=5, gp_max_trials=15),
 }
 
 
@@ -96,7 +110,8 @@ class TestSamplerConformance:
         other = [t.params for t in _run(make_sampler(43), style, 30).trials]
         assert again == first
         assert other != first
-        assert sum(a["x"] != b["x"] for a, b in zip(first, other, strict=True)) > 25
+        # Model-based samplers may agree late in a run (both converge): more than half must differ.
+        assert sum(a["x"] != b["x"] for a, b in zip(first, other, strict=True)) > 15
 
     def test_unseeded_studies_differ(self, make_sampler: Callable[[int | None], Sampler]) -> None:
         a = [t.params["x"] for t in _run(make_sampler(None), "define_by_run", 10).trials]

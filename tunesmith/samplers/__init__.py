@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tunesmith.samplers._base import Sampler, sampler_from_spec
 from tunesmith.samplers.auto import AutoSampler
+from tunesmith.samplers.cmaes import CmaEsSampler
+from tunesmith.samplers.coarse_to_fine import CoarseToFineSampler
 from tunesmith.samplers.grid import GridSampler
 from tunesmith.samplers.qmc import QMCSampler
 from tunesmith.samplers.random import RandomSampler
@@ -13,6 +15,8 @@ SobolSampler = QMCSampler
 
 __all__ = [
     "AutoSampler",
+    "CmaEsSampler",
+    "CoarseToFineSampler",
     "GridSampler",
     "QMCSampler",
     "RandomSampler",
