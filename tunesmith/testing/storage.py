@@ -41,15 +41,9 @@ from tunesmith.storage import Storage
 from tunesmith.testing._storage_helpers import (
     _ERROR,
     _FINISHED,
-    _METRICS,
-    _PARAMS,
     _TRIALS_PER_WORKER,
-    _TRICKY_TEXT,
-    _USER_ATTRS,
-    _VALUES,
     _WORKERS,
     _all_trials,
-    _canon,
     _get,
     _hammer,
     _hammer_process,
@@ -59,13 +53,14 @@ from tunesmith.testing._storage_helpers import (
     _snapshot,
     _version,
 )
+from tunesmith.testing._storage_records import RecordConformance
 from tunesmith.testing._storage_recovery import RecoveryConformance
 from tunesmith.trial import TrialState
 
 __all__ = ["StorageConformance"]
 
 
-class StorageConformance(RecoveryConformance):
+class StorageConformance(RecoveryConformance, RecordConformance):
     """Checks every :class:`Storage` backend must pass. Subclass it and provide ``storage``."""
 
     @pytest.fixture
@@ -458,121 +453,6 @@ class StorageConformance(RecoveryConformance):
         assert _snapshot(_get(storage, sid, t.trial_id)) == before
         assert storage.get_trials(sid, version)[0] == []
         storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0])  # still RUNNING, so this works
-
-    # -- round trips ----------------------------------------------------------------------
-    @pytest.mark.parametrize("values", _VALUES, ids=repr)
-    def test_values_round_trip(self, storage: Storage, values: list[float]) -> None:
-        sid = _new_study(storage, directions=["minimize"] * len(values))
-        t = storage.start_trial(sid)
-        done = storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, list(values))
-        assert _same(done.values, values)
-        assert _same(_get(storage, sid, t.trial_id).values, values)
-
-    def test_params_and_user_attrs_round_trip(self, storage: Storage) -> None:
-        sid = _new_study(storage)
-        t = storage.start_trial(sid)
-        storage.update_trial(sid, t.trial_id, params=_PARAMS, user_attrs=_USER_ATTRS)
-        got = _get(storage, sid, t.trial_id)
-        assert _same(got.internal_params, _PARAMS)
-        assert _same(got.user_attrs, _USER_ATTRS)
-        done = storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], params=_PARAMS, user_attrs=_USER_ATTRS)
-        assert _same(done.internal_params, _PARAMS) and _same(done.user_attrs, _USER_ATTRS)
-        got = _get(storage, sid, t.trial_id)
-        assert _same(got.internal_params, _PARAMS) and _same(got.user_attrs, _USER_ATTRS)
-        assert storage.enqueue_trial(sid, _PARAMS) == 1
-        waiting = [w for w in storage.get_trials(sid)[0] if w.state == TrialState.WAITING]
-        assert _same(waiting[0].system_attrs["fixed_params"], _PARAMS)
-
-    def test_metrics_round_trip(self, storage: Storage) -> None:
-        sid = _new_study(storage)
-        t = storage.start_trial(sid)
-        storage.append_report(sid, t.trial_id, 2**31 - 1, _METRICS)
-        assert _same(storage.get_reports(sid, t.trial_id), [(2**31 - 1, _METRICS)])
-        got = _get(storage, sid, t.trial_id)
-        assert got.last_step == 2**31 - 1 and _same(got.last_result, _METRICS)
-
-    def test_error_text_round_trip(self, storage: Storage) -> None:
-        sid = _new_study(storage)
-        t = storage.start_trial(sid)
-        long_error = _ERROR + "x" * 100_000
-        storage.finish_trial(sid, t.trial_id, TrialState.FAILED, error=long_error)
-        assert _get(storage, sid, t.trial_id).error == long_error
-
-    def test_study_names_round_trip(self, storage: Storage) -> None:
-        for name in (_TRICKY_TEXT, "a" * 255, "with\nnewline"):
-            sid = storage.create_study(name, ["minimize"], ["loss"]).study_id
-            assert storage.get_study(name).study_id == sid
-        assert {s.name for s in storage.list_studies()} == {_TRICKY_TEXT, "a" * 255, "with\nnewline"}
-
-    # -- versions ---------------------------------------------------------------------------
-    def test_get_trials_since_version(self, storage: Storage) -> None:
-        sid = _new_study(storage)
-        trials, v0 = storage.get_trials(sid)
-        assert trials == []
-        a, b = storage.start_trial(sid), storage.start_trial(sid)
-        changed, v1 = storage.get_trials(sid, v0)
-        assert sorted(t.trial_id for t in changed) == [a.trial_id, b.trial_id] and v1 > v0
-        assert storage.get_trials(sid, v1) == ([], v1)
-        assert storage.get_trials(sid, v1) == ([], v1)  # asking again changes nothing
-        c = storage.start_trial(sid)
-        changed, v2 = storage.get_trials(sid, v1)
-        assert [t.trial_id for t in changed] == [c.trial_id] and v2 > v1
-        # A change to an old trial brings it back, once, in its new state.
-        storage.finish_trial(sid, a.trial_id, TrialState.COMPLETE, [1.0])
-        storage.append_report(sid, b.trial_id, 0, {"loss": 1.0})
-        storage.append_report(sid, b.trial_id, 1, {"loss": 0.5})
-        changed, v3 = storage.get_trials(sid, v2)
-        assert sorted(t.trial_id for t in changed) == sorted([a.trial_id, b.trial_id]) and v3 > v2
-        by_id = {t.trial_id: t for t in changed}
-        assert by_id[a.trial_id].state == TrialState.COMPLETE and by_id[b.trial_id].last_step == 1
-        assert storage.get_trials(sid, v3) == ([], v3)
-        # From the start: every trial once, in its latest form.
-        everything, v_all = storage.get_trials(sid)
-        assert sorted(t.number for t in everything) == [0, 1, 2] and v_all == v3
-        # Enqueueing and claiming are changes too.
-        storage.enqueue_trial(sid, {"x": 1})
-        changed, v4 = storage.get_trials(sid, v3)
-        assert [(t.number, t.state) for t in changed] == [(3, TrialState.WAITING)] and v4 > v3
-        storage.start_trial(sid)
-        changed, v5 = storage.get_trials(sid, v4)
-        assert [(t.number, t.state) for t in changed] == [(3, TrialState.RUNNING)] and v5 > v4
-
-    def test_versions_strictly_increase(self, storage: Storage) -> None:
-        sid = _new_study(storage)
-        other = _new_study(storage, "other")
-        _, version = storage.get_trials(sid)
-        t = storage.start_trial(sid)
-        writes: list[Callable[[], object]] = [
-            lambda: storage.start_trial(sid),
-            lambda: storage.enqueue_trial(sid, {"a": 1}),
-            lambda: storage.start_trial(sid),
-            lambda: storage.update_trial(sid, t.trial_id, params={"a": 1}),
-            lambda: storage.update_trial(sid, t.trial_id, user_attrs={"k": 1}),
-            lambda: storage.append_report(sid, t.trial_id, 0, {"m": 1.0}),
-            lambda: storage.append_report(sid, t.trial_id, 0, {"m": 2.0}),
-            lambda: storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0]),
-        ]
-        for write in writes:
-            write()
-            changed, new_version = storage.get_trials(sid, version)
-            assert new_version > version and len(changed) >= 1
-            version = new_version
-        # Writes to another study are not changes of this one.
-        storage.start_trial(other)
-        assert storage.get_trials(sid, version) == ([], version)
-
-    def test_handed_out_trials_do_not_change(self, storage: Storage) -> None:
-        sid = _new_study(storage)
-        t = storage.start_trial(sid)
-        held = [t, _get(storage, sid, t.trial_id)]
-        storage.update_trial(sid, t.trial_id, params={"a": 1}, user_attrs={"u": 1})
-        held.append(_get(storage, sid, t.trial_id))
-        snaps = [_snapshot(h) for h in held]
-        storage.update_trial(sid, t.trial_id, params={"a": 2}, user_attrs={"u": 2})
-        storage.append_report(sid, t.trial_id, 0, {"loss": 1.0})
-        storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], params={"a": 3})
-        assert [_snapshot(h) for h in held] == snaps
-        assert snaps[0]["state"] == snaps[2]["state"] == _canon(TrialState.RUNNING)
 
     # -- best trial and counts ---------------------------------------------------------------
     def test_best_trial(self, storage: Storage) -> None:
