@@ -341,8 +341,9 @@ class Study:
                 each worker process gets its own GPUs (``CUDA_VISIBLE_DEVICES``; fractions
                 share a GPU) and thread count; ``n_workers`` must fit the machine.
             worker_env: extra environment variables for every worker process.
-            executor: ``"local"`` (this machine) or ``"ray"`` (Ray tasks on a local Ray
-                runtime, or on the cluster at ``ray_address``).
+            executor: ``"local"`` (this machine) or ``"ray"`` (Ray tasks on a new local
+                Ray runtime, or on the cluster at ``ray_address``: ``"auto"`` joins the one
+                started with ``ray start`` on this machine; ``RAY_ADDRESS`` is honoured).
         """
         from tunesmith.execution import LoopSettings, run_worker_loops
 

@@ -207,7 +207,12 @@ def run_ray(
         raise ImportError("executor='ray' needs Ray: pip install 'tunesmith[ray]'") from e
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=ray_address, include_dashboard=False, log_to_driver=True, logging_level=logging.WARNING)
+        # Without an address (argument or RAY_ADDRESS), start a fresh local runtime rather
+        # than join whatever cluster another program left registered on this machine.
+        import os
+
+        address = ray_address or os.environ.get("RAY_ADDRESS") or "local"
+        ray.init(address=address, include_dashboard=False, log_to_driver=True, logging_level=logging.WARNING)
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     # The run's state (tickets, an in-memory storage) lives on the driver's node: losing
