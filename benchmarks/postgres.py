@@ -31,11 +31,11 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import optuna
 import psycopg
+from _common import Run, git_commit, objective, steady_rate, table_lines
 from sqlalchemy.engine import make_url
 
 import tunesmith
@@ -57,18 +57,8 @@ def objective(trial):
 '''
 
 
-def objective(trial: Any) -> float:
-    """Identical for both libraries (their trial objects have the same suggest_* API)."""
-    x = trial.suggest_float("x", -10, 10)
-    y = trial.suggest_int("y", 0, 10)
-    return x**2 + y
 
 
-@dataclass
-class Run:
-    seconds: float
-    steady: float | None = None  # trials/s between the first and last finish
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -80,11 +70,6 @@ class Database:
     optuna_url: str  # postgresql+<driver>://...
 
 
-def _steady(finishes: list[float]) -> float | None:
-    finishes = sorted(finishes)
-    if len(finishes) < 2 or finishes[-1] <= finishes[0]:
-        return None
-    return (len(finishes) - 1) / (finishes[-1] - finishes[0])
 
 
 def _split(n: int, k: int) -> list[int]:
@@ -127,7 +112,7 @@ def _ts_check(run: Run, study: tunesmith.Study, n: int, exitcodes: list[int] | N
     )
     if not ok:
         run.notes.extend(sorted({t.error for t in trials if t.error})[:3])
-    run.steady = _steady([t.finished_at for t in trials if t.finished_at is not None])
+    run.steady = steady_rate([t.finished_at for t in trials if t.finished_at is not None])
 
 
 def _ts_create(db: Database) -> tunesmith.Study:
@@ -227,7 +212,7 @@ def optuna_4w(n: int, db: Database, tmp: str) -> Run:
             p.join()
         run = Run(time.perf_counter() - t0)
         trials = optuna.load_study(study_name=STUDY, storage=storage).trials
-        run.steady = _steady([t.datetime_complete.timestamp() for t in trials if t.datetime_complete])
+        run.steady = steady_rate([t.datetime_complete.timestamp() for t in trials if t.datetime_complete])
         numbers = [t.number for t in trials]
         complete = sum(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
         ok = len(trials) == n and len(set(numbers)) == n and complete == n and all(p.exitcode == 0 for p in procs)
@@ -263,13 +248,6 @@ TARGETS = (
 )
 
 
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=os.path.dirname(os.path.abspath(__file__)), check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return out.stdout.strip()
 
 
 def _server_version(server: str) -> str:
@@ -282,7 +260,7 @@ def _server_version(server: str) -> str:
 def _environment(server: str) -> str:
     return (
         f"{os.cpu_count()} cores, Python {platform.python_version()}, optuna {optuna.__version__}, "
-        f"tunesmith {tunesmith.__version__} (commit {_commit()}), {_server_version(server)}, "
+        f"tunesmith {tunesmith.__version__} (commit {git_commit()}), {_server_version(server)}, "
         f"Optuna URL {OPTUNA_DRIVER}://, {platform.platform()}"
     )
 
@@ -296,8 +274,7 @@ def render(
         f"{n} trials per run, median of {repeats} repeats; {env}; "
         f"1-min load average {load0:.1f} at start, {os.getloadavg()[0]:.1f} at end",
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|",
+        *table_lines(head, []),
     ]
     for name in rates:
         st = f"{statistics.median(steady[name]):,.0f}" if steady.get(name) else ""

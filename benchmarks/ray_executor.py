@@ -28,7 +28,6 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ray
+from _common import git_commit, table_lines
 from ray import tune
 
 import tunesmith
@@ -165,19 +165,12 @@ COLUMNS = (NO_REUSE, REUSE)
 TARGETS = ((TS_SQLITE, NO_REUSE, 5.0), (TS_MEMORY, NO_REUSE, 5.0))
 
 
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=os.path.dirname(os.path.abspath(__file__)), check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return out.stdout.strip()
 
 
 def _environment() -> str:
     return (
         f"{os.cpu_count()} cores, Python {platform.python_version()}, ray {ray.__version__}, "
-        f"tunesmith {tunesmith.__version__} (commit {_commit()}), {platform.platform()}"
+        f"tunesmith {tunesmith.__version__} (commit {git_commit()}), {platform.platform()}"
     )
 
 
@@ -190,8 +183,7 @@ def render(n: int, runs: dict[str, list[Run]], load0: float, env: str) -> str:
         f"{n} trials per run; {env}; 1-min load average {load0:.1f} at start, "
         f"{os.getloadavg()[0]:.1f} at end",
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|",
+        *table_lines(head, []),
     ]
     for name in sec:
         cells = [name, str(len(runs[name])), f"{sec[name]:,.1f}", f"{full[name]:,.1f}", f"{n / sec[name]:,.1f}"]

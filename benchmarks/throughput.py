@@ -20,15 +20,14 @@ import multiprocessing as mp
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
+from _common import Run, git_commit, objective, steady_rate, table_lines
 
 import tunesmith
 from tunesmith.samplers import RandomSampler as TsRandomSampler
@@ -36,25 +35,10 @@ from tunesmith.samplers import RandomSampler as TsRandomSampler
 STUDY = "throughput"
 
 
-def objective(trial: Any) -> float:
-    """Identical for both libraries (their trial objects have the same suggest_* API)."""
-    x = trial.suggest_float("x", -10, 10)
-    y = trial.suggest_int("y", 0, 10)
-    return x**2 + y
 
 
-@dataclass
-class Run:
-    seconds: float
-    steady: float | None = None  # trials/s between the first and last finish
-    notes: list[str] = field(default_factory=list)
 
 
-def _steady(finishes: list[float]) -> float | None:
-    finishes = sorted(finishes)
-    if len(finishes) < 2 or finishes[-1] <= finishes[0]:
-        return None
-    return (len(finishes) - 1) / (finishes[-1] - finishes[0])
 
 
 # -- tunesmith -------------------------------------------------------------------------
@@ -66,7 +50,7 @@ def _ts_run(n: int, tmp: str, storage: bool, workers: int) -> Run:
     run = Run(time.perf_counter() - t0)
     trials = study.trials
     if workers > 1:
-        run.steady = _steady([t.finished_at for t in trials if t.finished_at is not None])
+        run.steady = steady_rate([t.finished_at for t in trials if t.finished_at is not None])
     numbers = [t.number for t in trials]
     failed = sum(t.state == tunesmith.TrialState.FAILED for t in trials)
     locked = sum("database is locked" in (t.error or "") for t in trials)
@@ -138,7 +122,7 @@ def optuna_journal_2p(n: int, tmp: str) -> Run:
         p.join()
     run = Run(time.perf_counter() - t0)
     trials = optuna.load_study(study_name=STUDY, storage=_journal(tmp)).trials
-    run.steady = _steady([t.datetime_complete.timestamp() for t in trials if t.datetime_complete])
+    run.steady = steady_rate([t.datetime_complete.timestamp() for t in trials if t.datetime_complete])
     numbers = [t.number for t in trials]
     ok = len(trials) == n and len(set(numbers)) == n and all(p.exitcode == 0 for p in procs)
     run.notes.append(f"trials={len(trials)}/{n} -> {'OK' if ok else 'PROBLEM'}")
@@ -174,19 +158,12 @@ TARGETS = (
 )
 
 
-def _commit() -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=os.path.dirname(os.path.abspath(__file__)), check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return out.stdout.strip()
 
 
 def _environment() -> str:
     return (
         f"{os.cpu_count()} cores, Python {platform.python_version()}, optuna {optuna.__version__}, "
-        f"tunesmith {tunesmith.__version__} (commit {_commit()}), {platform.platform()}"
+        f"tunesmith {tunesmith.__version__} (commit {git_commit()}), {platform.platform()}"
     )
 
 
@@ -199,8 +176,7 @@ def render(
         f"{n} trials per run, median of {repeats} repeats; {_environment()}; "
         f"1-min load average {load0:.1f} at start, {os.getloadavg()[0]:.1f} at end",
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|",
+        *table_lines(head, []),
     ]
     for name in rates:
         st = f"{statistics.median(steady[name]):,.0f}" if steady.get(name) else ""
