@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import bindparam, create_engine, event, func, select
+from sqlalchemy import Double, Integer, SmallInteger, Text, bindparam, create_engine, event, func, literal, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -108,6 +108,43 @@ _INSERT_REPORT = reports.insert().values(
     trial_id=bindparam("tid"), step=bindparam("step"), metrics=bindparam("metrics"), reported_at=bindparam("now"),
 )
 _STATE = select(trials.c.state).where(trials.c.trial_id == bindparam("tid"))
+
+# PostgreSQL: start and finish are single statements, the study-row bump a data-modifying
+# CTE. Writers of a study queue on that row's lock until they commit; one statement
+# (instead of several client round trips) keeps the lock short when workers are many.
+_bump_number = (
+    studies.update().where(studies.c.study_id == bindparam("sid"))
+    .values(version=studies.c.version + 1, next_number=studies.c.next_number + 1)
+    .returning(studies.c.version, studies.c.next_number).cte("bump")
+)
+_PG_START = trials.insert().from_select(
+    ["study_id", "number", "state", "params", "user_attrs", "system_attrs", "started_at", "heartbeat_at", "version"],
+    select(
+        bindparam("sid", type_=Integer), _bump_number.c.next_number - 1, literal(_RUNNING, SmallInteger),
+        literal("{}", Text), literal("{}", Text), literal("{}", Text), bindparam("now", type_=Double),
+        bindparam("now", type_=Double), _bump_number.c.version,
+    ),
+).returning(trials.c.trial_id, trials.c.number)
+_ANY_WAITING = select(trials.c.trial_id).where(
+    trials.c.study_id == bindparam("sid"), trials.c.state == _WAITING
+).limit(1)
+_bump = (
+    studies.update().where(studies.c.study_id == bindparam("sid"))
+    .values(version=studies.c.version + 1).returning(studies.c.version).cte("bump")
+)
+_PG_FINISH_COLUMNS = {
+    **{k: v for k, v in _FINISH_COLUMNS.items() if k != "version"},
+    "version": select(_bump.c.version).scalar_subquery(),
+}
+_PG_FINISH = (
+    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
+    .values(**_PG_FINISH_COLUMNS).returning(*trials.c).add_cte(_bump)
+)
+_PG_FINISH_WITH_PARAMS = (
+    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
+    .values(**_PG_FINISH_COLUMNS, params=bindparam("params"), user_attrs=bindparam("user_attrs"))
+    .returning(*trials.c).add_cte(_bump)
+)
 _HEARTBEAT = (
     trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
     .values(heartbeat_at=bindparam("now"))
@@ -287,6 +324,13 @@ class SQLStorage(Storage):
 
     def start_trial(self, study_id: int) -> FrozenTrial:
         now = time.time()
+        if not self._sqlite:
+            with self._session.read() as cur:
+                queued = cur.execute(_ANY_WAITING, {"sid": study_id}).fetchone()
+            if queued is None:  # the common case: one statement (see _PG_START)
+                with self._session.write() as cur:
+                    trial_id, number = cur.execute(_PG_START, {"sid": study_id, "now": now}).fetchone()
+                return FrozenTrial(number, TrialState.RUNNING, started_at=now, heartbeat_at=now, trial_id=trial_id)
         with self._session.write() as cur:
             version, next_number = cur.execute(_BUMP_NUMBER, {"sid": study_id}).fetchone()
             waiting = cur.execute(_FIRST_WAITING, {"sid": study_id}).fetchone()
@@ -374,6 +418,9 @@ class SQLStorage(Storage):
     ) -> FrozenTrial:
         check_finished_state(state)
         now = time.time()
+        simple = (params is None) == (user_attrs is None) and not distributions
+        if not self._sqlite and simple:
+            return self._finish_in_one_statement(study_id, trial_id, state, values, error, params, user_attrs, now)
         with self._session.write() as cur:
             version = cur.execute(_BUMP, {"sid": study_id}).fetchone()[0]
             self._register(cur, study_id, distributions)
@@ -424,6 +471,26 @@ class SQLStorage(Storage):
                 if new is not None:
                     changed.append(_trial_from_row(new))
         return changed
+
+    def _finish_in_one_statement(
+        self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None, error: str | None,
+        params: Mapping[str, Any] | None, user_attrs: Mapping[str, Any] | None, now: float,
+    ) -> FrozenTrial:
+        """PostgreSQL's finish: one statement (see _PG_FINISH); distributions are already registered."""
+        args: dict[str, Any] = {
+            "sid": study_id, "tid": trial_id, "state": int(state),
+            "values_json": None if values is None else dumps(list(values)), "value": sort_value(values),
+            "error": error, "finished_at": now, "heartbeat_at": now,
+        }
+        stmt = _PG_FINISH
+        if params is not None:
+            args["params"], args["user_attrs"] = dumps(dict(params)), dumps(dict(user_attrs or {}))
+            stmt = _PG_FINISH_WITH_PARAMS
+        with self._session.write() as cur:
+            row = cur.execute(stmt, args).fetchone()
+            if row is None:
+                self._raise_finished(cur, trial_id)
+        return _trial_from_row(row)
 
     def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
         with self._session.read() as cur:
