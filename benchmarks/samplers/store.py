@@ -1,0 +1,81 @@
+"""Per-run results as JSON lines: ``{results_dir}/{suite}/{problem}/{sampler}.jsonl``, one line per seed.
+
+A run already recorded (same seed, at least as many trials, same number of workers) is
+not run again, so an interrupted or partial benchmark continues where it stopped, and a
+longer budget reuses nothing but reruns only what is missing. One file has one writer
+at a time (one task per suite x problem x sampler), so no locking is needed. A line with
+``unavailable`` records why a sampler could not run; it never counts as done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Key:
+    suite: str
+    problem: str
+    sampler: str
+
+
+def path(results_dir: str, key: Key) -> str:
+    return os.path.join(results_dir, key.suite, key.problem, f"{key.sampler}.jsonl")
+
+
+def _lines(file: str) -> Iterator[dict[str, Any]]:
+    if not os.path.exists(file):
+        return
+    with open(file, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:  # a line cut short by an interrupted run
+                continue
+
+
+def done(results_dir: str, key: Key, seed: int, n_trials: int, workers: int) -> bool:
+    return any(
+        r.get("seed") == seed and r.get("workers", 1) == workers and len(r.get("values", ())) >= n_trials
+        and "unavailable" not in r
+        for r in _lines(path(results_dir, key))
+    )
+
+
+def append(results_dir: str, key: Key, record: dict[str, Any]) -> None:
+    file = path(results_dir, key)
+    os.makedirs(os.path.dirname(file), exist_ok=True)
+    line = json.dumps({**record, "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, separators=(",", ":"))
+    with open(file, "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+
+
+def load(results_dir: str, suite: str) -> dict[Key, list[dict[str, Any]]]:
+    """Every recorded run of ``suite``: per key, one record per seed (the longest), sorted by seed;
+    keys with only ``unavailable`` lines map to those lines."""
+    out: dict[Key, list[dict[str, Any]]] = {}
+    root = os.path.join(results_dir, suite)
+    if not os.path.isdir(root):
+        return out
+    for problem in sorted(os.listdir(root)):
+        for name in sorted(os.listdir(os.path.join(root, problem))):
+            if not name.endswith(".jsonl"):
+                continue
+            key = Key(suite, problem, name[: -len(".jsonl")])
+            runs: dict[int, dict[str, Any]] = {}
+            missing: list[dict[str, Any]] = []
+            for r in _lines(path(results_dir, key)):
+                if "unavailable" in r:
+                    missing.append(r)
+                elif r["seed"] not in runs or len(r["values"]) > len(runs[r["seed"]]["values"]):
+                    runs[r["seed"]] = r
+            out[key] = [runs[s] for s in sorted(runs)] or missing[-1:]
+    return out
