@@ -6,6 +6,7 @@ from tunesmith.samplers._base import Sampler, sampler_from_spec
 from tunesmith.samplers.auto import AutoSampler
 from tunesmith.samplers.cmaes import CmaEsSampler
 from tunesmith.samplers.coarse_to_fine import CoarseToFineSampler
+from tunesmith.samplers.gp import GPSampler
 from tunesmith.samplers.grid import GridSampler
 from tunesmith.samplers.qmc import QMCSampler
 from tunesmith.samplers.random import RandomSampler
@@ -17,6 +18,7 @@ __all__ = [
     "AutoSampler",
     "CmaEsSampler",
     "CoarseToFineSampler",
+    "GPSampler",
     "GridSampler",
     "QMCSampler",
     "RandomSampler",

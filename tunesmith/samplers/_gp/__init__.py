@@ -1,0 +1,19 @@
+"""The numerics of Gaussian-process Bayesian optimisation: kernel, model, acquisition, optimiser."""
+
+from __future__ import annotations
+
+from tunesmith.samplers._gp.acquisition import LogExpectedImprovement, log_ei, log_h
+from tunesmith.samplers._gp.model import GaussianProcess, KernelParams, fit_kernel_params, warp_outputs
+from tunesmith.samplers._gp.optim import SearchBox, maximize_acqf
+
+__all__ = [
+    "GaussianProcess",
+    "KernelParams",
+    "LogExpectedImprovement",
+    "SearchBox",
+    "fit_kernel_params",
+    "log_ei",
+    "log_h",
+    "maximize_acqf",
+    "warp_outputs",
+]
