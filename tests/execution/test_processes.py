@@ -133,3 +133,17 @@ def test_ctrl_c_stops_cleanly_and_study_continues(tmp_path: Path) -> None:
     n_before = len(study.trials)
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
     assert len(study.trials) == n_before + 3
+
+
+def test_requeued_trial_gets_its_ticket_back_once() -> None:
+    from tunesmith.execution._driver import TicketOffice
+    from tunesmith.execution._loop import LoopSettings
+
+    office = TicketOffice(3, LoopSettings())
+    assert [office.grant() for _ in range(4)] == [True, True, True, False]
+    office.requeued(7)  # the driver re-queued trial 7: some worker must be able to run it
+    assert office.grant() and not office.grant()
+    office.started(True, 7)  # its start gives nothing back a second time
+    assert not office.grant()
+    office.started(True, 9)  # re-queued elsewhere (a heartbeat): refunded when it starts
+    assert office.grant() and not office.grant()

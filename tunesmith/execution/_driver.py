@@ -29,6 +29,7 @@ class TicketOffice:
         self.failures = 0
         self.stopping = False
         self.error: BaseException | None = None
+        self._refunded: set[int] = set()  # re-queued trials whose ticket is already given back
 
     def grant(self) -> bool:
         if self.stopping:
@@ -40,9 +41,19 @@ class TicketOffice:
         self.granted += 1
         return True
 
-    def started(self, retry: bool) -> None:
-        if retry:
-            self.granted -= 1  # a retried trial does not use up the budget
+    def requeued(self, trial_id: int) -> None:
+        """A trial went back to the queue: its ticket is free again (so that some worker runs it)."""
+        if trial_id not in self._refunded:
+            self._refunded.add(trial_id)
+            self.granted -= 1
+
+    def started(self, retry: bool, trial_id: int | None = None) -> None:
+        if not retry:
+            return
+        if trial_id is not None and trial_id in self._refunded:
+            self._refunded.discard(trial_id)  # refunded when it was re-queued
+        else:
+            self.granted -= 1  # re-queued elsewhere (a heartbeat): a retry does not use up the budget
 
     def finished(self, state: int, number: int, error: str | None) -> None:
         if state != int(TrialState.FAILED):
@@ -99,9 +110,10 @@ class StudyWatcher:
         if self.reporter is not None:
             self.reporter.update(self.study)
 
-    def take_back(self, trial_id: int, reason: str, retry: bool = True) -> None:
-        """Record a trial whose worker will not finish it: re-queued (retries left) or FAILED."""
-        self.study.storage.recover_trials(
+    def take_back(self, trial_id: int, reason: str, retry: bool = True) -> bool:
+        """Record a trial whose worker will not finish it; True if it was re-queued (else FAILED)."""
+        changed = self.study.storage.recover_trials(
             self.study._study_id, trial_ids=[trial_id], reason=reason,
             max_retries=self.settings.max_retries if retry else 0,
         )
+        return any(t.state == TrialState.WAITING for t in changed)

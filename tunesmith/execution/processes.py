@@ -176,7 +176,7 @@ class _Driver:
             w.conn.send(self.tickets.grant())
         elif kind == "start":
             w.current, w.started = msg[1], time.time()
-            self.tickets.started(retry=msg[2])
+            self.tickets.started(msg[2], msg[1])
         elif kind == "finished":
             w.current = None
             self.tickets.finished(msg[1], msg[2], msg[3])
@@ -208,4 +208,5 @@ class _Driver:
     def take_back(self, w: _Worker, reason: str, retry: bool = True) -> None:
         if w.current is not None:
             trial_id, w.current = w.current, None
-            self.watcher.take_back(trial_id, reason, retry)
+            if self.watcher.take_back(trial_id, reason, retry):
+                self.tickets.requeued(trial_id)

@@ -45,7 +45,10 @@ class _Coordinator:
 
     def started(self, worker: int, trial_id: int, retry: bool) -> None:
         self.current[worker] = trial_id
-        self.tickets.started(retry)
+        self.tickets.started(retry, trial_id)
+
+    def requeued(self, trial_id: int) -> None:
+        self.tickets.requeued(trial_id)
 
     def finished(self, worker: int, state: int, number: int, error: str | None) -> None:
         self.current[worker] = None
@@ -307,8 +310,10 @@ def _drive(
                 raise e.as_instanceof_cause() from None
             except RayError as e:  # the task died with its process or node
                 lost = ray.get(coordinator.lost.remote(worker))
-                if lost is not None:
-                    watcher.take_back(lost, f"the Ray worker running this trial was lost ({type(e).__name__})")
+                if lost is not None and watcher.take_back(
+                    lost, f"the Ray worker running this trial was lost ({type(e).__name__})"
+                ):
+                    ray.get(coordinator.requeued.remote(lost))
                 stopping, _, _ = ray.get(coordinator.state.remote())
                 if not stopping and restarts < 10 * n:
                     restarts += 1
