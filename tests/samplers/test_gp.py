@@ -271,7 +271,7 @@ def test_define_by_run_conditional_parameters() -> None:
 
 
 def test_spec_round_trip() -> None:
-    sampler = GPSampler(seed=5, n_startup_trials=3, max_trials_gp=50, n_candidates=256, warp_outputs=False)
+    sampler = GPSampler(seed=5, n_startup_trials=3, max_trials_gp=50, n_candidates=256, warp_outputs=True)
     rebuilt = sampler_from_spec(sampler.spec())
     assert isinstance(rebuilt, GPSampler)
     assert rebuilt.spec() == sampler.spec()
