@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/run_samplers.py --jobs 2                 # everything, 10 seeds (many hours)
+    python benchmarks/run_samplers.py --jobs 2                 # everything, 10 seeds (days on 2 cores)
     python benchmarks/run_samplers.py --suites classic timing --seeds 5 --markdown-out /tmp/s.md
     python benchmarks/run_samplers.py --report-only --markdown-out /tmp/s.md   # tables from the cache
 
@@ -49,6 +49,7 @@ from benchmarks.samplers.runners import (  # noqa: E402
     UnavailableError,
     limit_threads,
     run,
+    tunesmith_fingerprint,
 )
 
 SUITES = ("classic", "bbob", "bayesmark", "batch", "timing")
@@ -76,6 +77,7 @@ class Task:
     n_trials: int
     workers: int
     results_dir: str
+    rerun_changed: bool = False
 
 
 def run_task(task: Task) -> str:
@@ -84,11 +86,15 @@ def run_task(task: Task) -> str:
     key = store.Key(task.suite, task.problem, task.sampler)
     problem = sphere(10) if task.problem == TIMING_PROBLEM else get_problem(task.problem)
     ran, t0 = 0, time.perf_counter()
+    source = tunesmith_fingerprint() if task.sampler.startswith("tunesmith-") else None
     for seed in task.seeds:
-        if store.done(task.results_dir, key, seed, task.n_trials, task.workers):
+        if store.done(task.results_dir, key, seed, task.n_trials, task.workers,
+                      source if task.rerun_changed else None):
             continue
         record: dict[str, Any] = {"seed": seed, "n_trials": task.n_trials, "workers": task.workers,
                                   "family": problem.family, "optimum": problem.optimum}
+        if source is not None:
+            record["tunesmith_samplers"] = source
         try:
             result = run(task.sampler, problem, task.n_trials, seed, task.workers)
         except UnavailableError as e:
@@ -125,7 +131,8 @@ def tasks(args: argparse.Namespace) -> list[Task]:
         for problem in problems:
             for sampler in samplers:
                 n = min(n_seeds, caps.get(sampler, n_seeds))
-                out.append(Task(suite, problem, sampler, tuple(range(n)), n_trials, workers, args.results_dir))
+                out.append(Task(suite, problem, sampler, tuple(range(n)), n_trials, workers, args.results_dir,
+                                args.rerun_changed))
 
     samplers = args.samplers
     if "classic" in args.suites:
@@ -183,7 +190,7 @@ def _versions() -> str:
 
 def _environment() -> str:
     return (f"{os.cpu_count()} cores, Python {platform.python_version()}, {platform.platform()}; "
-            f"{_versions()}; tunesmith commit {_commit()} (working tree)")
+            f"{_versions()}; repository at commit {_commit()} when this report was written")
 
 
 def _budgets(runs: report.Runs, budgets: Sequence[int]) -> list[int]:
@@ -197,11 +204,27 @@ def _seed_line(runs: report.Runs, budget: int, samplers: Sequence[str]) -> str:
         f"{report.short(s)} {counts[s]}" for s in samplers if s in counts)
 
 
-def _unavailable_lines(runs_by_suite: Mapping[str, report.Runs]) -> list[str]:
-    notes: dict[str, str] = {}
+def _notes(runs_by_suite: Mapping[str, report.Runs]) -> list[str]:
+    """Samplers that did not run, and which tunesmith sampler sources the tunesmith runs used."""
+    why_not: dict[str, str] = {}
+    sources: dict[str, set[str]] = {}
     for runs in runs_by_suite.values():
-        notes.update(report.unavailable(runs))
-    return [f"- {report.short(s)} did not run: {why}" for s, why in sorted(notes.items())]
+        why_not.update(report.unavailable(runs))
+        for key, recs in runs.items():
+            for r in recs:
+                if "tunesmith_samplers" in r:
+                    sources.setdefault(key.sampler, set()).add(r["tunesmith_samplers"])
+    lines = [f"- {report.short(s)} did not run: {why}" for s, why in sorted(why_not.items())]
+    if sources:
+        current = tunesmith_fingerprint()
+        used = ", ".join(f"{report.short(s)} {'/'.join(sorted(v))}" for s, v in sorted(sources.items()))
+        lines.append(f"- tunesmith sampler sources (hash of tunesmith/samplers/**/*.py) of the runs shown: {used}; "
+                     f"current: {current}")
+        mixed = [report.short(s) for s, v in sorted(sources.items()) if len(v) > 1 or current not in v]
+        if mixed:
+            lines.append(f"- NOTE: {', '.join(mixed)} include runs of other sampler sources than the current ones; "
+                         "`--rerun-changed` redoes them")
+    return lines
 
 
 def _timing(runs: report.Runs, checkpoints: Sequence[int]) -> dict[str, dict[int, float]]:
@@ -232,7 +255,7 @@ def render(args: argparse.Namespace) -> str:
         "hyperopt-tpe = `hyperopt.fmin(algo=tpe.suggest, rstate=np.random.default_rng(s))`. "
         "Best per row in bold.", "",
     ]
-    out += _unavailable_lines(runs_by_suite)
+    out += _notes(runs_by_suite)
     per_budget_rank: dict[int, tuple[report.Table, dict[str, str]]] = {}
     rank_budgets = sorted(set(args.rank_budgets))
 
@@ -403,6 +426,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="tasks side by side (2 at most on a 2-core machine)")
     parser.add_argument("--results-dir", default=os.path.join(ROOT, "benchmarks", "samplers", "results"))
     parser.add_argument("--markdown-out", metavar="FILE", help="also write the report to FILE")
+    parser.add_argument("--rerun-changed", action="store_true",
+                        help="redo tunesmith runs recorded with other tunesmith sampler sources than the current ones")
     parser.add_argument("--report-only", action="store_true", help="tables from recorded runs; run nothing")
     args = parser.parse_args(argv)
     limit_threads()

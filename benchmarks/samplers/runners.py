@@ -197,6 +197,24 @@ def run(name: str, problem: Problem, n_trials: int, seed: int, workers: int = 1)
     return _run_hebo(problem, n_trials, seed)
 
 
+def tunesmith_fingerprint() -> str:
+    """A short hash of the tunesmith sampler sources this process imports (they change while
+    GP and CMA-ES are being finished): recorded with each tunesmith run, so the report can
+    tell runs of different code apart and ``--rerun-changed`` can redo them."""
+    import hashlib
+
+    import tunesmith
+
+    root = os.path.join(os.path.dirname(os.path.abspath(tunesmith.__file__)), "samplers")
+    digest = hashlib.sha1()
+    for folder, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        for name in sorted(f for f in files if f.endswith(".py")):
+            with open(os.path.join(folder, name), "rb") as f:
+                digest.update(name.encode() + b"\0" + f.read())
+    return digest.hexdigest()[:10]
+
+
 def best_so_far(values: list[float | None]) -> np.ndarray:
     """Running minimum; a failed trial (None, NaN) leaves it unchanged (inf before any success)."""
     v = np.array([math.inf if x is None or not math.isfinite(x) else x for x in values], dtype=float)

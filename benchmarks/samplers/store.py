@@ -42,10 +42,11 @@ def _lines(file: str) -> Iterator[dict[str, Any]]:
                 continue
 
 
-def done(results_dir: str, key: Key, seed: int, n_trials: int, workers: int) -> bool:
+def done(results_dir: str, key: Key, seed: int, n_trials: int, workers: int, source: str | None = None) -> bool:
+    """Whether this run is recorded; with ``source``, only a run of that tunesmith sampler source counts."""
     return any(
         r.get("seed") == seed and r.get("workers", 1) == workers and len(r.get("values", ())) >= n_trials
-        and "unavailable" not in r
+        and "unavailable" not in r and (source is None or r.get("tunesmith_samplers") == source)
         for r in _lines(path(results_dir, key))
     )
 
@@ -59,7 +60,8 @@ def append(results_dir: str, key: Key, record: dict[str, Any]) -> None:
 
 
 def load(results_dir: str, suite: str) -> dict[Key, list[dict[str, Any]]]:
-    """Every recorded run of ``suite``: per key, one record per seed (the longest), sorted by seed;
+    """Every recorded run of ``suite``: per key, one record per seed (the longest; the latest of
+    equally long ones, so a rerun supersedes), sorted by seed;
     keys with only ``unavailable`` lines map to those lines."""
     out: dict[Key, list[dict[str, Any]]] = {}
     root = os.path.join(results_dir, suite)
@@ -75,7 +77,7 @@ def load(results_dir: str, suite: str) -> dict[Key, list[dict[str, Any]]]:
             for r in _lines(path(results_dir, key)):
                 if "unavailable" in r:
                     missing.append(r)
-                elif r["seed"] not in runs or len(r["values"]) > len(runs[r["seed"]]["values"]):
+                elif r["seed"] not in runs or len(r["values"]) >= len(runs[r["seed"]]["values"]):
                     runs[r["seed"]] = r
             out[key] = [runs[s] for s in sorted(runs)] or missing[-1:]
     return out
