@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ray
-from _common import git_commit, table_lines
+from _common import git_commit, objective, table_lines
 from ray import tune
 
 import tunesmith
@@ -49,13 +49,6 @@ def ts_train(config: dict[str, Any]) -> None:
 
 def tune_train(config: dict[str, Any]) -> None:
     tune.report({"loss": config["x"] ** 2 + config["y"]})
-
-
-def objective(trial: Any) -> float:
-    """The same trial, define-by-run (for ``Study.optimize``)."""
-    x = trial.suggest_float("x", -10, 10)
-    y = trial.suggest_int("y", 0, 10)
-    return x**2 + y
 
 
 @dataclass
