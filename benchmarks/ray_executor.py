@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ray
-from _common import git_commit, objective, table_lines
+from _common import emit, git_commit, objective, table_lines
 from ray import tune
 
 import tunesmith
@@ -229,10 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             for note in run.notes:
                 print(f"    {note}", file=sys.stderr)
     table = render(args.trials, runs, load0, env)
-    print(table)
-    if args.markdown_out:
-        with open(args.markdown_out, "w", encoding="utf-8") as f:
-            f.write(table)
+    emit(table, args.markdown_out)
     return 0
 
 

@@ -19,7 +19,6 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -27,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 import optuna
-from _common import Run, git_commit, objective, steady_rate, table_lines
+from _common import Run, emit, git_commit, objective, rate_table, steady_rate
 
 import tunesmith
 from tunesmith.samplers import RandomSampler as TsRandomSampler
@@ -167,30 +166,6 @@ def _environment() -> str:
     )
 
 
-def render(
-    n: int, repeats: int, rates: dict[str, list[float]], steady: dict[str, list[float]], load0: float,
-) -> str:
-    med = {name: statistics.median(v) for name, v in rates.items()}
-    head = ["config", "trials/s (median)", "steady-state trials/s"] + [f"vs {c}" for c in COLUMNS]
-    lines = [
-        f"{n} trials per run, median of {repeats} repeats; {_environment()}; "
-        f"1-min load average {load0:.1f} at start, {os.getloadavg()[0]:.1f} at end",
-        "",
-        *table_lines(head, []),
-    ]
-    for name in rates:
-        st = f"{statistics.median(steady[name]):,.0f}" if steady.get(name) else ""
-        cells = [name, f"{med[name]:,.0f}", st]
-        for col in COLUMNS:
-            cells.append(f"{med[name] / med[col]:.2f}x" if col in RATIOS.get(name, ()) and col in med else "")
-        lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "Targets:", ""]
-    for ts, base, need in TARGETS:
-        if ts in med and base in med:
-            ratio = med[ts] / med[base]
-            verdict = "met" if ratio >= need else "NOT met"
-            lines.append(f"- {ts} >= {need:g}x {base}: {ratio:.2f}x -> {verdict}")
-    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,11 +193,8 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             for note in run.notes:
                 print(f"    {note}", file=sys.stderr)
-    table = render(args.trials, args.repeats, rates, steady, load0)
-    print(table)
-    if args.markdown_out:
-        with open(args.markdown_out, "w", encoding="utf-8") as f:
-            f.write(table)
+    table = rate_table(args.trials, args.repeats, rates, steady, load0, _environment(), COLUMNS, RATIOS, TARGETS)
+    emit(table, args.markdown_out)
     return 0
 
 
