@@ -9,7 +9,8 @@
 
 from __future__ import annotations
 
-from tunesmith import reporting, samplers
+from tunesmith import reporting, samplers, schedulers
+from tunesmith.checkpoints import Checkpoint, CheckpointConfig, checkpoint_dir, get_checkpoint, save_checkpoint
 from tunesmith.distributions import (
     CategoricalDistribution,
     FloatDistribution,
@@ -40,12 +41,14 @@ from tunesmith.space import (
     uniform,
 )
 from tunesmith.study import Study, create_study, load_study
-from tunesmith.trial import FrozenTrial, Trial, TrialState, TrialStopped
+from tunesmith.trial import FrozenTrial, Trial, TrialPruned, TrialState, TrialStopped
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CategoricalDistribution",
+    "Checkpoint",
+    "CheckpointConfig",
     "DuplicatedStudyError",
     "ExperimentAnalysis",
     "FloatDistribution",
@@ -60,11 +63,14 @@ __all__ = [
     "StudyNotFoundError",
     "Trial",
     "TrialFinishedError",
+    "TrialPruned",
     "TrialState",
     "TrialStopped",
     "__version__",
+    "checkpoint_dir",
     "choice",
     "create_study",
+    "get_checkpoint",
     "grid_search",
     "load_study",
     "lograndint",
@@ -78,6 +84,8 @@ __all__ = [
     "reporting",
     "report",
     "run",
+    "save_checkpoint",
+    "schedulers",
     "samplers",
     "sample_from",
     "uniform",

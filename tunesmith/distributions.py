@@ -405,3 +405,13 @@ def distribution_from_json(text: str) -> Distribution:
     if kind == "derived":
         return DerivedDistribution()
     raise ValueError(f"unknown distribution kind {kind!r} in stored study")
+
+
+def clip(dist: FloatDistribution | IntDistribution, value: float) -> Any:
+    """The value of ``dist`` nearest ``value``: inside the bounds, on the step, an int for ints.
+
+    >>> clip(IntDistribution(1, 10, step=3), 8.7), clip(FloatDistribution(0.0, 1.0), 1.2)
+    (7, 1.0)
+    """
+    v = min(max(float(value), dist.low), dist.high)
+    return dist.from_unit(dist.to_unit(v))

@@ -18,18 +18,22 @@ Ray Tune's ``randint``.
 
 from __future__ import annotations
 
+import inspect
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tunesmith.checkpoints import Checkpoint, CheckpointConfig
 from tunesmith.exceptions import DuplicatedStudyError, StudyNotFoundError
 from tunesmith.execution import current_trial
 from tunesmith.execution.resources import Resources, plan_slots
 from tunesmith.samplers import Sampler
+from tunesmith.schedulers import Scheduler
 from tunesmith.space import SearchSpace
 from tunesmith.storage import DEFAULT_STORAGE_URL, Storage, get_storage
 from tunesmith.study import Callback, Study, create_study
-from tunesmith.trial import FrozenTrial, Trial, TrialState
+from tunesmith.trial import FrozenTrial, Trial, TrialState, TrialStopped
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,18 +54,58 @@ def report(metrics: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
     values = {**(metrics or {}), **kwargs}
     iteration = 1 if trial.last_step is None else trial.last_step + 1
     values.setdefault("training_iteration", iteration)
+    values.setdefault("time_total_s", time.monotonic() - trial._clock_start)
     trial.report(iteration, **values)
+    if not trial.should_stop() and _should_stop(getattr(trial, "_stop_criteria", None), trial, values):
+        trial._stop, trial._end_state = True, TrialState.COMPLETE  # run(stop=...) reached
+    if trial.should_stop():
+        raise TrialStopped()  # the scheduler (or stop=) ended the trial: leave the trainable
+
+
+Stop = Mapping[str, float] | Callable[[str, Mapping[str, Any]], bool]
 
 
 @dataclass
 class _Trainable:
-    """Adapts ``trainable(config)`` to an objective of a Trial (picklable for workers)."""
+    """Adapts ``trainable(config[, checkpoint_dir])`` to an objective of a Trial (picklable for workers)."""
 
     trainable: Callable[..., Any]
     space: SearchSpace
+    stop: Stop | None = None
 
     def __call__(self, trial: Trial) -> Any:
-        return self.trainable(self.space.config_for(trial.params))
+        config = self.space.config_for(trial.params)
+        trial._stop_criteria = self.stop
+        if _takes_checkpoint_dir(self.trainable):
+            ckpt = trial.get_checkpoint()
+            return self.trainable(config, checkpoint_dir=None if ckpt is None else ckpt.path)
+        return self.trainable(config)
+
+
+def _takes_checkpoint_dir(fn: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "checkpoint_dir" in params
+
+
+def _check_stop(stop: Stop | None) -> None:
+    if stop is None or callable(stop):
+        return
+    if not isinstance(stop, Mapping) or not all(isinstance(v, (int, float)) for v in stop.values()):
+        raise TypeError(
+            "stop= must be a dict of metric thresholds, e.g. {'training_iteration': 10}, or a function "
+            f"(trial_id, result) -> bool; got {stop!r}"
+        )
+
+
+def _should_stop(stop: Stop | None, trial: Trial, result: Mapping[str, Any]) -> bool:
+    if stop is None:
+        return False
+    if callable(stop):
+        return bool(stop(str(trial.number), result))
+    return any(k in result and result[k] >= v for k, v in stop.items())
 
 
 @dataclass
@@ -75,9 +119,16 @@ class ResultTrial:
     error: str | None
     frozen: FrozenTrial = field(repr=False)
 
+    checkpoints: Any = field(default=None, repr=False)
+
     @property
     def trial_id(self) -> str:
         return str(self.number)
+
+    @property
+    def checkpoint(self) -> Checkpoint | None:
+        """The trial's latest checkpoint (``.value``: its directory), None if it saved none."""
+        return None if self.checkpoints is None else self.checkpoints.latest(self.number)
 
     @property
     def status(self) -> str:
@@ -98,7 +149,7 @@ class RunResult:
         out = []
         for t in self.study.trials:
             config = self.space.config_for(t.params)
-            out.append(ResultTrial(t.number, t.state, config, dict(t.last_result), t.error, t))
+            out.append(ResultTrial(t.number, t.state, config, dict(t.last_result), t.error, t, self.study.checkpoints))
         return out
 
     @property
@@ -138,6 +189,22 @@ class RunResult:
     def best_trial(self) -> ResultTrial | None:
         return self.get_best_trial()
 
+    def get_best_checkpoint(
+        self, trial: ResultTrial, metric: str | None = None, mode: str | None = None,
+    ) -> Checkpoint | None:
+        """The trial's checkpoint with the best ``metric`` reported after it (default: the latest)."""
+        found = self.study.checkpoints.list(trial.number)
+        metric, mode = metric or self.default_metric, mode or self.default_mode
+        if metric is None or not any(c.metrics.get(metric) is not None for c in found):
+            return found[-1] if found else None
+        key, sign = metric, -1.0 if mode == "min" else 1.0
+        return max((c for c in found if c.metrics.get(key) is not None), key=lambda c: sign * float(c.metrics[key]))
+
+    @property
+    def best_checkpoint(self) -> Checkpoint | None:
+        best = self.best_trial
+        return None if best is None else self.get_best_checkpoint(best)
+
     @property
     def best_config(self) -> dict[str, Any] | None:
         best = self.best_trial
@@ -175,7 +242,9 @@ def run(
     progress_reporter: Any = None, verbose: int = 1, time_budget_s: float | None = None,
     callbacks: Sequence[Callback] | None = None, resume: bool = False, raise_on_failed_trial: bool = False,
     max_retries: int = 0, trial_timeout: float | None = None, executor: str = "local",
-    ray_address: str | None = None,
+    ray_address: str | None = None, scheduler: Scheduler | None = None, stop: Stop | None = None,
+    keep_checkpoints_num: int | None = None, checkpoint_score_attr: str | None = None,
+    local_dir: str | None = None, storage_path: str | None = None, **ray_only: Any,
 ) -> RunResult:
     """Tune ``run_or_experiment(config)`` over ``config``; Ray Tune's ``tune.run`` arguments.
 
@@ -192,6 +261,13 @@ def run(
         trial_timeout: seconds a trial may run before it is stopped and FAILED.
         executor / ray_address: ``"ray"`` runs the trials as Ray tasks (a local Ray
             runtime, or the cluster at ``ray_address``) with the same resources.
+        scheduler: stops/finishes/clones trials from their reports (:mod:`tunesmith.schedulers`);
+            its metric/mode are the run's when ``metric`` is not given.
+        stop: end a trial (COMPLETE) once a reported metric reaches a value, e.g.
+            ``{"training_iteration": 10}``, or when ``stop(trial_id, result)`` is true.
+        keep_checkpoints_num / checkpoint_score_attr: keep each trial's N best checkpoints
+            by a metric (``"min-loss"`` for the lowest); default all.
+        local_dir / storage_path: where checkpoints go (default next to the storage file).
         progress_reporter: a ConsoleReporter/CLIReporter; default one when ``verbose >= 1``.
         resume: continue the study called ``name`` where it stopped.
         raise_on_failed_trial: raise at the end if any trial failed.
@@ -206,6 +282,12 @@ def run(
     """
     if not callable(run_or_experiment):
         raise TypeError(f"run() needs a trainable function, got {type(run_or_experiment).__name__}")
+    unknown = set(ray_only) - _IGNORED_RAY_ARGS
+    if unknown:
+        raise TypeError(f"run() got unexpected argument(s) {sorted(unknown)}")
+    _check_stop(stop)
+    if scheduler is not None and metric is None and scheduler.metric is not None:
+        metric, mode = scheduler.metric, scheduler.mode or mode
     if not isinstance(num_samples, int) or num_samples < 1:
         raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
     if mode is not None and mode not in ("min", "max"):
@@ -216,13 +298,19 @@ def run(
     total = num_samples * space.grid_size
     store = get_storage(DEFAULT_STORAGE_URL if storage is None else storage)
     directions = [] if metric is None else ["minimize" if mode == "min" else "maximize"]
-    study = _open_study(name, store, metric, directions, search_alg, seed, resume)
+    checkpoints = CheckpointConfig.from_ray(keep_checkpoints_num, checkpoint_score_attr)
+    artifacts = storage_path or local_dir
+    study = _open_study(name, store, metric, directions, search_alg, seed, resume, scheduler, artifacts, checkpoints)
     study.set_space(space)
     remaining = total
     if resume:
         # Trials still RUNNING belong to live workers, or are taken back as lost and
         # re-queued (a retry does not use up the budget): all count as started.
-        started = sum(1 for t in study.trials if t.state != TrialState.WAITING or t.system_attrs.get("retries"))
+        # Trials that continue another's line (PBT) are not part of the budget.
+        started = sum(
+            1 for t in study.trials
+            if (t.state != TrialState.WAITING or t.system_attrs.get("retries")) and "continues" not in t.system_attrs
+        )
         remaining = max(0, total - started)
     resources = Resources.from_dict(resources_per_trial)
     limit = max_concurrent_trials
@@ -241,7 +329,7 @@ def run(
         reporter = ConsoleReporter()
     if remaining:
         study.optimize(
-            _Trainable(run_or_experiment, space), n_trials=remaining, timeout=time_budget_s,
+            _Trainable(run_or_experiment, space, stop), n_trials=remaining, timeout=time_budget_s,
             n_workers=n_workers, callbacks=callbacks, reporter=reporter, max_retries=max_retries,
             trial_timeout=trial_timeout, resources_per_trial=resources_per_trial, executor=executor,
             ray_address=ray_address,
@@ -253,9 +341,15 @@ def run(
     return result
 
 
+#: Ray Tune arguments that change nothing here (actors are never restarted per trial, logs go to the storage)
+_IGNORED_RAY_ARGS = {"reuse_actors", "log_to_file", "checkpoint_at_end", "checkpoint_freq", "fail_fast",
+                     "sync_config", "loggers", "trial_name_creator", "trial_dirname_creator"}
+
+
 def _open_study(
     name: str | None, store: Storage, metric: str | None, directions: list[str], sampler: Sampler | None,
-    seed: int | None, resume: bool,
+    seed: int | None, resume: bool, scheduler: Scheduler | None = None, artifacts: str | None = None,
+    checkpoints: CheckpointConfig | None = None,
 ) -> Study:
     if resume:
         if name is None:
@@ -266,11 +360,11 @@ def _open_study(
             raise ValueError(f"resume=True: no run named {name!r} in {store.url or 'this storage'}") from None
         from tunesmith.study import load_study
 
-        return load_study(name, store, sampler=sampler, seed=seed)
+        return load_study(name, store, sampler=sampler, seed=seed, scheduler=scheduler)
     try:
         return create_study(
             name, store, directions=directions, metric=[] if metric is None else [metric], sampler=sampler,
-            seed=seed,
+            seed=seed, scheduler=scheduler, artifact_dir=artifacts, checkpoint_config=checkpoints,
         )
     except DuplicatedStudyError:
         raise DuplicatedStudyError(

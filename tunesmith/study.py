@@ -16,10 +16,12 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from tunesmith.checkpoints import CheckpointConfig, CheckpointStore, default_artifact_root
 from tunesmith.distributions import DerivedDistribution, Distribution
 from tunesmith.exceptions import StudyNotFoundError
 from tunesmith.history import History
 from tunesmith.samplers import RandomSampler, Sampler
+from tunesmith.schedulers import Decision, Exploit, Scheduler, StudyView, scheduler_from_spec
 from tunesmith.space import SearchSpace
 from tunesmith.storage import Storage, get_storage
 from tunesmith.trial import FrozenTrial, Trial, TrialState
@@ -82,6 +84,8 @@ def create_study(
     direction: str | None = None, directions: Sequence[str] | None = None,
     metric: str | Sequence[str] | None = None, mode: str | Sequence[str] | None = None,
     sampler: Sampler | None = None, seed: int | None = None, load_if_exists: bool = False,
+    scheduler: Scheduler | None = None, pruner: Scheduler | None = None,
+    artifact_dir: str | os.PathLike[str] | None = None, checkpoint_config: CheckpointConfig | None = None,
 ) -> Study:
     """Create a study (or, with ``load_if_exists``, reopen the one of that name).
 
@@ -91,39 +95,79 @@ def create_study(
         metric / mode: Ray Tune's spelling: the metric name(s) and ``"min"``/``"max"``.
         sampler: a sampler from :mod:`tunesmith.samplers` (default: random search).
         seed: seed for the default sampler; a seeded study reproduces its suggestions.
+        scheduler / pruner: decides from intermediate reports whether a trial goes on
+            (:mod:`tunesmith.schedulers`; ``pruner`` is Optuna's name for it).
+        artifact_dir: where trials' checkpoints go (default: next to a SQLite file,
+            else ``./tunesmith_artifacts``); a shared path for workers on several machines.
+        checkpoint_config: how many checkpoints each trial keeps (default: all).
     """
     dirs, names = _directions(direction, directions, metric, mode)
     store = get_storage(storage)
     if name is None:
         name = f"study-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     chosen = _make_sampler(sampler, seed)
-    record = store.create_study(name, dirs, names, load_if_exists=load_if_exists, attrs={"sampler": chosen.spec()})
+    sched = _one_scheduler(scheduler, pruner)
+    attrs: dict[str, Any] = {
+        "sampler": chosen.spec(),
+        "artifacts": os.path.abspath(artifact_dir) if artifact_dir is not None else default_artifact_root(store.url),
+        "checkpoint_config": (checkpoint_config or CheckpointConfig()).to_json(),
+    }
+    if sched is not None:
+        spec = _json_spec(sched)
+        if spec is not None:
+            attrs["scheduler"] = spec
+    record = store.create_study(name, dirs, names, load_if_exists=load_if_exists, attrs=attrs)
     if load_if_exists and (record.directions != dirs and (direction or directions or mode)):
         raise ValueError(
             f"study {name!r} exists with directions {record.directions}, not {dirs}; "
             "use another name or the same directions"
         )
-    return Study(record.name, store, chosen)
+    return Study(record.name, store, chosen, scheduler=sched)
+
+
+def _one_scheduler(scheduler: Scheduler | None, pruner: Scheduler | None) -> Scheduler | None:
+    if scheduler is not None and pruner is not None:
+        raise ValueError("pass either scheduler= or pruner= (Optuna's name for the same thing), not both")
+    chosen = scheduler if scheduler is not None else pruner
+    if chosen is not None and not isinstance(chosen, Scheduler):
+        raise TypeError(
+            f"scheduler must be a tunesmith scheduler (tunesmith.schedulers), got {type(chosen).__name__}"
+        )
+    return chosen
+
+
+def _json_spec(scheduler: Scheduler) -> dict[str, Any] | None:
+    """The scheduler's spec if it is JSON-safe (one holding functions is not; workers get a copy)."""
+    import json
+
+    spec = scheduler.spec()
+    try:
+        json.dumps(spec, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return spec
 
 
 def load_study(
     name: str, storage: Storage | str | os.PathLike[str] | None, *, sampler: Sampler | None = None,
-    seed: int | None = None,
+    seed: int | None = None, scheduler: Scheduler | None = None, pruner: Scheduler | None = None,
 ) -> Study:
     """Open an existing study; raises StudyNotFoundError if there is none of that name.
 
-    Without ``sampler``, the study goes on with the sampler it was created with.
+    Without ``sampler`` (``scheduler``), the study goes on with the sampler (scheduler)
+    it was created with.
     """
     if storage is None:
         raise ValueError("load_study needs the storage the study lives in, e.g. 'sqlite:///tunesmith.db'")
     store = get_storage(storage)
+    sched = _one_scheduler(scheduler, pruner)
     if sampler is None and seed is None:
         spec = store.get_study(name).attrs.get("sampler")
         if spec:
             from tunesmith.samplers import sampler_from_spec
 
-            return Study(name, store, sampler_from_spec(spec))
-    return Study(name, store, _make_sampler(sampler, seed))
+            return Study(name, store, sampler_from_spec(spec), scheduler=sched)
+    return Study(name, store, _make_sampler(sampler, seed), scheduler=sched)
 
 
 class Study:
@@ -132,7 +176,10 @@ class Study:
     Use :func:`create_study` or :func:`load_study` rather than this constructor.
     """
 
-    def __init__(self, name: str, storage: Storage, sampler: Sampler, space: SearchSpace | None = None) -> None:
+    def __init__(
+        self, name: str, storage: Storage, sampler: Sampler, space: SearchSpace | None = None,
+        scheduler: Scheduler | None = None,
+    ) -> None:
         record = storage.get_study(name)
         self.name = record.name
         self.storage = storage
@@ -146,6 +193,18 @@ class Study:
         self._materialized: dict[int, tuple[FrozenTrial, FrozenTrial]] = {}
         self._space = space
         self._stop_requested = False
+        if scheduler is None and record.attrs.get("scheduler"):
+            scheduler = scheduler_from_spec(record.attrs["scheduler"])
+        self.scheduler = scheduler
+        if scheduler is not None:
+            scheduler.bind(self.metric_names, self.directions)
+        ckpt = record.attrs.get("checkpoint_config") or {}
+        self.checkpoints = CheckpointStore(
+            record.attrs.get("artifacts") or default_artifact_root(storage.url), self.name, CheckpointConfig(**ckpt),
+        )
+        self._view: StudyView | None = None
+        #: continuation trials (PBT) this process queued and has not started yet
+        self._continuations = 0
 
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, directions={self.directions}, storage={self.storage!r})"
@@ -447,6 +506,38 @@ class Study:
     def _report(self, trial: Trial, step: int, metrics: Mapping[str, Any]) -> None:
         self._flush(trial)
         self.storage.append_report(self._study_id, trial._trial_id, step, metrics)
+        trial._checkpoint_reported(metrics)
+        if self.scheduler is None:
+            return
+        if self._view is None:
+            self._view = StudyView(self.storage, self._study_id, self._history, self.checkpoints, self._materialize)
+        decision = self.scheduler.on_report(self._view, trial._trial_id, step, metrics)
+        if decision is Decision.CONTINUE:
+            return
+        if isinstance(decision, Exploit):
+            self._continue_as(trial, decision)
+            decision = Decision.STOP
+        trial._stop = True
+        trial._end_state = TrialState.COMPLETE if decision is Decision.FINISH else TrialState.PRUNED
+
+    def _continue_as(self, trial: Trial, exploit: Exploit) -> None:
+        """Queue the trial that continues ``trial``'s line from ``exploit``'s checkpoint."""
+        from tunesmith.storage._base import dumps, loads
+
+        attrs = {
+            "restore": {"path": exploit.checkpoint, "step": exploit.step, "trial": exploit.source},
+            "continues": trial.number,
+        }
+        params = {}
+        for name, value in exploit.params.items():
+            dist = self._known.get(name)
+            if isinstance(dist, DerivedDistribution):
+                continue  # resolved again from the others
+            if dist is not None and not dist.contains(value):
+                value = _clip_into(name, dist, value)
+            params[name] = value
+        self.storage.enqueue_trial(self._study_id, loads(dumps(params)), attrs)
+        self._continuations += 1
 
     def _normalize(self, values: Any) -> list[float]:
         if isinstance(values, Mapping):
@@ -503,3 +594,16 @@ class Study:
 
 
 _DERIVED = DerivedDistribution()
+
+
+def _clip_into(name: str, dist: Distribution, value: Any) -> Any:
+    """A mutated value brought back into its parameter's range (PBT explores past the bounds)."""
+    from tunesmith.distributions import FloatDistribution, IntDistribution, clip
+
+    if isinstance(dist, (FloatDistribution, IntDistribution)) and isinstance(value, (int, float)):
+        return clip(dist, value)
+    raise ValueError(
+        f"PopulationBasedTraining set parameter {name!r} to {value!r}, outside its search space {dist}; "
+        "give hyperparam_mutations the same domain as the search space (e.g. tunesmith.uniform(...) for "
+        "both, or a list of the choices)"
+    )

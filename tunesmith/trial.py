@@ -13,14 +13,18 @@ reports intermediate metrics, and returns its value::
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import enum
-from collections.abc import Mapping, Sequence
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tunesmith.checkpoints import Checkpoint
 from tunesmith.distributions import (
     CategoricalDistribution,
     Distribution,
@@ -32,7 +36,7 @@ from tunesmith.space import unflatten
 if TYPE_CHECKING:
     from tunesmith.study import Study
 
-__all__ = ["FrozenTrial", "Hyperparameters", "Trial", "TrialState", "TrialStopped"]
+__all__ = ["FrozenTrial", "Hyperparameters", "Trial", "TrialPruned", "TrialState", "TrialStopped"]
 
 
 class TrialState(enum.IntEnum):
@@ -50,6 +54,10 @@ class TrialState(enum.IntEnum):
 
 class TrialStopped(Exception):  # noqa: N818 - reads as an event, like StopIteration
     """Raised inside an objective to end the trial early (a scheduler's stop decision)."""
+
+
+#: Optuna's name: ``raise tunesmith.TrialPruned()`` after ``trial.should_prune()``
+TrialPruned = TrialStopped
 
 
 @dataclass(slots=True)
@@ -186,6 +194,15 @@ class Trial:
         self.last_step: int | None = frozen.last_step
         self.last_result: dict[str, Any] = dict(frozen.last_result)
         self._stop = False
+        self._end_state = TrialState.PRUNED  # how a stopped trial ends (COMPLETE when its budget is spent)
+        #: the checkpoint a continuation trial (PBT) starts from
+        self._restore: dict[str, Any] | None = frozen.system_attrs.get("restore")
+        if self.last_step is None and self._restore is not None:
+            self.last_step = int(self._restore["step"])
+        self._unreported_checkpoints: list[str] = []
+        self._stop_criteria: Any = None  # tunesmith.run(stop=...)
+        spent = frozen.last_result.get("time_total_s", 0.0)  # a retried trial's clock goes on
+        self._clock_start = time.monotonic() - (spent if isinstance(spent, (int, float)) else 0.0)
 
     # -- parameters -------------------------------------------------------------------
     @property
@@ -269,6 +286,53 @@ class Trial:
         self.last_step = int(step)
         self.last_result = metrics
         self.study._report(self, self.last_step, metrics)
+
+    # -- checkpoints ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def checkpoint_dir(self, step: int | None = None) -> Iterator[str]:
+        """A directory to write a checkpoint into; kept once the block ends without error.
+
+        ``step`` defaults to the last reported step. The metrics reported next are
+        stored with it (for the retention policy and for picking a checkpoint).
+        """
+        if step is None:
+            step = 0 if self.last_step is None else self.last_step
+        store = self.study.checkpoints
+        with store.writing(self.number, int(step)) as d:
+            yield d
+        self._unreported_checkpoints.append(os.path.join(store.trial_dir(self.number), f"checkpoint_{int(step):06d}"))
+
+    def save_checkpoint(self, data: Any, step: int | None = None) -> Checkpoint:
+        """Pickle ``data`` (any picklable object, e.g. a dict of state dicts) as a checkpoint."""
+        import cloudpickle
+
+        with self.checkpoint_dir(step) as d, open(os.path.join(d, "data.pkl"), "wb") as f:
+            cloudpickle.dump(data, f)
+        found = self.study.checkpoints.latest(self.number)
+        assert found is not None
+        return found
+
+    def get_checkpoint(self) -> Checkpoint | None:
+        """The checkpoint to resume from: this trial's latest (after a retry or a promotion),
+        else the one it was cloned from (PBT); None for a fresh trial."""
+        own = self.study.checkpoints.latest(self.number)
+        if own is not None:
+            return own
+        if self._restore is not None and self._restore.get("path"):
+            path = str(self._restore["path"])
+            if os.path.isdir(path):
+                return Checkpoint(path, int(self._restore["step"]), int(self._restore["trial"]))
+        return None
+
+    def _checkpoint_reported(self, metrics: Mapping[str, Any]) -> None:
+        if not self._unreported_checkpoints:
+            return
+        store = self.study.checkpoints
+        for path in self._unreported_checkpoints:
+            if os.path.isdir(path):
+                store.annotate(path, metrics)
+        self._unreported_checkpoints.clear()
+        store.apply_retention(self.number)
 
     def should_stop(self) -> bool:
         """True once the scheduler decided this trial should end (Optuna's ``should_prune``)."""

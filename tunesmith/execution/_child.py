@@ -19,7 +19,9 @@ def main(fd: int) -> int:
     payload: WorkerPayload = cloudpickle.loads(conn.recv_bytes())
     from tunesmith.study import Study
 
-    study = Study(payload.study_name, get_storage(payload.storage_url), payload.sampler, payload.space)
+    study = Study(payload.study_name, get_storage(payload.storage_url), payload.sampler, payload.space,
+        payload.scheduler,
+    )
     # Failures are counted by the driver across all workers, not here.
     settings = payload.settings
     settings.max_failures = None

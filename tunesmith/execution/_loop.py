@@ -83,7 +83,7 @@ def run_trial(
     try:
         result = objective(trial)
     except TrialStopped:
-        return _tell(study, trial, state=TrialState.PRUNED)
+        return _tell_stopped(study, trial)
     except catch:
         return _tell(study, trial, state=TrialState.FAILED, error=traceback.format_exc())
     except BaseException as e:  # KeyboardInterrupt, SystemExit, or not in `catch`
@@ -95,8 +95,15 @@ def run_trial(
     if result is None and trial.last_result:
         result = trial.last_result  # tune.run-style trainables report instead of returning
     if trial.should_stop():
-        return _tell(study, trial, result, state=TrialState.PRUNED)
+        return _tell_stopped(study, trial, result)
     return _tell(study, trial, result)
+
+
+def _tell_stopped(study: Study, trial: Trial, result: Any = None) -> FrozenTrial | None:
+    """A trial a scheduler stopped: PRUNED, or COMPLETE with its last result when its budget ran out."""
+    if trial._end_state == TrialState.COMPLETE:
+        return _tell(study, trial, result if result is not None else (trial.last_result or None))
+    return _tell(study, trial, state=TrialState.PRUNED)
 
 
 def _tell(study: Study, trial: Trial, values: Any = None, **kwargs: Any) -> FrozenTrial | None:
@@ -147,7 +154,10 @@ def _loop(
     while True:
         if settings.deadline is not None and time.time() >= settings.deadline:
             break
-        if not claim():
+        if study._continuations > 0:
+            # The line of a trial this worker stopped goes on here (PBT), outside the trial budget.
+            study._continuations -= 1
+        elif not claim():
             break
         frozen = run_trial(study, objective, settings.catch, on_start)
         ran += 1

@@ -44,6 +44,7 @@ class WorkerPayload:
     sampler: Any
     space: Any
     settings: LoopSettings
+    scheduler: Any = None
 
 
 @dataclass
@@ -87,7 +88,9 @@ def run_processes(
             f"n_workers={n_workers} needs a storage that worker processes can share; create the study "
             "with storage='sqlite:///study.db' (or a postgresql:// URL)"
         )
-    payload = cloudpickle.dumps(WorkerPayload(url, study.name, objective, study.sampler, study.space, settings))
+    payload = cloudpickle.dumps(WorkerPayload(
+        url, study.name, objective, study.sampler, study.space, settings, study.scheduler,
+    ))
     envs = worker_envs or [{} for _ in range(n_workers)]
     workers = [_spawn(i, payload, envs[i]) for i in range(n_workers)]
     driver = _Driver(study, n_trials, settings, callbacks, reporter)

@@ -24,7 +24,7 @@ from tunesmith.distributions import Distribution
 from tunesmith.execution._driver import POLL_S, StudyWatcher, TicketOffice
 from tunesmith.execution._loop import LoopSettings, worker_loop
 from tunesmith.execution.resources import Resources
-from tunesmith.storage import InMemoryStorage, Storage, StudyRecord, StudySummary, get_storage
+from tunesmith.storage import InMemoryStorage, Report, Storage, StudyRecord, StudySummary, get_storage
 from tunesmith.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -111,8 +111,10 @@ class ActorStorage(Storage):
     def list_studies(self) -> list[StudySummary]:
         return self._call("list_studies")
 
-    def enqueue_trial(self, study_id: int, fixed_params: Mapping[str, Any]) -> int:
-        return self._call("enqueue_trial", study_id, dict(fixed_params))
+    def enqueue_trial(
+        self, study_id: int, fixed_params: Mapping[str, Any], system_attrs: Mapping[str, Any] | None = None,
+    ) -> int:
+        return self._call("enqueue_trial", study_id, dict(fixed_params), system_attrs)
 
     def start_trial(self, study_id: int) -> FrozenTrial:
         return self._call("start_trial", study_id)
@@ -150,6 +152,9 @@ class ActorStorage(Storage):
     def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
         return self._call("get_reports", study_id, trial_id)
 
+    def get_study_reports(self, study_id: int, after: int = 0) -> list[Report]:
+        return self._call("get_study_reports", study_id, after)
+
     def best_trial(self, study_id: int, maximize: bool) -> FrozenTrial | None:
         return self._call("best_trial", study_id, maximize)
 
@@ -165,6 +170,7 @@ class _Payload:
     sampler: Any
     space: Any
     settings: LoopSettings
+    scheduler: Any = None
 
 
 def _worker(blob: bytes, coordinator: Any, worker: int) -> str:
@@ -175,7 +181,7 @@ def _worker(blob: bytes, coordinator: Any, worker: int) -> str:
 
     payload: _Payload = cloudpickle.loads(blob)
     storage = payload.storage if isinstance(payload.storage, Storage) else get_storage(payload.storage)
-    study = Study(payload.study_name, storage, payload.sampler, payload.space)
+    study = Study(payload.study_name, storage, payload.sampler, payload.space, payload.scheduler)
     settings = payload.settings
     settings.max_failures = None  # counted by the coordinator across workers
 
@@ -242,7 +248,9 @@ def run_ray(
             **({"memory": resources.memory} if resources.memory else {}),
         )
         blob = _dumps_shipping_user_code(
-            _Payload(study.name, worker_storage, objective, study.sampler, study.space, settings), objective,
+            _Payload(
+                study.name, worker_storage, objective, study.sampler, study.space, settings, study.scheduler,
+            ), objective,
         )
         _drive(study, task, blob, coordinator, n, settings, callbacks, reporter)
     finally:

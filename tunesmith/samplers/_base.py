@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tunesmith._spec import class_path, from_spec
 from tunesmith.distributions import CategoricalDistribution, Distribution
 from tunesmith.history import History
 
@@ -53,7 +54,7 @@ class Sampler:
         Studies store it, so that workers started elsewhere (``tunesmith worker``) and
         reopened studies suggest with the same sampler.
         """
-        return {"class": f"{type(self).__module__}.{type(self).__qualname__}", "kwargs": self._spec_kwargs()}
+        return {"class": class_path(self), "kwargs": self._spec_kwargs()}
 
     def _spec_kwargs(self) -> dict[str, Any]:
         return {"seed": self.seed}
@@ -84,17 +85,7 @@ class Sampler:
 
 def sampler_from_spec(spec: Mapping[str, Any]) -> Sampler:
     """Rebuild a sampler from :meth:`Sampler.spec`."""
-    import importlib
-
-    path = str(spec.get("class", ""))
-    module_name, _, name = path.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), name)
-    except (ImportError, AttributeError, ValueError) as e:
-        raise ValueError(f"the study's sampler {path!r} cannot be loaded here: {e}") from e
-    if not (isinstance(cls, type) and issubclass(cls, Sampler)):
-        raise ValueError(f"the study's sampler {path!r} is not a tunesmith Sampler")
-    return cls(**spec.get("kwargs", {}))
+    return from_spec(spec, Sampler, "sampler")
 
 
 def grid_point(axes: Mapping[str, CategoricalDistribution], index: int) -> dict[str, Any]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from tunesmith.storage._base import Storage, StudyRecord, StudySummary
+from tunesmith.storage._base import Report, Storage, StudyRecord, StudySummary
 from tunesmith.storage._url import DEFAULT_STORAGE_URL, get_storage
 from tunesmith.storage.memory import InMemoryStorage
 from tunesmith.storage.sql import SQLStorage
 
 __all__ = [
+    "Report",
     "DEFAULT_STORAGE_URL",
     "InMemoryStorage",
     "SQLStorage",

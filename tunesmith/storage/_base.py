@@ -17,7 +17,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -25,7 +25,16 @@ from tunesmith.distributions import Distribution
 from tunesmith.exceptions import TrialFinishedError
 from tunesmith.trial import FrozenTrial, TrialState
 
-__all__ = ["Storage", "StudyRecord", "StudySummary", "dumps", "loads"]
+__all__ = ["Report", "Storage", "StudyRecord", "StudySummary", "dumps", "loads"]
+
+
+class Report(NamedTuple):
+    """One intermediate report as stored: ids in write order, the trial, its step and metrics."""
+
+    report_id: int
+    trial_id: int
+    step: int
+    metrics: dict[str, Any]
 
 
 @dataclass
@@ -77,8 +86,14 @@ class Storage(ABC):
         """Every study with its trial counts and best value."""
 
     @abstractmethod
-    def enqueue_trial(self, study_id: int, fixed_params: Mapping[str, Any]) -> int:
-        """Queue a WAITING trial with fixed parameters; returns its number."""
+    def enqueue_trial(
+        self, study_id: int, fixed_params: Mapping[str, Any], system_attrs: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Queue a WAITING trial with fixed parameters; returns its number.
+
+        ``system_attrs`` (JSON-safe) are stored with it, e.g. the checkpoint a
+        continuation trial starts from.
+        """
 
     @abstractmethod
     def start_trial(self, study_id: int) -> FrozenTrial:
@@ -135,6 +150,14 @@ class Storage(ABC):
     @abstractmethod
     def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
         """All intermediate reports of a trial, in the order written."""
+
+    @abstractmethod
+    def get_study_reports(self, study_id: int, after: int = 0) -> list[Report]:
+        """The study's reports with ``report_id > after``, in write order.
+
+        A reader that passes the last id it saw gets every report written since: ids
+        grow in commit order within a study.
+        """
 
     @abstractmethod
     def best_trial(self, study_id: int, maximize: bool) -> FrozenTrial | None:

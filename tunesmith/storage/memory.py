@@ -6,6 +6,7 @@ Trials are stored copy-on-write: every change replaces the stored
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import threading
 import time
@@ -17,12 +18,15 @@ from typing import Any
 from tunesmith.distributions import Distribution
 from tunesmith.exceptions import DuplicatedStudyError, StudyNotFoundError
 from tunesmith.storage._base import (
+    Report,
     Storage,
     StudyRecord,
     StudySummary,
     check_distributions,
     check_finished_state,
+    dumps,
     finished_error,
+    loads,
     lost_trial_reason,
     sort_value,
 )
@@ -41,6 +45,7 @@ class _Study:
     trials: OrderedDict[int, FrozenTrial] = field(default_factory=OrderedDict)
     versions: dict[int, int] = field(default_factory=dict)
     reports: dict[int, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    report_log: list[Report] = field(default_factory=list)  # every report, in write order
     waiting: list[int] = field(default_factory=list)
     counts: dict[TrialState, int] = field(default_factory=lambda: dict.fromkeys(TrialState, 0))
     best: dict[bool, FrozenTrial] = field(default_factory=dict)  # maximize? -> best COMPLETE trial
@@ -60,6 +65,7 @@ class InMemoryStorage(Storage):
         self._studies: dict[int, _Study] = {}
         self._names: dict[str, int] = {}
         self._next_trial_id = 0
+        self._next_report_id = 0
 
     def __getstate__(self) -> dict[str, Any]:
         with self._lock:
@@ -72,7 +78,8 @@ class InMemoryStorage(Storage):
     def replace_contents(self, other: InMemoryStorage) -> None:
         """Take over ``other``'s studies (used to bring back a copy served elsewhere)."""
         with self._lock:
-            self._studies, self._names, self._next_trial_id = other._studies, other._names, other._next_trial_id
+            self._studies, self._names = other._studies, other._names
+            self._next_trial_id, self._next_report_id = other._next_trial_id, other._next_report_id
 
     def create_study(
         self, name: str, directions: list[str], metric_names: list[str], load_if_exists: bool = False,
@@ -128,14 +135,14 @@ class InMemoryStorage(Storage):
         st.trials.move_to_end(trial.trial_id)
         st.versions[trial.trial_id] = st.version
 
-    def enqueue_trial(self, study_id: int, fixed_params: Mapping[str, Any]) -> int:
+    def enqueue_trial(
+        self, study_id: int, fixed_params: Mapping[str, Any], system_attrs: Mapping[str, Any] | None = None,
+    ) -> int:
+        attrs = loads(dumps({**(system_attrs or {}), "fixed_params": dict(fixed_params)}))
         with self._lock:
             st = self._studies[study_id]
             number = len(st.trials)
-            trial = FrozenTrial(
-                number, TrialState.WAITING, trial_id=self._new_id(),
-                system_attrs={"fixed_params": dict(fixed_params)},
-            )
+            trial = FrozenTrial(number, TrialState.WAITING, trial_id=self._new_id(), system_attrs=attrs)
             self._bump(st, trial)
             st.waiting.append(trial.trial_id)
             return number
@@ -192,6 +199,8 @@ class InMemoryStorage(Storage):
             st = self._studies[study_id]
             trial = self._running(st, trial_id)
             st.reports.setdefault(trial_id, []).append((step, dict(metrics)))
+            self._next_report_id += 1
+            st.report_log.append(Report(self._next_report_id, trial_id, step, dict(metrics)))
             self._bump(st, trial.evolve(last_step=step, last_result=dict(metrics), heartbeat_at=time.time()))
 
     def finish_trial(
@@ -260,6 +269,12 @@ class InMemoryStorage(Storage):
     def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
         with self._lock:
             return list(self._studies[study_id].reports.get(trial_id, []))
+
+    def get_study_reports(self, study_id: int, after: int = 0) -> list[Report]:
+        with self._lock:
+            log = self._studies[study_id].report_log
+            start = bisect.bisect_right(log, after, key=lambda r: r.report_id)
+            return [r._replace(metrics=dict(r.metrics)) for r in log[start:]]
 
     def best_trial(self, study_id: int, maximize: bool) -> FrozenTrial | None:
         with self._lock:

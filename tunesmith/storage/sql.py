@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from tunesmith.distributions import Distribution, distribution_from_json
 from tunesmith.exceptions import DuplicatedStudyError, StorageError, StudyNotFoundError
 from tunesmith.storage._base import (
+    Report,
     Storage,
     StudyRecord,
     StudySummary,
@@ -106,6 +107,12 @@ _SET_LAST_REPORT = (
 )
 _INSERT_REPORT = reports.insert().values(
     trial_id=bindparam("tid"), step=bindparam("step"), metrics=bindparam("metrics"), reported_at=bindparam("now"),
+)
+_STUDY_REPORTS = (
+    select(reports.c.report_id, reports.c.trial_id, reports.c.step, reports.c.metrics)
+    .join(trials, trials.c.trial_id == reports.c.trial_id)
+    .where(trials.c.study_id == bindparam("sid"), reports.c.report_id > bindparam("after"))
+    .order_by(reports.c.report_id)
 )
 _STATE = select(trials.c.state).where(trials.c.trial_id == bindparam("tid"))
 
@@ -312,13 +319,15 @@ class SQLStorage(Storage):
         return out
 
     # -- trials -----------------------------------------------------------------------
-    def enqueue_trial(self, study_id: int, fixed_params: Mapping[str, Any]) -> int:
+    def enqueue_trial(
+        self, study_id: int, fixed_params: Mapping[str, Any], system_attrs: Mapping[str, Any] | None = None,
+    ) -> int:
         with self._write() as conn:
             version, next_number = conn.execute(_BUMP_NUMBER, {"sid": study_id}).one()
             number = next_number - 1
             conn.execute(trials.insert().values(
                 study_id=study_id, number=number, state=_WAITING, params="{}", user_attrs="{}",
-                system_attrs=dumps({"fixed_params": dict(fixed_params)}), version=version,
+                system_attrs=dumps({**(system_attrs or {}), "fixed_params": dict(fixed_params)}), version=version,
             ))
         return number
 
@@ -506,6 +515,14 @@ class SQLStorage(Storage):
                 .order_by(reports.c.report_id)
             ).all()
         return [(int(s), loads(m)) for s, m in rows]
+
+    def get_study_reports(self, study_id: int, after: int = 0) -> list[Report]:
+        # Ids grow in commit order within a study: a report is inserted after the
+        # study's row is locked (append_report's version bump), so none can commit
+        # behind a reader's cursor.
+        with self._session.read() as cur:
+            rows = cur.execute(_STUDY_REPORTS, {"sid": study_id, "after": after}).fetchall()
+        return [Report(int(i), int(t), int(s), loads(m)) for i, t, s, m in rows]
 
     def best_trial(self, study_id: int, maximize: bool) -> FrozenTrial | None:
         order = trials.c.value.desc() if maximize else trials.c.value.asc()

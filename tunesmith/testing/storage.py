@@ -55,12 +55,13 @@ from tunesmith.testing._storage_helpers import (
 )
 from tunesmith.testing._storage_records import RecordConformance
 from tunesmith.testing._storage_recovery import RecoveryConformance
+from tunesmith.testing._storage_reports import ReportsConformance
 from tunesmith.trial import TrialState
 
 __all__ = ["StorageConformance"]
 
 
-class StorageConformance(RecoveryConformance, RecordConformance):
+class StorageConformance(RecoveryConformance, RecordConformance, ReportsConformance):
     """Checks every :class:`Storage` backend must pass. Subclass it and provide ``storage``."""
 
     @pytest.fixture

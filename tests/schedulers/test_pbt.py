@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import tunesmith
+from tunesmith.schedulers import Exploit, PopulationBasedTraining, scheduler_from_spec
+from tunesmith.trial import TrialState
+
+
+def _pbt(**kw):
+    defaults = dict(time_attr="training_iteration", metric="score", mode="max", perturbation_interval=2,
+                    hyperparam_mutations={"lr": tunesmith.uniform(0.0, 1.0), "opt": ["a", "b", "c"]},
+                    quantile_fraction=0.5, resample_probability=0.0, seed=0)
+    defaults.update(kw)
+    return PopulationBasedTraining(**defaults)
+
+
+def test_explore_perturbs_numbers_and_moves_along_lists():
+    pbt = _pbt()
+    rng = np.random.default_rng(0)
+    seen_lr, seen_opt = set(), set()
+    for _ in range(50):
+        new = pbt.explore({"lr": 0.5, "opt": "b", "other": 7}, rng)
+        seen_lr.add(round(new["lr"], 6))
+        seen_opt.add(new["opt"])
+        assert new["other"] == 7
+    assert seen_lr == {0.4, 0.6} and seen_opt == {"a", "c"}
+    clipped = _pbt(hyperparam_mutations={"lr": tunesmith.uniform(0.0, 0.55)}).explore({"lr": 0.5}, rng)
+    assert clipped["lr"] <= 0.55
+    resampled = _pbt(resample_probability=1.0).explore({"lr": 0.5, "opt": "b"}, np.random.default_rng(1))
+    assert 0 <= resampled["lr"] <= 1 and resampled["opt"] in "abc"
+    ints = _pbt(hyperparam_mutations={"n": tunesmith.randint(1, 10)}).explore({"n": 5}, rng)
+    assert ints["n"] in (4, 6) and isinstance(ints["n"], int)
+
+
+def test_arguments_are_checked():
+    with pytest.raises(ValueError, match="hyperparam_mutations"):
+        PopulationBasedTraining()
+    with pytest.raises(ValueError, match="quantile_fraction"):
+        _pbt(quantile_fraction=0.7)
+    with pytest.raises(TypeError, match="hyperparam_mutations\\['lr'\\]"):
+        _pbt(hyperparam_mutations={"lr": 3})
+    with pytest.raises(ValueError, match="empty"):
+        _pbt(hyperparam_mutations={"opt": []})
+
+
+def _trainable(config, checkpoint_dir=None):
+    """The score grows by lr per step; the state (the score so far) is checkpointed each step."""
+    score, start = 0.0, 0
+    if checkpoint_dir is not None:
+        with open(os.path.join(checkpoint_dir, "state")) as f:
+            start, score = f.read().split()
+            start, score = int(start), float(score)
+    for step in range(start + 1, 9):
+        score += config["lr"]
+        with tunesmith.checkpoint_dir(step) as d:
+            with open(os.path.join(d, "state"), "w") as f:
+                f.write(f"{step} {score}")
+        tunesmith.report(score=score)
+
+
+def test_weak_trials_continue_from_a_strong_trial_checkpoint(tmp_path):
+    pbt = _pbt(hyperparam_mutations={"lr": tunesmith.uniform(0.0, 1.0)})
+    result = tunesmith.run(
+        _trainable, {"lr": tunesmith.uniform(0.0, 1.0)}, num_samples=6, seed=2, scheduler=pbt, verbose=0,
+        storage=f"sqlite:///{tmp_path / 'pbt.db'}", local_dir=str(tmp_path / "art"), name="pbt",
+    )
+    trials = result.study.trials
+    continuations = [t for t in trials if "continues" in t.system_attrs]
+    assert continuations, "some weak trial must have exploited"
+    for t in continuations:
+        restore = t.system_attrs["restore"]
+        donor = trials[restore["trial"]]
+        assert "continues" in donor.system_attrs or donor.params["lr"] > min(trials[n].params["lr"] for n in range(6))
+        assert restore["path"].startswith(str(tmp_path / "art"))
+        assert np.isclose(t.params["lr"], donor.params["lr"] * 1.2) or np.isclose(
+            t.params["lr"], donor.params["lr"] * 0.8) or t.params["lr"] == 1.0
+        # It went on from the donor's step: its reports start after the checkpoint's.
+        reports = result.study.storage.get_reports(result.study._study_id, t.trial_id)
+        assert reports[0][0] == restore["step"] + 1
+    exploited = {t.system_attrs["continues"] for t in continuations}
+    for t in trials:  # every line either ran to the end or goes on in another trial
+        assert (t.state == TrialState.COMPLETE and t.last_result["training_iteration"] == 8) or t.number in exploited
+    assert all(trials[n].state == TrialState.PRUNED for n in exploited)
+    # Six lines end; the weak ones were replaced by clones of the strong.
+    finals = [t.last_result["score"] for t in trials if t.state == TrialState.COMPLETE]
+    assert len(finals) == 6 and all(t.state != TrialState.FAILED for t in trials)
+    worst_start = min(trials[n].params["lr"] for n in range(6)) * 8
+    assert min(finals) > worst_start
+
+
+def test_exploit_decision_needs_a_donor_checkpoint():
+    pbt = _pbt()
+    study = tunesmith.create_study(metric="score", mode="max", scheduler=pbt)
+    a, b = study.ask(), study.ask()
+    for t in (a, b):
+        t.suggest_float("lr", 0, 1)
+        t.suggest_categorical("opt", ["a", "b", "c"])
+    a.report(2, score=5.0)
+    b.report(2, score=1.0)  # bottom half, but a has no checkpoint: carry on
+    assert not b.should_stop()
+    with a.checkpoint_dir(4) as d:
+        open(os.path.join(d, "w"), "w").write("x")
+    a.report(4, score=9.0)
+    b.report(4, score=2.0)
+    assert b.should_stop() and b._end_state == TrialState.PRUNED
+    (queued,) = [t for t in study.trials if t.state == TrialState.WAITING]
+    assert queued.system_attrs["restore"]["trial"] == a.number and queued.system_attrs["continues"] == b.number
+    nxt = study.ask()
+    assert nxt.get_checkpoint().step == 4 and nxt.last_step == 4
+    assert os.path.exists(os.path.join(nxt.get_checkpoint().path, "w"))
+
+
+def test_spec_with_functions_is_not_stored_but_workers_get_a_copy():
+    pbt = _pbt(custom_explore_fn=lambda p: p)
+    study = tunesmith.create_study(metric="score", mode="max", scheduler=pbt)
+    assert "scheduler" not in study.storage.get_study(study.name).attrs
+    plain = _pbt()
+    assert isinstance(scheduler_from_spec(plain.spec()), PopulationBasedTraining)
+    assert isinstance(Exploit({}, 0, None, 0), Exploit)

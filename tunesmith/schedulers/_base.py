@@ -1,0 +1,183 @@
+"""The scheduler contract: decisions on running trials, computed from the stored reports.
+
+A scheduler sees every intermediate report of the study, in the order they were
+written (:class:`StudyView`), and answers each new report of a trial with a
+:class:`Decision`. Because its state is a fold over the stored record, every worker
+process, machine, or resumed driver that reads the same storage decides the same.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tunesmith._spec import class_path, from_spec
+from tunesmith.storage import Report
+from tunesmith.trial import FrozenTrial
+
+if TYPE_CHECKING:
+    from tunesmith.checkpoints import CheckpointStore
+    from tunesmith.history import History
+    from tunesmith.storage import Storage
+
+__all__ = ["Decision", "Exploit", "FIFOScheduler", "Scheduler", "StudyView", "scheduler_from_spec"]
+
+_ITERATION_NAMES = ("training_iteration", "step", "iteration", "epoch")
+
+
+class Decision(enum.Enum):
+    """What a trial does after a report."""
+
+    CONTINUE = "continue"
+    #: stop early: the trial ends PRUNED with its last result
+    STOP = "stop"
+    #: its budget is spent (``max_t`` reached): the trial ends COMPLETE with its last result
+    FINISH = "finish"
+
+
+@dataclass(frozen=True)
+class Exploit:
+    """PBT's decision: end this trial and continue its line with ``params`` from a checkpoint.
+
+    The successor is a new trial with fixed ``params`` that starts from ``checkpoint``
+    (a directory written by trial ``source``) at ``step``.
+    """
+
+    params: dict[str, Any]
+    source: int
+    checkpoint: str | None
+    step: int
+
+
+@dataclass
+class StudyView:
+    """What a scheduler reads: each trial's reports (in write order) and the trials themselves."""
+
+    storage: Storage
+    study_id: int
+    history: History
+    #: the study's checkpoints (PBT clones them)
+    checkpoints: CheckpointStore | None = None
+    #: stored trial -> the same with parameters as the objective saw them
+    materialize: Callable[[FrozenTrial], FrozenTrial] | None = None
+    #: trial_id -> [(step, metrics), ...]
+    reports: dict[int, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    cursor: int = 0
+    _by_id: dict[int, FrozenTrial] = field(default_factory=dict)
+
+    def sync(self) -> list[Report]:
+        """Read the reports written since the last call; returns them, in write order."""
+        new = self.storage.get_study_reports(self.study_id, self.cursor)
+        for r in new:
+            self.reports.setdefault(r.trial_id, []).append((r.step, r.metrics))
+        if new:
+            self.cursor = new[-1].report_id
+        return new
+
+    def trial(self, trial_id: int) -> FrozenTrial:
+        """A trial's record (number, params as stored; its state as of the last refresh)."""
+        t = self._by_id.get(trial_id)
+        return t if t is not None else self.trials()[trial_id]
+
+    def params(self, trial: FrozenTrial) -> dict[str, Any]:
+        """A trial's parameters as the objective saw them."""
+        return dict((self.materialize(trial) if self.materialize else trial).params)
+
+    def trials(self) -> dict[int, FrozenTrial]:
+        """Every trial by id, refreshed from the storage."""
+        self.history.mark_stale()
+        self._by_id = {t.trial_id: t for t in self.history.trials}
+        return self._by_id
+
+
+class Scheduler:
+    """Base class: continue every trial. Subclasses override :meth:`ingest` and :meth:`decide`.
+
+    ``metric``/``mode`` default to the study's first metric and direction.
+    ``time_attr`` names the reported metric that measures progress; the names
+    ``training_iteration``/``step``/``iteration``/``epoch`` fall back to the report's step.
+    """
+
+    #: the scheduler needs trials to save checkpoints (PBT: to clone them)
+    needs_checkpoints = False
+
+    def __init__(self, metric: str | None = None, mode: str | None = None, time_attr: str = "training_iteration"):
+        if mode is not None and mode not in ("min", "max"):
+            raise ValueError(f"{type(self).__name__}: mode must be 'min' or 'max', got {mode!r}")
+        self.metric = metric
+        self.mode = mode
+        self.time_attr = time_attr
+        self._bound = False
+
+    # -- set-up ---------------------------------------------------------------------------
+    def bind(self, metric_names: Sequence[str], directions: Sequence[str]) -> None:
+        """Take the study's metric and direction where none were given; reset the state."""
+        if self.metric is None:
+            if not metric_names:
+                raise ValueError(f"{type(self).__name__} needs metric= (the study has no metric)")
+            self.metric = metric_names[0]
+        if self.mode is None:
+            i = list(metric_names).index(self.metric) if self.metric in metric_names else 0
+            self.mode = "max" if directions and directions[min(i, len(directions) - 1)] == "maximize" else "min"
+        self._bound = True
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the folded state (a new view starts from the first report)."""
+
+    def spec(self) -> dict[str, Any]:
+        return {"class": class_path(self), "kwargs": self._spec_kwargs()}
+
+    def _spec_kwargs(self) -> dict[str, Any]:
+        return {"metric": self.metric, "mode": self.mode, "time_attr": self.time_attr}
+
+    # -- decisions --------------------------------------------------------------------------
+    def ingest(self, view: StudyView, report: Report) -> None:
+        """Fold one stored report into the scheduler's state (called in write order)."""
+
+    def decide(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision | Exploit:
+        """The decision for a trial that just reported ``metrics`` at ``step``."""
+        return Decision.CONTINUE
+
+    def on_report(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision | Exploit:
+        """Bring the view up to date, fold the new reports, then decide for this trial."""
+        for r in view.sync():
+            self.ingest(view, r)
+        return self.decide(view, trial_id, step, metrics)
+
+    # -- helpers for subclasses ---------------------------------------------------------
+    def time_of(self, step: int, metrics: Mapping[str, Any]) -> float:
+        """Progress of a report: ``metrics[time_attr]``, or its step for iteration-like names."""
+        t = metrics.get(self.time_attr)
+        if t is None:
+            if self.time_attr in _ITERATION_NAMES:
+                return float(step)
+            raise KeyError(
+                f"{type(self).__name__}: time_attr {self.time_attr!r} is not in the reported metrics "
+                f"{sorted(metrics)}; report it, or use time_attr='training_iteration'"
+            )
+        return float(t)
+
+    def score(self, metrics: Mapping[str, Any]) -> float | None:
+        """The metric as a number where larger is better (None when absent or NaN)."""
+        assert self.metric is not None, "bind() the scheduler to a study first"
+        v = metrics.get(self.metric)
+        if v is None:
+            return None
+        v = float(v)
+        if math.isnan(v):
+            return None
+        return v if self.mode == "max" else -v
+
+
+class FIFOScheduler(Scheduler):
+    """Runs every trial to the end (Ray Tune's default)."""
+
+
+def scheduler_from_spec(spec: Mapping[str, Any]) -> Scheduler:
+    """Rebuild a scheduler from :meth:`Scheduler.spec`."""
+    return from_spec(spec, Scheduler, "scheduler")
+

@@ -1,0 +1,231 @@
+"""Asynchronous successive halving (ASHA) and asynchronous Hyperband.
+
+Rungs sit at ``grace_period * reduction_factor**k`` (below ``max_t``). A trial that
+reaches a rung continues only if its result there is in the top ``1/reduction_factor``
+of the results recorded at that rung so far; otherwise it stops (Li et al. 2020,
+the stopping form, as Ray Tune's ``ASHAScheduler``). With several ``brackets``, each
+trial is assigned one (by its number); bracket ``s`` starts its rungs at
+``grace_period * reduction_factor**s``.
+
+>>> import tunesmith
+>>> from tunesmith.schedulers import ASHAScheduler
+>>> def objective(trial):
+...     rate = trial.suggest_float("rate", 0.01, 1.0)
+...     for epoch in range(1, 28):
+...         trial.report(epoch, loss=1.0 / (rate * epoch))
+...         if trial.should_stop():
+...             break
+...     return trial.last_result["loss"]
+>>> study = tunesmith.create_study(metric="loss", mode="min", seed=0,
+...                                scheduler=ASHAScheduler(max_t=27, grace_period=1, reduction_factor=3))
+>>> study.optimize(objective, n_trials=30)
+>>> study.count()[tunesmith.TrialState.PRUNED] > 10
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from tunesmith.schedulers._base import Decision, Scheduler, StudyView
+from tunesmith.storage import Report
+
+__all__ = ["ASHAScheduler", "AsyncHyperBandScheduler", "HyperBandScheduler", "HyperbandPruner",
+           "SuccessiveHalvingPruner"]
+
+_MAX_RUNGS = 40  # for an unbounded max_t (Optuna's pruners)
+
+
+class _Rung:
+    __slots__ = ("milestone", "scores", "seen")
+
+    def __init__(self, milestone: float) -> None:
+        self.milestone = milestone
+        self.scores: list[float] = []
+        self.seen: set[int] = set()
+
+    def cutoff(self, reduction_factor: float) -> float | None:
+        if not self.scores:
+            return None
+        return float(np.percentile(self.scores, (1 - 1 / reduction_factor) * 100))
+
+
+class ASHAScheduler(Scheduler):
+    """Asynchronous successive halving with Ray Tune's arguments.
+
+    Args:
+        time_attr: the reported progress measure (default: the report's step).
+        metric / mode: what to compare at a rung; default the study's objective.
+        max_t: a trial that reaches this time finishes (COMPLETE).
+        grace_period: the first rung; no trial stops before it.
+        reduction_factor: keep the top ``1/reduction_factor`` at each rung.
+        brackets: number of brackets (different first rungs), as in Ray Tune.
+        stop_last_trials: finish trials at ``max_t`` (False: let them run on).
+    """
+
+    def __init__(
+        self, time_attr: str = "training_iteration", metric: str | None = None, mode: str | None = None,
+        max_t: float = 100, grace_period: float = 1, reduction_factor: float = 4, brackets: int = 1,
+        stop_last_trials: bool = True,
+    ) -> None:
+        super().__init__(metric, mode, time_attr)
+        if not grace_period > 0:
+            raise ValueError(f"grace_period must be positive, got {grace_period!r}")
+        if not max_t >= grace_period:
+            raise ValueError(f"max_t ({max_t!r}) must be at least grace_period ({grace_period!r})")
+        if not reduction_factor > 1:
+            raise ValueError(f"reduction_factor must be greater than 1, got {reduction_factor!r}")
+        if isinstance(brackets, bool) or not isinstance(brackets, int) or brackets < 1:
+            raise ValueError(f"brackets must be a positive integer, got {brackets!r}")
+        self.max_t = max_t
+        self.grace_period = grace_period
+        self.reduction_factor = reduction_factor
+        self.brackets = brackets
+        self.stop_last_trials = stop_last_trials
+        self.reset()
+
+    def _spec_kwargs(self) -> dict[str, Any]:
+        return {**super()._spec_kwargs(), "max_t": self.max_t, "grace_period": self.grace_period,
+                "reduction_factor": self.reduction_factor, "brackets": self.brackets,
+                "stop_last_trials": self.stop_last_trials}
+
+    # -- brackets -----------------------------------------------------------------------
+    def milestones(self, bracket: int) -> list[float]:
+        """Rung times of ``bracket``, lowest first."""
+        out = []
+        for k in range(_MAX_RUNGS):
+            m = self.grace_period * self.reduction_factor ** (k + bracket)
+            if m >= self.max_t:
+                break
+            out.append(m)
+        return out
+
+    def bracket_weights(self) -> np.ndarray:
+        """Probability of each bracket (Ray Tune's: a softmax of the rung counts)."""
+        sizes = np.array([len(self.milestones(s)) for s in range(self.brackets)], dtype=float)
+        w = np.exp(sizes - sizes.max())
+        return w / w.sum()
+
+    def bracket_of(self, number: int) -> int:
+        """The bracket of trial ``number``: fixed by the number, so every worker agrees."""
+        if self.brackets == 1:
+            return 0
+        u = np.random.default_rng([0x45A4, number]).random()
+        index = int(np.searchsorted(np.cumsum(self._weights), u, side="right"))
+        return min(index, self.brackets - 1)
+
+    def reset(self) -> None:
+        self._weights = self.bracket_weights()
+        self._rungs = [[_Rung(m) for m in reversed(self.milestones(s))] for s in range(self.brackets)]
+        self._decisions: dict[int, tuple[int, Decision]] = {}  # trial_id -> (report index, decision)
+        self._bracket: dict[int, int] = {}
+
+    # -- the fold ---------------------------------------------------------------------------
+    def ingest(self, view: StudyView, report: Report) -> None:
+        bracket = self._bracket.get(report.trial_id)
+        if bracket is None:
+            bracket = self._bracket[report.trial_id] = self.bracket_of(view.trial(report.trial_id).number)
+        t = self.time_of(report.step, report.metrics)
+        score = self.score(report.metrics)
+        action = Decision.FINISH if (self.stop_last_trials and t >= self.max_t) else Decision.CONTINUE
+        for rung in self._rungs[bracket]:  # highest rung first
+            if t < rung.milestone or report.trial_id in rung.seen:
+                continue
+            cutoff = rung.cutoff(self.reduction_factor)
+            if cutoff is not None and score is not None and score < cutoff:
+                action = Decision.STOP
+            if score is not None:
+                rung.seen.add(report.trial_id)
+                rung.scores.append(score)
+            break
+        index = len(view.reports[report.trial_id]) - 1
+        self._decisions[report.trial_id] = (index, action)
+
+    def decide(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
+        if self.metric not in metrics:
+            raise ValueError(
+                f"{type(self).__name__} compares trials by {self.metric!r}, but this report has only "
+                f"{sorted(metrics)}; report {self.metric!r} or pass metric= to the scheduler"
+            )
+        index, action = self._decisions.get(trial_id, (-1, Decision.CONTINUE))
+        return action if index == len(view.reports.get(trial_id, ())) - 1 else Decision.CONTINUE
+
+
+AsyncHyperBandScheduler = ASHAScheduler
+
+
+class HyperBandScheduler(ASHAScheduler):
+    """Hyperband, asynchronously: ASHA over all of Hyperband's brackets.
+
+    Bracket ``s`` (first rung ``grace_period * reduction_factor**s``) receives trials
+    in proportion to the number of configurations Hyperband gives it (Li et al. 2018),
+    so most trials face aggressive early stopping and a few run long without it.
+    """
+
+    def __init__(
+        self, time_attr: str = "training_iteration", metric: str | None = None, mode: str | None = None,
+        max_t: float = 81, reduction_factor: float = 3, grace_period: float = 1, stop_last_trials: bool = True,
+    ) -> None:
+        if not (max_t >= grace_period > 0) or not reduction_factor > 1:
+            raise ValueError(
+                f"HyperBandScheduler needs max_t >= grace_period > 0 and reduction_factor > 1, got "
+                f"max_t={max_t!r}, grace_period={grace_period!r}, reduction_factor={reduction_factor!r}"
+            )
+        s_max = math.floor(math.log(max_t / grace_period) / math.log(reduction_factor) + 1e-9)
+        super().__init__(time_attr, metric, mode, max_t, grace_period, reduction_factor, s_max + 1, stop_last_trials)
+
+    def _spec_kwargs(self) -> dict[str, Any]:
+        kw = super()._spec_kwargs()
+        kw.pop("brackets")
+        return kw
+
+    def bracket_weights(self) -> np.ndarray:
+        s_max = self.brackets - 1
+        eta = self.reduction_factor
+        # Hyperband's n for the bracket with s_max - s halvings.
+        n = np.array([math.ceil((s_max + 1) / (s_max - s + 1) * eta ** (s_max - s)) for s in range(s_max + 1)])
+        return n / n.sum()
+
+
+class SuccessiveHalvingPruner(ASHAScheduler):
+    """Optuna's name and arguments for ASHA (rungs without an upper end; steps are the time)."""
+
+    def __init__(
+        self, min_resource: int | str = "auto", reduction_factor: int = 4, min_early_stopping_rate: int = 0,
+        metric: str | None = None, mode: str | None = None,
+    ) -> None:
+        first = 1 if min_resource == "auto" else min_resource
+        if not isinstance(first, (int, float)) or first <= 0:
+            raise ValueError(f"min_resource must be 'auto' or a positive number, got {min_resource!r}")
+        self.min_resource = min_resource
+        self.min_early_stopping_rate = min_early_stopping_rate
+        super().__init__("step", metric, mode, math.inf, first * reduction_factor**min_early_stopping_rate,
+                         reduction_factor, 1, stop_last_trials=False)
+
+    def _spec_kwargs(self) -> dict[str, Any]:
+        return {"min_resource": self.min_resource, "reduction_factor": self.reduction_factor,
+                "min_early_stopping_rate": self.min_early_stopping_rate, "metric": self.metric, "mode": self.mode}
+
+
+class HyperbandPruner(HyperBandScheduler):
+    """Optuna's name and arguments for Hyperband (``max_resource``: the steps a full trial runs)."""
+
+    def __init__(
+        self, min_resource: int = 1, max_resource: int | str = "auto", reduction_factor: int = 3,
+        metric: str | None = None, mode: str | None = None,
+    ) -> None:
+        if max_resource == "auto" or not isinstance(max_resource, (int, float)):
+            raise ValueError(
+                "HyperbandPruner needs max_resource= (the number of steps a trial runs to the end); "
+                f"got {max_resource!r}"
+            )
+        self.min_resource, self.max_resource = min_resource, max_resource
+        super().__init__("step", metric, mode, max_resource, reduction_factor, min_resource, stop_last_trials=False)
+
+    def _spec_kwargs(self) -> dict[str, Any]:
+        return {"min_resource": self.min_resource, "max_resource": self.max_resource,
+                "reduction_factor": self.reduction_factor, "metric": self.metric, "mode": self.mode}

@@ -1,0 +1,79 @@
+"""Conformance checks for the study-wide report log (mixed into StorageConformance)."""
+
+from __future__ import annotations
+
+import threading
+
+from tunesmith.storage import Storage
+from tunesmith.testing._storage_helpers import _new_study, _same
+from tunesmith.trial import TrialState
+
+
+class ReportsConformance:
+    """Schedulers read every report of a study incrementally, none missed, none twice."""
+
+    def test_study_reports_in_write_order(self, storage: Storage) -> None:
+        sid, other = _new_study(storage), _new_study(storage, "other")
+        a, b = storage.start_trial(sid), storage.start_trial(sid)
+        assert storage.get_study_reports(sid) == []
+        storage.append_report(sid, a.trial_id, 0, {"loss": 1.0})
+        storage.append_report(other, storage.start_trial(other).trial_id, 0, {"loss": 5.0})
+        storage.append_report(sid, b.trial_id, 0, {"loss": 2.0})
+        storage.append_report(sid, a.trial_id, 1, {"loss": 0.5, "acc": 0.9})
+        got = storage.get_study_reports(sid)
+        assert [(r.trial_id, r.step, r.metrics) for r in got] == [
+            (a.trial_id, 0, {"loss": 1.0}), (b.trial_id, 0, {"loss": 2.0}),
+            (a.trial_id, 1, {"loss": 0.5, "acc": 0.9}),
+        ]
+        ids = [r.report_id for r in got]
+        assert ids == sorted(set(ids))
+        assert storage.get_study_reports(sid, after=ids[0]) == got[1:]
+        assert storage.get_study_reports(sid, after=ids[-1]) == []
+        got[0].metrics["loss"] = 99.0  # a reader's copy: the stored report does not change
+        assert storage.get_study_reports(sid)[0].metrics == {"loss": 1.0}
+        storage.finish_trial(sid, a.trial_id, TrialState.COMPLETE, [0.5])
+        assert len(storage.get_study_reports(sid)) == 3  # reports outlive the trial's run
+
+    def test_incremental_reader_misses_nothing_under_concurrent_writers(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        writers, per_writer = 4, 40
+        started = [storage.start_trial(sid) for _ in range(writers)]
+        seen: list[tuple[int, int]] = []
+        done = threading.Event()
+
+        def read() -> None:
+            cursor = 0
+            while True:
+                finished = done.is_set()
+                for r in storage.get_study_reports(sid, after=cursor):
+                    seen.append((r.trial_id, r.step))
+                    cursor = r.report_id
+                if finished:
+                    return
+
+        def write(trial_id: int) -> None:
+            for step in range(per_writer):
+                storage.append_report(sid, trial_id, step, {"loss": float(step)})
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        threads = [threading.Thread(target=write, args=(t.trial_id,)) for t in started]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=60)
+        done.set()
+        reader.join(timeout=60)
+        expected = {(t.trial_id, s) for t in started for s in range(per_writer)}
+        assert len(seen) == len(expected) and set(seen) == expected
+
+    def test_enqueue_with_system_attrs(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        attrs = {"restore": {"path": "/ckpt/3", "step": 4}, "parent": 2}
+        storage.enqueue_trial(sid, {"lr": 0.1}, system_attrs=attrs)
+        started = storage.start_trial(sid)
+        assert _same(started.system_attrs["restore"], attrs["restore"]) and started.system_attrs["parent"] == 2
+        assert _same(started.system_attrs["fixed_params"], {"lr": 0.1})
+        attrs["parent"] = 7  # the caller's dict is not kept
+        (t,) = storage.get_trials(sid)[0]
+        assert t.system_attrs["parent"] == 2
