@@ -16,11 +16,12 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from tunesmith._study_args import directions_and_metrics, json_spec, make_sampler, one_scheduler
 from tunesmith.checkpoints import CheckpointConfig, CheckpointStore, default_artifact_root
 from tunesmith.distributions import DerivedDistribution, Distribution
 from tunesmith.exceptions import StudyNotFoundError
 from tunesmith.history import History
-from tunesmith.samplers import RandomSampler, Sampler
+from tunesmith.samplers import Sampler
 from tunesmith.schedulers import Decision, Exploit, Scheduler, StudyView, scheduler_from_spec
 from tunesmith.space import SearchSpace
 from tunesmith.storage import Storage, get_storage
@@ -33,51 +34,6 @@ __all__ = ["Study", "create_study", "load_study"]
 
 Objective = Callable[[Trial], Any]
 Callback = Callable[["Study", FrozenTrial], None]
-
-_DIRECTIONS = {"minimize": "minimize", "maximize": "maximize", "min": "minimize", "max": "maximize"}
-
-
-def _directions(
-    direction: str | None, directions: Sequence[str] | None, metric: str | Sequence[str] | None,
-    mode: str | Sequence[str] | None,
-) -> tuple[list[str], list[str]]:
-    if direction is not None and directions is not None:
-        raise ValueError("pass either direction= or directions=, not both")
-    if (direction is not None or directions is not None) and mode is not None:
-        raise ValueError("pass either direction(s)= or mode=, not both")
-    raw: list[str]
-    if directions is not None:
-        raw = list(directions)
-    elif direction is not None:
-        raw = [direction]
-    elif mode is not None:
-        raw = [mode] if isinstance(mode, str) else list(mode)
-    else:
-        raw = ["minimize"]
-    names = [metric] if isinstance(metric, str) else list(metric) if metric is not None else []
-    out = []
-    for d in raw:
-        if not isinstance(d, str) or d.lower() not in _DIRECTIONS:
-            raise ValueError(f"direction/mode must be 'minimize'/'min' or 'maximize'/'max', got {d!r}")
-        out.append(_DIRECTIONS[d.lower()])
-    if names and len(out) == 1 and len(names) > 1:
-        out = out * len(names)
-    if names and len(names) != len(out):
-        raise ValueError(f"{len(names)} metric names but {len(out)} directions: {names} vs {out}")
-    if not names:
-        names = ["value"] if len(out) == 1 else [f"value_{i}" for i in range(len(out))]
-    return out, names
-
-
-def _make_sampler(sampler: Sampler | None, seed: int | None) -> Sampler:
-    if sampler is not None:
-        if seed is not None and sampler.seed is None:
-            raise ValueError("seed= goes to the sampler: pass it there, e.g. RandomSampler(seed=...)")
-        if not isinstance(sampler, Sampler):
-            raise TypeError(f"sampler must be a tunesmith Sampler, got {type(sampler).__name__}")
-        return sampler
-    return RandomSampler(seed=seed)
-
 
 def create_study(
     name: str | None = None, storage: Storage | str | os.PathLike[str] | None = None, *,
@@ -101,19 +57,19 @@ def create_study(
             else ``./tunesmith_artifacts``); a shared path for workers on several machines.
         checkpoint_config: how many checkpoints each trial keeps (default: all).
     """
-    dirs, names = _directions(direction, directions, metric, mode)
+    dirs, names = directions_and_metrics(direction, directions, metric, mode)
     store = get_storage(storage)
     if name is None:
         name = f"study-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    chosen = _make_sampler(sampler, seed)
-    sched = _one_scheduler(scheduler, pruner)
+    chosen = make_sampler(sampler, seed)
+    sched = one_scheduler(scheduler, pruner)
     attrs: dict[str, Any] = {
         "sampler": chosen.spec(),
         "artifacts": os.path.abspath(artifact_dir) if artifact_dir is not None else default_artifact_root(store.url),
         "checkpoint_config": (checkpoint_config or CheckpointConfig()).to_json(),
     }
     if sched is not None:
-        spec = _json_spec(sched)
+        spec = json_spec(sched)
         if spec is not None:
             attrs["scheduler"] = spec
     record = store.create_study(name, dirs, names, load_if_exists=load_if_exists, attrs=attrs)
@@ -123,29 +79,6 @@ def create_study(
             "use another name or the same directions"
         )
     return Study(record.name, store, chosen, scheduler=sched)
-
-
-def _one_scheduler(scheduler: Scheduler | None, pruner: Scheduler | None) -> Scheduler | None:
-    if scheduler is not None and pruner is not None:
-        raise ValueError("pass either scheduler= or pruner= (Optuna's name for the same thing), not both")
-    chosen = scheduler if scheduler is not None else pruner
-    if chosen is not None and not isinstance(chosen, Scheduler):
-        raise TypeError(
-            f"scheduler must be a tunesmith scheduler (tunesmith.schedulers), got {type(chosen).__name__}"
-        )
-    return chosen
-
-
-def _json_spec(scheduler: Scheduler) -> dict[str, Any] | None:
-    """The scheduler's spec if it is JSON-safe (one holding functions is not; workers get a copy)."""
-    import json
-
-    spec = scheduler.spec()
-    try:
-        json.dumps(spec, allow_nan=False)
-    except (TypeError, ValueError):
-        return None
-    return spec
 
 
 def load_study(
@@ -160,14 +93,14 @@ def load_study(
     if storage is None:
         raise ValueError("load_study needs the storage the study lives in, e.g. 'sqlite:///tunesmith.db'")
     store = get_storage(storage)
-    sched = _one_scheduler(scheduler, pruner)
+    sched = one_scheduler(scheduler, pruner)
     if sampler is None and seed is None:
         spec = store.get_study(name).attrs.get("sampler")
         if spec:
             from tunesmith.samplers import sampler_from_spec
 
             return Study(name, store, sampler_from_spec(spec), scheduler=sched)
-    return Study(name, store, _make_sampler(sampler, seed), scheduler=sched)
+    return Study(name, store, make_sampler(sampler, seed), scheduler=sched)
 
 
 class Study:

@@ -1,0 +1,75 @@
+"""Checking the arguments of ``create_study``/``load_study``: directions, sampler, scheduler."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from tunesmith.samplers import RandomSampler, Sampler
+from tunesmith.schedulers import Scheduler
+
+_DIRECTIONS = {"minimize": "minimize", "maximize": "maximize", "min": "minimize", "max": "maximize"}
+
+
+def directions_and_metrics(
+    direction: str | None, directions: Sequence[str] | None, metric: str | Sequence[str] | None,
+    mode: str | Sequence[str] | None,
+) -> tuple[list[str], list[str]]:
+    if direction is not None and directions is not None:
+        raise ValueError("pass either direction= or directions=, not both")
+    if (direction is not None or directions is not None) and mode is not None:
+        raise ValueError("pass either direction(s)= or mode=, not both")
+    raw: list[str]
+    if directions is not None:
+        raw = list(directions)
+    elif direction is not None:
+        raw = [direction]
+    elif mode is not None:
+        raw = [mode] if isinstance(mode, str) else list(mode)
+    else:
+        raw = ["minimize"]
+    names = [metric] if isinstance(metric, str) else list(metric) if metric is not None else []
+    out = []
+    for d in raw:
+        if not isinstance(d, str) or d.lower() not in _DIRECTIONS:
+            raise ValueError(f"direction/mode must be 'minimize'/'min' or 'maximize'/'max', got {d!r}")
+        out.append(_DIRECTIONS[d.lower()])
+    if names and len(out) == 1 and len(names) > 1:
+        out = out * len(names)
+    if names and len(names) != len(out):
+        raise ValueError(f"{len(names)} metric names but {len(out)} directions: {names} vs {out}")
+    if not names:
+        names = ["value"] if len(out) == 1 else [f"value_{i}" for i in range(len(out))]
+    return out, names
+
+
+def make_sampler(sampler: Sampler | None, seed: int | None) -> Sampler:
+    if sampler is not None:
+        if seed is not None and sampler.seed is None:
+            raise ValueError("seed= goes to the sampler: pass it there, e.g. RandomSampler(seed=...)")
+        if not isinstance(sampler, Sampler):
+            raise TypeError(f"sampler must be a tunesmith Sampler, got {type(sampler).__name__}")
+        return sampler
+    return RandomSampler(seed=seed)
+
+
+def one_scheduler(scheduler: Scheduler | None, pruner: Scheduler | None) -> Scheduler | None:
+    if scheduler is not None and pruner is not None:
+        raise ValueError("pass either scheduler= or pruner= (Optuna's name for the same thing), not both")
+    chosen = scheduler if scheduler is not None else pruner
+    if chosen is not None and not isinstance(chosen, Scheduler):
+        raise TypeError(
+            f"scheduler must be a tunesmith scheduler (tunesmith.schedulers), got {type(chosen).__name__}"
+        )
+    return chosen
+
+
+def json_spec(scheduler: Scheduler) -> dict[str, Any] | None:
+    """The scheduler's spec if it is JSON-safe (one holding functions is not; workers get a copy)."""
+    spec = scheduler.spec()
+    try:
+        json.dumps(spec, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return spec
