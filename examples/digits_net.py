@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812 - the usual spelling
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import nn
