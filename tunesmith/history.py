@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +48,8 @@ class History:
         self._dirty: set[int] = set()
         self._encoders: dict[str, Distribution] = {}
         self._enqueued: list[int] = []  # sorted numbers of trials created by enqueue()
+        #: the study's intermediate reports, when it has a scheduler (a StudyView; read by BOHB)
+        self.report_view: Any = None
 
     def mark_stale(self) -> None:
         """Next read fetches what changed (called by the study before each suggestion)."""

@@ -136,6 +136,8 @@ class Study:
             record.attrs.get("artifacts") or default_artifact_root(storage.url), self.name, CheckpointConfig(**ckpt),
         )
         self._view: StudyView | None = None
+        if scheduler is not None:
+            self.report_view()
         #: continuation trials (PBT) this process queued and has not started yet
         self._continuations = 0
 
@@ -442,9 +444,7 @@ class Study:
         trial._checkpoint_reported(metrics)
         if self.scheduler is None:
             return
-        if self._view is None:
-            self._view = StudyView(self.storage, self._study_id, self._history, self.checkpoints, self._materialize)
-        decision = self.scheduler.on_report(self._view, trial._trial_id, step, metrics)
+        decision = self.scheduler.on_report(self.report_view(), trial._trial_id, step, metrics)
         if decision is Decision.CONTINUE:
             return
         if isinstance(decision, Exploit):
@@ -452,6 +452,15 @@ class Study:
             decision = Decision.STOP
         trial._stop = True
         trial._end_state = TrialState.COMPLETE if decision is Decision.FINISH else TrialState.PRUNED
+
+    def report_view(self) -> StudyView:
+        """The study's reports as the scheduler sees them (also read by BOHB's sampler)."""
+        if self._view is None:
+            self._view = StudyView(
+                self.storage, self._study_id, self._history, self.checkpoints, self._materialize, self.scheduler,
+            )
+            self._history.report_view = self._view
+        return self._view
 
     def _continue_as(self, trial: Trial, exploit: Exploit) -> None:
         """Queue the trial that continues ``trial``'s line from ``exploit``'s checkpoint."""

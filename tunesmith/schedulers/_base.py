@@ -63,13 +63,24 @@ class StudyView:
     checkpoints: CheckpointStore | None = None
     #: stored trial -> the same with parameters as the objective saw them
     materialize: Callable[[FrozenTrial], FrozenTrial] | None = None
+    #: the scheduler that folds each new report (see :meth:`refresh`)
+    scheduler: Scheduler | None = None
     #: trial_id -> [(step, metrics), ...]
     reports: dict[int, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
     cursor: int = 0
     _by_id: dict[int, FrozenTrial] = field(default_factory=dict)
 
+    def refresh(self) -> None:
+        """Read the new reports and fold them into the scheduler: what every reader calls."""
+        for r in self.sync():
+            if self.scheduler is not None:
+                self.scheduler.ingest(self, r)
+
     def sync(self) -> list[Report]:
-        """Read the reports written since the last call; returns them, in write order."""
+        """Read the reports written since the last call; returns them, in write order.
+
+        Low level: a view with a scheduler is brought up to date with :meth:`refresh`.
+        """
         new = self.storage.get_study_reports(self.study_id, self.cursor)
         for r in new:
             self.reports.setdefault(r.trial_id, []).append((r.step, r.metrics))
@@ -143,9 +154,8 @@ class Scheduler:
         return Decision.CONTINUE
 
     def on_report(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision | Exploit:
-        """Bring the view up to date, fold the new reports, then decide for this trial."""
-        for r in view.sync():
-            self.ingest(view, r)
+        """Bring the view up to date (folding the new reports), then decide for this trial."""
+        view.refresh()
         return self.decide(view, trial_id, step, metrics)
 
     # -- helpers for subclasses ---------------------------------------------------------

@@ -13,11 +13,14 @@ from tunesmith.schedulers import (
 )
 
 TrialScheduler = Scheduler
+#: Ray Tune pairs Hyperband with BOHB's sampler under this name (use tunesmith.samplers.BOHBSampler)
+HyperBandForBOHB = HyperBandScheduler
 
 __all__ = [
     "ASHAScheduler",
     "AsyncHyperBandScheduler",
     "FIFOScheduler",
+    "HyperBandForBOHB",
     "HyperBandScheduler",
     "MedianStoppingRule",
     "PopulationBasedTraining",
