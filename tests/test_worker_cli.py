@@ -23,6 +23,14 @@ def train(config):
     tunesmith.report(loss=(config["x"] - 1) ** 2)
 
 CONFIG = {"x": tunesmith.uniform(-3, 3), "k": tunesmith.grid_search([1, 2])}
+
+def curve(trial):
+    x = trial.suggest_float("x", 0, 1)
+    for step in range(1, 10):
+        trial.report(step, loss=x + 1 / step)
+        if trial.should_stop():
+            raise tunesmith.TrialStopped()
+    return x + 1 / 9
 '''
 
 
@@ -85,3 +93,20 @@ def test_load_study_reuses_the_stored_sampler(sqlite_url: str) -> None:
     assert isinstance(study.sampler, tunesmith.samplers.GridSampler)
     study.optimize(lambda t: t.suggest_categorical("a", [1, 2, 3]))
     assert sorted(t.params["a"] for t in study.trials) == [1, 2, 3]
+
+
+def test_workers_use_the_stored_scheduler(tmp_path: Path) -> None:
+    from tunesmith.schedulers import ASHAScheduler
+
+    _write_module(tmp_path)
+    url = f"sqlite:///{tmp_path / 'asha.db'}"
+    tunesmith.create_study(name="asha", storage=url, metric="loss", sampler=tunesmith.samplers.QMCSampler(seed=1),
+                           scheduler=ASHAScheduler(max_t=9, grace_period=1, reduction_factor=3))
+    cmd = [sys.executable, "-m", "tunesmith", "worker", "--study", "asha", "--storage", url,
+           "--objective", "myobjectives:curve", "--n-trials", "10"]
+    procs = [subprocess.Popen(cmd, cwd=tmp_path, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    counts = tunesmith.load_study("asha", url).count()
+    assert counts[TrialState.PRUNED] >= 8 and counts[TrialState.COMPLETE] >= 1

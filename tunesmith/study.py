@@ -268,7 +268,7 @@ class Study:
                 state = TrialState.COMPLETE
         elif state == TrialState.COMPLETE and vals is None:
             raise ValueError("a COMPLETE trial needs values")
-        if state == TrialState.PRUNED and vals is None and trial.last_result:
+        if state in (TrialState.PRUNED, TrialState.PAUSED) and vals is None and trial.last_result:
             vals = self._values_from_metrics(trial.last_result, strict=False)
         params, dists = self._unflushed(trial)
         raw = self.storage.finish_trial(
@@ -324,8 +324,8 @@ class Study:
             show_progress_bar: Optuna's spelling for a default ConsoleReporter.
             max_retries: times a trial whose worker was lost (killed, crashed, no
                 heartbeat) runs again with the same parameters before it is FAILED.
-            trial_timeout: seconds a trial may run; past it, its worker process is
-                stopped and the trial FAILED (uses a worker process even for one worker).
+            trial_timeout: seconds a trial may run; past it, its worker process (Ray
+                task) is stopped and the trial FAILED (uses a worker process even for one worker).
             heartbeat_interval / heartbeat_grace: a running trial's worker renews its
                 lease every ``heartbeat_interval`` s (SQL storages); a trial with no
                 renewal for ``heartbeat_grace`` s is taken back by any worker.
@@ -451,7 +451,23 @@ class Study:
             self._continue_as(trial, decision)
             decision = Decision.STOP
         trial._stop = True
-        trial._end_state = TrialState.COMPLETE if decision is Decision.FINISH else TrialState.PRUNED
+        trial._end_state = _END_STATES[decision]
+
+    def _resume_promotable(self, final: bool = False) -> bool:
+        """Resume (re-queue) one PAUSED trial the scheduler promotes; True if this process did."""
+        if self.scheduler is None or not self.scheduler.pauses:
+            return False
+        for trial_id in self.scheduler.promotable(self.report_view(), final):
+            if self.storage.resume_trial(self._study_id, trial_id):
+                return True
+        return False
+
+    def _promotions_pending(self) -> bool:
+        """PAUSED trials wait while others run: one of those may make them promotable."""
+        if self.scheduler is None or not self.scheduler.pauses:
+            return False
+        counts = self.storage.count_trials(self._study_id)
+        return counts.get(TrialState.PAUSED, 0) > 0 and counts.get(TrialState.RUNNING, 0) > 0
 
     def report_view(self) -> StudyView:
         """The study's reports as the scheduler sees them (also read by BOHB's sampler)."""
@@ -536,6 +552,9 @@ class Study:
 
 
 _DERIVED = DerivedDistribution()
+_END_STATES = {
+    Decision.STOP: TrialState.PRUNED, Decision.FINISH: TrialState.COMPLETE, Decision.PAUSE: TrialState.PAUSED,
+}
 
 
 def _clip_into(name: str, dist: Distribution, value: Any) -> Any:

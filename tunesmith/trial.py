@@ -40,16 +40,19 @@ __all__ = ["FrozenTrial", "Hyperparameters", "Trial", "TrialPruned", "TrialState
 
 
 class TrialState(enum.IntEnum):
-    """Life cycle of a trial. WAITING trials are queued (``enqueue``) and not started."""
+    """Life cycle of a trial. WAITING trials are queued (``enqueue``) and not started;
+    PAUSED ones stopped at a checkpoint and may be resumed (ASHA's promotions)."""
 
     WAITING = 0
     RUNNING = 1
     COMPLETE = 2
     PRUNED = 3
     FAILED = 4
+    PAUSED = 5
 
     def is_finished(self) -> bool:
-        return self >= TrialState.COMPLETE
+        """COMPLETE, PRUNED or FAILED: the trial's record no longer changes."""
+        return TrialState.COMPLETE <= self <= TrialState.FAILED
 
 
 class TrialStopped(Exception):  # noqa: N818 - reads as an event, like StopIteration

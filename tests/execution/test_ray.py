@@ -87,3 +87,20 @@ def test_run_with_ray_executor_and_resources(sqlite_url: str) -> None:
     with pytest.raises(ValueError, match="no GPU"):
         tunesmith.run(train, {"x": 1.0}, storage=sqlite_url, verbose=0, executor="ray",
                       resources_per_trial={"cpu": 1, "gpu": 1}, name="gpu")
+
+
+def hang_on_odd(trial: tunesmith.Trial) -> float:
+    import time
+
+    x = trial.suggest_int("x", 0, 100)
+    if trial.number % 2:
+        time.sleep(600)
+    return float(x)
+
+
+def test_trial_timeout_fails_the_trial_and_the_others_go_on(sqlite_url: str) -> None:
+    study = tunesmith.create_study(storage=sqlite_url, seed=0)
+    study.optimize(hang_on_odd, n_trials=4, executor="ray", n_workers=2, trial_timeout=3)
+    trials = sorted(study.trials, key=lambda t: t.number)
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.FAILED] * 2
+    assert all("time limit of 3 s" in (t.error or "") for t in trials if t.state == TrialState.FAILED)

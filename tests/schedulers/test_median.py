@@ -93,3 +93,22 @@ def test_nop_pruner_and_spec():
         tunesmith.create_study(pruner=NopPruner(), scheduler=NopPruner())
     with pytest.raises(ValueError, match="percentile"):
         PercentilePruner(120.0)
+
+
+def _noisy_curve(config):
+    for step in range(1, 13):
+        tunesmith.report(loss=config["q"] + 1.0 / step)
+
+
+def test_median_stopping_rule_with_worker_processes(tmp_path):
+    rule = MedianStoppingRule(time_attr="training_iteration", metric="loss", mode="min", grace_period=3)
+    result = tunesmith.run(
+        _noisy_curve, {"q": tunesmith.uniform(0.0, 1.0)}, num_samples=16, seed=1, scheduler=rule, verbose=0,
+        storage=f"sqlite:///{tmp_path}/m.db", resources_per_trial={"cpu": 1}, max_concurrent_trials=2,
+    )
+    pruned = [t for t in result.trials if t.state == TrialState.PRUNED]
+    complete = [t for t in result.trials if t.state == TrialState.COMPLETE]
+    assert len(pruned) >= 4 and complete
+    assert all(t.last_result["training_iteration"] > 3 for t in pruned)  # never within the grace period
+    best_q = min(t.config["q"] for t in result.trials)
+    assert any(t.config["q"] == best_q for t in complete)

@@ -46,7 +46,7 @@ class LoopSettings:
     heartbeat_grace: float = 60.0
     #: times a lost trial is re-queued (same parameters) before it is FAILED
     max_retries: int = 0
-    #: seconds a trial may run before its worker process is killed (processes only)
+    #: seconds a trial may run before its worker process (or Ray task) is killed
     trial_timeout: float | None = None
     #: bytes of address space a worker process may use (processes only)
     memory_limit: int | None = None
@@ -66,6 +66,7 @@ class LoopSettings:
 
 
 OnStart = Callable[[int, bool], Any]
+_PROMOTION_POLL_S = 0.2
 
 
 def run_trial(
@@ -100,10 +101,10 @@ def run_trial(
 
 
 def _tell_stopped(study: Study, trial: Trial, result: Any = None) -> FrozenTrial | None:
-    """A trial a scheduler stopped: PRUNED, or COMPLETE with its last result when its budget ran out."""
+    """A trial a scheduler stopped: PRUNED or PAUSED, or COMPLETE with its last result when its budget ran out."""
     if trial._end_state == TrialState.COMPLETE:
         return _tell(study, trial, result if result is not None else (trial.last_result or None))
-    return _tell(study, trial, state=TrialState.PRUNED)
+    return _tell(study, trial, state=trial._end_state)
 
 
 def _tell(study: Study, trial: Trial, values: Any = None, **kwargs: Any) -> FrozenTrial | None:
@@ -157,8 +158,16 @@ def _loop(
         if study._continuations > 0:
             # The line of a trial this worker stopped goes on here (PBT), outside the trial budget.
             study._continuations -= 1
+        elif study._resume_promotable():
+            pass  # a paused trial promoted by the scheduler (ASHA) runs on here, outside the budget
         elif not claim():
-            break
+            if study._stop_requested:
+                break
+            if study._promotions_pending():
+                time.sleep(_PROMOTION_POLL_S)  # a running trial may yet promote a paused one
+                continue
+            if not study._resume_promotable(final=True):
+                break
         frozen = run_trial(study, objective, settings.catch, on_start)
         ran += 1
         if frozen is None:

@@ -66,6 +66,8 @@ def run_worker_loops(
             count -= 1  # a retried trial does not use up the budget
 
     def on_finished(frozen: FrozenTrial) -> None:
+        if not frozen.state.is_finished():
+            return  # PAUSED: it finishes later
         for cb in callbacks:
             cb(study, frozen)
         if reporter is not None:

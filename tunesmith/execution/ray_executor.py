@@ -13,6 +13,7 @@ again elsewhere.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,13 +40,25 @@ class _Coordinator:
     def __init__(self, n_trials: int | None, settings: LoopSettings) -> None:
         self.tickets = TicketOffice(n_trials, settings)
         self.current: dict[int, int | None] = {}
+        self.started_at: dict[int, float] = {}
 
     def claim(self, worker: int) -> bool:
         return self.tickets.grant()
 
     def started(self, worker: int, trial_id: int, retry: bool) -> None:
         self.current[worker] = trial_id
+        self.started_at[worker] = time.time()
         self.tickets.started(retry, trial_id)
+
+    def overdue(self, limit: float) -> list[tuple[int, int]]:
+        """(worker, trial) pairs whose trial has run longer than ``limit`` seconds (then forgotten)."""
+        now = time.time()
+        out = []
+        for worker, trial_id in list(self.current.items()):
+            if trial_id is not None and now - self.started_at.get(worker, now) > limit:
+                out.append((worker, trial_id))
+                self.current[worker] = None
+        return out
 
     def requeued(self, trial_id: int) -> None:
         self.tickets.requeued(trial_id)
@@ -136,6 +149,9 @@ class ActorStorage(Storage):
         return self._call(
             "finish_trial", study_id, trial_id, state, values, error, params, distributions, user_attrs,
         )
+
+    def resume_trial(self, study_id: int, trial_id: int) -> bool:
+        return self._call("resume_trial", study_id, trial_id)
 
     def recover_trials(
         self, study_id: int, *, stale_before: float | None = None, trial_ids: list[int] | None = None,
@@ -288,6 +304,17 @@ def _dumps_shipping_user_code(payload: _Payload, objective: Any) -> bytes:
             cloudpickle.unregister_pickle_by_value(module)
 
 
+def _stop_overdue(study: Study, coordinator: Any, running: dict[Any, int], watcher: Any, limit: float) -> None:
+    """FAIL the trials past their time limit and kill their worker tasks (replaced as lost ones are)."""
+    import ray
+
+    for worker, trial_id in ray.get(coordinator.overdue.remote(limit)):
+        watcher.take_back(trial_id, f"the trial exceeded its time limit of {limit:g} s and was stopped", retry=False)
+        for ref, w in running.items():
+            if w == worker:
+                ray.cancel(ref, force=True)
+
+
 def _fit(resources: Resources, cluster: Mapping[str, float]) -> int:
     n = int(cluster.get("CPU", 1) // resources.cpu)
     if resources.gpu > 0:
@@ -328,6 +355,8 @@ def _drive(
                     running[task.remote(blob, coordinator, worker)] = worker
         if study._stop_requested:
             coordinator.stop.remote()
+        if settings.trial_timeout is not None:
+            _stop_overdue(study, coordinator, running, watcher, settings.trial_timeout)
         if watcher.due():
             watcher.poll()
     watcher.poll()

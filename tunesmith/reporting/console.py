@@ -440,6 +440,7 @@ class _Tracker:
         self.cursor = 0  # trials[:cursor] are finished and ingested
         self.cursor_number = -1  # number of trials[cursor - 1], to notice a reordered listing
         self.seen: set[int] = set()  # numbers of the finished trials ingested
+        self.paused_at: dict[int, int | None] = {}  # number -> step of the pause already shown
         self.finished: dict[TrialState, int] = {}
         self.active: list[FrozenTrial] = []  # not finished, as of the last scan
         self.recent: deque[FrozenTrial] = deque(maxlen=keep)
@@ -452,7 +453,8 @@ class _Tracker:
 
     @property
     def n_finished(self) -> int:
-        return sum(self.finished.values())
+        """Finished trials, and PAUSED ones (done unless a scheduler resumes them)."""
+        return sum(self.finished.values()) + sum(1 for t in self.active if t.state == TrialState.PAUSED)
 
     def counts(self) -> dict[TrialState, int]:
         out = dict(self.finished)
@@ -477,6 +479,9 @@ class _Tracker:
             else:
                 active.append(t)
                 self._note_columns(t)
+                if t.state == TrialState.PAUSED and self.paused_at.get(t.number, -1) != t.last_step:
+                    self.paused_at[t.number] = t.last_step
+                    new.append((t, False))  # a line for each pause; it is counted when it finishes
         self.active = active
         return new
 

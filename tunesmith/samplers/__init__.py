@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tunesmith.samplers._base import Sampler, sampler_from_spec
 from tunesmith.samplers.auto import AutoSampler
+from tunesmith.samplers.bohb import BOHBSampler
 from tunesmith.samplers.cmaes import CmaEsSampler
 from tunesmith.samplers.coarse_to_fine import CoarseToFineSampler
 from tunesmith.samplers.gp import GPSampler
@@ -15,6 +16,7 @@ from tunesmith.samplers.tpe import TPESampler
 SobolSampler = QMCSampler
 
 __all__ = [
+    "BOHBSampler",
     "AutoSampler",
     "CmaEsSampler",
     "CoarseToFineSampler",

@@ -36,6 +36,8 @@ class Decision(enum.Enum):
     STOP = "stop"
     #: its budget is spent (``max_t`` reached): the trial ends COMPLETE with its last result
     FINISH = "finish"
+    #: wait at its checkpoint (PAUSED) until the scheduler promotes it (see ``Scheduler.promotable``)
+    PAUSE = "pause"
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class Scheduler:
 
     #: the scheduler needs trials to save checkpoints (PBT: to clone them)
     needs_checkpoints = False
+    #: the scheduler may PAUSE trials and resume them later (:meth:`promotable`)
+    pauses = False
 
     def __init__(self, metric: str | None = None, mode: str | None = None, time_attr: str = "training_iteration"):
         if mode is not None and mode not in ("min", "max"):
@@ -152,6 +156,14 @@ class Scheduler:
     def decide(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision | Exploit:
         """The decision for a trial that just reported ``metrics`` at ``step``."""
         return Decision.CONTINUE
+
+    def promotable(self, view: StudyView, final: bool = False) -> list[int]:
+        """PAUSED trials (ids) that should run on now, best first; the worker that resumes one runs it.
+
+        ``final``: no new trial will start and none is running, so no later result can
+        promote a paused one: the scheduler may relax its rule (ASHA promotes the best).
+        """
+        return []
 
     def on_report(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision | Exploit:
         """Bring the view up to date (folding the new reports), then decide for this trial."""

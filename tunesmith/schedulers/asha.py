@@ -2,10 +2,17 @@
 
 Rungs sit at ``grace_period * reduction_factor**k`` (below ``max_t``). A trial that
 reaches a rung continues only if its result there is in the top ``1/reduction_factor``
-of the results recorded at that rung so far; otherwise it stops (Li et al. 2020,
-the stopping form, as Ray Tune's ``ASHAScheduler``). With several ``brackets``, each
-trial is assigned one (by its number); bracket ``s`` starts its rungs at
-``grace_period * reduction_factor**s``.
+of the results recorded at that rung so far. Otherwise:
+
+* if it saved a checkpoint since its previous report, it is PAUSED (the *promotion*
+  form of Li et al. 2020): whenever it is in the top ``1/reduction_factor`` of its rung
+  later, as more trials arrive, a free worker resumes it from that checkpoint
+  before starting a new trial;
+* if not, it stops (the *stopping* form, as Ray Tune's ``ASHAScheduler``); so does
+  every trial with ``promotion=False``.
+
+With several ``brackets``, each trial is assigned one (by its number); bracket ``s``
+starts its rungs at ``grace_period * reduction_factor**s``.
 
 >>> import tunesmith
 >>> from tunesmith.schedulers import ASHAScheduler
@@ -33,6 +40,7 @@ import numpy as np
 
 from tunesmith.schedulers._base import Decision, Scheduler, StudyView
 from tunesmith.storage import Report
+from tunesmith.trial import TrialState
 
 __all__ = ["ASHAScheduler", "AsyncHyperBandScheduler", "HyperBandScheduler", "HyperbandPruner",
            "SuccessiveHalvingPruner"]
@@ -46,7 +54,14 @@ class _Rung:
     def __init__(self, milestone: float) -> None:
         self.milestone = milestone
         self.scores: list[float] = []
-        self.seen: set[int] = set()
+        self.seen: dict[int, float] = {}  # trial_id -> its score here
+
+    def in_top(self, score: float, reduction_factor: float, at_least_one: bool = False) -> bool:
+        """Whether ``score`` is among the best ``floor(n / reduction_factor)`` recorded here."""
+        k = int(len(self.scores) // reduction_factor)
+        if at_least_one:
+            k = max(k, 1)
+        return k > 0 and score >= sorted(self.scores, reverse=True)[k - 1]
 
     def cutoff(self, reduction_factor: float) -> float | None:
         if not self.scores:
@@ -65,14 +80,17 @@ class ASHAScheduler(Scheduler):
         reduction_factor: keep the top ``1/reduction_factor`` at each rung.
         brackets: number of brackets (different first rungs), as in Ray Tune.
         stop_last_trials: finish trials at ``max_t`` (False: let them run on).
+        promotion: pause (rather than stop) a trial that has a checkpoint, and resume it
+            if it makes the cut later (False: always stop, as Ray Tune does).
     """
 
     def __init__(
         self, time_attr: str = "training_iteration", metric: str | None = None, mode: str | None = None,
         max_t: float = 100, grace_period: float = 1, reduction_factor: float = 4, brackets: int = 1,
-        stop_last_trials: bool = True,
+        stop_last_trials: bool = True, promotion: bool = True,
     ) -> None:
         super().__init__(metric, mode, time_attr)
+        self.promotion = self.pauses = promotion
         if not grace_period > 0:
             raise ValueError(f"grace_period must be positive, got {grace_period!r}")
         if not max_t >= grace_period:
@@ -91,7 +109,7 @@ class ASHAScheduler(Scheduler):
     def _spec_kwargs(self) -> dict[str, Any]:
         return {**super()._spec_kwargs(), "max_t": self.max_t, "grace_period": self.grace_period,
                 "reduction_factor": self.reduction_factor, "brackets": self.brackets,
-                "stop_last_trials": self.stop_last_trials}
+                "stop_last_trials": self.stop_last_trials, "promotion": self.promotion}
 
     # -- brackets -----------------------------------------------------------------------
     def milestones(self, bracket: int) -> list[float]:
@@ -121,8 +139,10 @@ class ASHAScheduler(Scheduler):
     def reset(self) -> None:
         self._weights = self.bracket_weights()
         self._rungs = [[_Rung(m) for m in reversed(self.milestones(s))] for s in range(self.brackets)]
-        self._decisions: dict[int, tuple[int, Decision]] = {}  # trial_id -> (report index, decision)
+        # trial_id -> (report index, decision, the stopping form's decision for a trial without checkpoint)
+        self._decisions: dict[int, tuple[int, Decision, Decision]] = {}
         self._bracket: dict[int, int] = {}
+        self._last_rung: dict[int, _Rung] = {}  # trial_id -> the highest rung it reached
 
     # -- the fold ---------------------------------------------------------------------------
     def ingest(self, view: StudyView, report: Report) -> None:
@@ -132,18 +152,24 @@ class ASHAScheduler(Scheduler):
         t = self.time_of(report.step, report.metrics)
         score = self.score(report.metrics)
         action = Decision.FINISH if (self.stop_last_trials and t >= self.max_t) else Decision.CONTINUE
+        stopping = action
         for rung in self._rungs[bracket]:  # highest rung first
             if t < rung.milestone or report.trial_id in rung.seen:
                 continue
             cutoff = rung.cutoff(self.reduction_factor)
             if cutoff is not None and score is not None and score < cutoff:
-                action = Decision.STOP
+                stopping = Decision.STOP
             if score is not None:
-                rung.seen.add(report.trial_id)
+                rung.seen[report.trial_id] = score
                 rung.scores.append(score)
+                self._last_rung[report.trial_id] = rung
+            if not self.promotion:
+                action = stopping
+            elif action is not Decision.FINISH and (score is None or not rung.in_top(score, self.reduction_factor)):
+                action = Decision.PAUSE  # continue only when in the top 1/rf so far; else wait at the checkpoint
             break
         index = len(view.reports[report.trial_id]) - 1
-        self._decisions[report.trial_id] = (index, action)
+        self._decisions[report.trial_id] = (index, action, stopping)
 
     def decide(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
         if self.metric not in metrics:
@@ -151,8 +177,37 @@ class ASHAScheduler(Scheduler):
                 f"{type(self).__name__} compares trials by {self.metric!r}, but this report has only "
                 f"{sorted(metrics)}; report {self.metric!r} or pass metric= to the scheduler"
             )
-        index, action = self._decisions.get(trial_id, (-1, Decision.CONTINUE))
-        return action if index == len(view.reports.get(trial_id, ())) - 1 else Decision.CONTINUE
+        reports = view.reports.get(trial_id, ())
+        index, action, stopping = self._decisions.get(trial_id, (-1, Decision.CONTINUE, Decision.CONTINUE))
+        if index != len(reports) - 1:
+            return Decision.CONTINUE
+        if action is Decision.PAUSE and not self._checkpointed(view, trial_id, reports):
+            return stopping
+        return action
+
+    def _checkpointed(self, view: StudyView, trial_id: int, reports: Any) -> bool:
+        """Whether the trial saved a checkpoint since its previous report (so it can be resumed)."""
+        if view.checkpoints is None:
+            return False
+        latest = view.checkpoints.latest(view.trial(trial_id).number)
+        if latest is None:
+            return False
+        return len(reports) < 2 or latest.step >= reports[-2][0]
+
+    def promotable(self, view: StudyView, final: bool = False) -> list[int]:
+        # At the end of a finite budget the top rung may never see reduction_factor trials:
+        # then the best paused trial of each rung goes on, so that some trial reaches max_t.
+        if not self.promotion:
+            return []
+        view.refresh()
+        out = []
+        for trial_id, trial in view.trials().items():
+            if trial.state != TrialState.PAUSED:
+                continue
+            rung = self._last_rung.get(trial_id)
+            if rung is not None and rung.in_top(rung.seen[trial_id], self.reduction_factor, at_least_one=final):
+                out.append((-rung.milestone, -rung.seen[trial_id], trial_id))
+        return [tid for *_, tid in sorted(out)]
 
 
 AsyncHyperBandScheduler = ASHAScheduler
@@ -169,6 +224,7 @@ class HyperBandScheduler(ASHAScheduler):
     def __init__(
         self, time_attr: str = "training_iteration", metric: str | None = None, mode: str | None = None,
         max_t: float = 81, reduction_factor: float = 3, grace_period: float = 1, stop_last_trials: bool = True,
+        promotion: bool = True,
     ) -> None:
         if not (max_t >= grace_period > 0) or not reduction_factor > 1:
             raise ValueError(
@@ -176,7 +232,9 @@ class HyperBandScheduler(ASHAScheduler):
                 f"max_t={max_t!r}, grace_period={grace_period!r}, reduction_factor={reduction_factor!r}"
             )
         s_max = math.floor(math.log(max_t / grace_period) / math.log(reduction_factor) + 1e-9)
-        super().__init__(time_attr, metric, mode, max_t, grace_period, reduction_factor, s_max + 1, stop_last_trials)
+        super().__init__(
+            time_attr, metric, mode, max_t, grace_period, reduction_factor, s_max + 1, stop_last_trials, promotion,
+        )
 
     def _spec_kwargs(self) -> dict[str, Any]:
         kw = super()._spec_kwargs()

@@ -124,9 +124,17 @@ class Storage(ABC):
         distributions: Mapping[str, Distribution] | None = None,
         user_attrs: Mapping[str, Any] | None = None,
     ) -> FrozenTrial:
-        """Move a RUNNING trial to a finished state; raises TrialFinishedError if finished.
+        """Move a RUNNING trial to a finished state, or PAUSED; raises TrialFinishedError if not RUNNING.
 
         ``params``/``user_attrs``, when given, replace the stored ones (all of them).
+        A PAUSED trial keeps its reports and may go back to the queue (:meth:`resume_trial`).
+        """
+
+    @abstractmethod
+    def resume_trial(self, study_id: int, trial_id: int) -> bool:
+        """Queue a PAUSED trial again (WAITING, same number, parameters and reports).
+
+        Returns False if the trial is not PAUSED (another worker resumed it first).
         """
 
     @abstractmethod
@@ -178,8 +186,9 @@ def lost_trial_reason(reason: str, heartbeat_at: float | None, now: float) -> st
 
 
 def check_finished_state(state: TrialState) -> None:
-    if not TrialState(state).is_finished():
-        raise ValueError(f"finish_trial needs COMPLETE, PRUNED or FAILED, got {TrialState(state).name}")
+    state = TrialState(state)
+    if not (state.is_finished() or state == TrialState.PAUSED):
+        raise ValueError(f"finish_trial needs COMPLETE, PRUNED, FAILED or PAUSED, got {state.name}")
 
 
 def check_distributions(

@@ -223,6 +223,16 @@ class InMemoryStorage(Storage):
             self._bump(st, done)
             return done
 
+    def resume_trial(self, study_id: int, trial_id: int) -> bool:
+        with self._lock:
+            st = self._studies[study_id]
+            trial = st.trials.get(trial_id)
+            if trial is None or trial.state != TrialState.PAUSED:
+                return False
+            self._bump(st, trial.evolve(state=TrialState.WAITING, heartbeat_at=None))
+            bisect.insort(st.waiting, trial_id, key=lambda tid: st.trials[tid].number)
+            return True
+
     def recover_trials(
         self, study_id: int, *, stale_before: float | None = None, trial_ids: list[int] | None = None,
         max_retries: int = 0, reason: str = "",

@@ -62,6 +62,10 @@ _UNBUMP_NUMBER = (
     studies.update().where(studies.c.study_id == bindparam("sid"))
     .values(next_number=studies.c.next_number - 1)
 )
+_RESUME = (
+    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == int(TrialState.PAUSED))
+    .values(state=_WAITING, heartbeat_at=None, version=bindparam("version"))
+)
 _FIRST_WAITING = (
     select(trials.c.trial_id).where(trials.c.study_id == bindparam("sid"), trials.c.state == _WAITING)
     .order_by(trials.c.number).limit(1)
@@ -446,6 +450,11 @@ class SQLStorage(Storage):
             if row is None:
                 self._raise_finished(cur, trial_id)
         return _trial_from_row(row)
+
+    def resume_trial(self, study_id: int, trial_id: int) -> bool:
+        with self._session.write() as cur:
+            version = cur.execute(_BUMP, {"sid": study_id}).fetchone()[0]
+            return int(cur.execute(_RESUME, {"tid": trial_id, "version": version}).rowcount) == 1
 
     def recover_trials(
         self, study_id: int, *, stale_before: float | None = None, trial_ids: list[int] | None = None,

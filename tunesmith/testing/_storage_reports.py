@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from tunesmith.storage import Storage
-from tunesmith.testing._storage_helpers import _new_study, _same
+from tunesmith.testing._storage_helpers import _new_study, _same, _version
 from tunesmith.trial import TrialState
 
 
@@ -77,3 +77,28 @@ class ReportsConformance:
         attrs["parent"] = 7  # the caller's dict is not kept
         (t,) = storage.get_trials(sid)[0]
         assert t.system_attrs["parent"] == 2
+
+    def test_pause_and_resume(self, storage: Storage) -> None:
+        sid = _new_study(storage)
+        t = storage.start_trial(sid)
+        storage.update_trial(sid, t.trial_id, params={"x": 1.5})
+        storage.append_report(sid, t.trial_id, 3, {"loss": 0.4})
+        assert storage.resume_trial(sid, t.trial_id) is False  # RUNNING, not PAUSED
+        paused = storage.finish_trial(sid, t.trial_id, TrialState.PAUSED, [0.4])
+        assert paused.state == TrialState.PAUSED and not paused.state.is_finished()
+        assert storage.count_trials(sid)[TrialState.PAUSED] == 1
+        assert storage.best_trial(sid, maximize=False) is None  # only COMPLETE trials count
+        other = storage.start_trial(sid)  # a paused trial is not in the queue
+        assert other.number == 1
+        version = _version(storage, sid)
+        assert storage.resume_trial(sid, t.trial_id) is True
+        assert storage.resume_trial(sid, t.trial_id) is False  # a second worker comes too late
+        changed, _ = storage.get_trials(sid, version)
+        assert [(c.trial_id, c.state) for c in changed] == [(t.trial_id, TrialState.WAITING)]
+        again = storage.start_trial(sid)
+        assert (again.trial_id, again.number, again.state) == (t.trial_id, 0, TrialState.RUNNING)
+        assert _same(again.internal_params, {"x": 1.5}) and again.last_step == 3
+        storage.append_report(sid, t.trial_id, 4, {"loss": 0.3})
+        assert [s for s, _ in storage.get_reports(sid, t.trial_id)] == [3, 4]
+        done = storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [0.3])
+        assert done.state == TrialState.COMPLETE and storage.resume_trial(sid, t.trial_id) is False

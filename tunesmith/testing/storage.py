@@ -113,7 +113,7 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
         assert set(by_name) == {"lo", "hi", "empty"}
         s = by_name["lo"]
         assert (s.directions, s.metric_names, s.n_trials, s.best_value) == (["minimize"], ["m0"], 5, 1.0)
-        assert s.counts == {TrialState.WAITING: 0, R: 1, C: 2, P: 1, F: 1}
+        assert s.counts == {TrialState.WAITING: 0, R: 1, C: 2, P: 1, F: 1, TrialState.PAUSED: 0}
         s = by_name["hi"]
         assert (s.directions, s.n_trials, s.best_value) == (["maximize", "minimize"], 3, 7.0)
         assert s.counts[C] == 3
@@ -494,7 +494,7 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
         _run_trials(storage, sid, [(C, [1.0]), (C, [2.0]), (C, [math.nan]), (P, [1.0]), (F, None), (R, None)])
         storage.enqueue_trial(sid, {})
         storage.enqueue_trial(sid, {})
-        expected = {TrialState.WAITING: 2, R: 1, C: 3, P: 1, F: 1}
+        expected = {TrialState.WAITING: 2, R: 1, C: 3, P: 1, F: 1, TrialState.PAUSED: 0}
         assert storage.count_trials(sid) == expected
         storage.start_trial(sid)
         assert storage.count_trials(sid) == {**expected, TrialState.WAITING: 1, R: 2}
