@@ -20,6 +20,7 @@ from tunesmith.samplers import (
     CoarseToFineSampler,
     GPSampler,
     GridSampler,
+    NSGAIISampler,
     QMCSampler,
     RandomSampler,
     Sampler,
@@ -33,7 +34,11 @@ def _gp(seed: int | None) -> Sampler:
     return GPSampler(seed=seed, n_startup_trials=5)
 
 
-EXPLOITING = {_gp}
+def _nsga2(seed: int | None) -> Sampler:
+    return NSGAIISampler(seed=seed, population_size=10)
+
+
+EXPLOITING = {_gp, _nsga2}  # a GA child inherits some of its parents' values as they are
 
 SAMPLERS: dict[str, Callable[[int | None], Sampler]] = {
     "random": lambda seed: RandomSampler(seed=seed),
@@ -46,6 +51,7 @@ SAMPLERS: dict[str, Callable[[int | None], Sampler]] = {
     "gp": _gp,
     "coarse_to_fine": lambda seed: CoarseToFineSampler(seed=seed, round_size=8),
     "auto": lambda seed: AutoSampler(seed=seed, n_startup_trials=5, gp_max_trials=15),
+    "nsga2": _nsga2,
 }
 
 

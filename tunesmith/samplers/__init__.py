@@ -9,6 +9,7 @@ from tunesmith.samplers.cmaes import CmaEsSampler
 from tunesmith.samplers.coarse_to_fine import CoarseToFineSampler
 from tunesmith.samplers.gp import GPSampler
 from tunesmith.samplers.grid import GridSampler
+from tunesmith.samplers.nsga2 import NSGAIISampler
 from tunesmith.samplers.qmc import QMCSampler
 from tunesmith.samplers.random import RandomSampler
 from tunesmith.samplers.tpe import TPESampler
@@ -22,6 +23,7 @@ __all__ = [
     "CoarseToFineSampler",
     "GPSampler",
     "GridSampler",
+    "NSGAIISampler",
     "QMCSampler",
     "RandomSampler",
     "Sampler",
