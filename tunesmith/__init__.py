@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
-from tunesmith import reporting, samplers, schedulers
+from typing import TYPE_CHECKING, Any
+
+from tunesmith import samplers, schedulers
 from tunesmith.checkpoints import Checkpoint, CheckpointConfig, checkpoint_dir, get_checkpoint, save_checkpoint
 from tunesmith.distributions import (
     CategoricalDistribution,
@@ -43,7 +45,18 @@ from tunesmith.space import (
 from tunesmith.study import Study, create_study, load_study
 from tunesmith.trial import FrozenTrial, Trial, TrialPruned, TrialState, TrialStopped
 
+if TYPE_CHECKING:
+    from tunesmith import reporting
+
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "reporting":  # rich is imported when a reporter is first used, not by every worker
+        import importlib
+
+        return importlib.import_module("tunesmith.reporting")
+    raise AttributeError(f"module 'tunesmith' has no attribute {name!r}")
 
 __all__ = [
     "CategoricalDistribution",

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from tunesmith.samplers import RandomSampler, Sampler
+from tunesmith.samplers import AutoSampler, Sampler
 from tunesmith.schedulers import Scheduler
 
 _DIRECTIONS = {"minimize": "minimize", "maximize": "maximize", "min": "minimize", "max": "maximize"}
@@ -51,7 +51,7 @@ def make_sampler(sampler: Sampler | None, seed: int | None) -> Sampler:
         if not isinstance(sampler, Sampler):
             raise TypeError(f"sampler must be a tunesmith Sampler, got {type(sampler).__name__}")
         return sampler
-    return RandomSampler(seed=seed)
+    return AutoSampler(seed=seed)
 
 
 def one_scheduler(scheduler: Scheduler | None, pruner: Scheduler | None) -> Scheduler | None:

@@ -24,20 +24,31 @@ def dominates(a: np.ndarray, b: np.ndarray) -> bool:
 def nondominated_ranks(losses: np.ndarray) -> np.ndarray:
     """Front index of each row of ``losses`` (n, m), lower is better: 0 for the Pareto front.
 
-    Peels fronts with vectorised dominance checks: O(n^2 m) per front at worst.
+    Deb's fast non-dominated sort, vectorised: the dominance matrix once (O(n^2 m)),
+    then each front removes its members' dominations from the counts.
+
+    >>> nondominated_ranks(np.array([[1.0, 2.0], [2.0, 1.0], [2.0, 2.0], [3.0, 3.0]])).tolist()
+    [0, 0, 1, 2]
     """
     n = len(losses)
     ranks = np.full(n, -1, dtype=int)
-    remaining = np.arange(n)
+    if n == 0:
+        return ranks
+    le = np.ones((n, n), dtype=bool)
+    lt = np.zeros((n, n), dtype=bool)
+    for k in range(losses.shape[1]):  # n x n per objective, not n x n x m at once
+        col = losses[:, k]
+        le &= col[:, None] <= col[None, :]
+        lt |= col[:, None] < col[None, :]
+    dominates_ = le & lt  # [i, j]: i dominates j
+    count = dominates_.sum(axis=0)  # dominators of each row
+    current = np.flatnonzero(count == 0)
     front = 0
-    while remaining.size:
-        sub = losses[remaining]
-        # dominated[i] = some j dominates i
-        le = (sub[:, None, :] <= sub[None, :, :]).all(axis=2)
-        lt = (sub[:, None, :] < sub[None, :, :]).any(axis=2)
-        dominated = (le & lt).any(axis=0)
-        ranks[remaining[~dominated]] = front
-        remaining = remaining[dominated]
+    while current.size:
+        ranks[current] = front
+        count = count - dominates_[current].sum(axis=0)
+        count[ranks >= 0] = -1
+        current = np.flatnonzero(count == 0)
         front += 1
     return ranks
 

@@ -49,7 +49,8 @@ def create_study(
         storage: None (in memory), ``"sqlite:///file.db"``, a ``postgresql://`` URL, or a Storage.
         direction / directions: ``"minimize"`` or ``"maximize"`` (one per objective).
         metric / mode: Ray Tune's spelling: the metric name(s) and ``"min"``/``"max"``.
-        sampler: a sampler from :mod:`tunesmith.samplers` (default: random search).
+        sampler: a sampler from :mod:`tunesmith.samplers` (default: :class:`AutoSampler`, which
+            picks Sobol, GP, TPE, CMA-ES or NSGA-II from the problem).
         seed: seed for the default sampler; a seeded study reproduces its suggestions.
         scheduler / pruner: decides from intermediate reports whether a trial goes on
             (:mod:`tunesmith.schedulers`; ``pruner`` is Optuna's name for it).

@@ -38,11 +38,11 @@ def test_workers_share_the_budget_and_callbacks_see_every_trial(sqlite_url: str)
 
 
 def test_parallel_seeded_suggestions_match_serial(sqlite_url: str, tmp_path: Path) -> None:
-    a = tunesmith.create_study(storage=sqlite_url, seed=7)
+    a = tunesmith.create_study(storage=sqlite_url, sampler=tunesmith.samplers.RandomSampler(seed=7))
     a.optimize(trivial, n_trials=20, n_workers=2)
-    b = tunesmith.create_study(seed=7)
+    b = tunesmith.create_study(sampler=tunesmith.samplers.RandomSampler(seed=7))
     b.optimize(trivial, n_trials=20)
-    # Suggestions depend on (seed, trial number) only, not on which worker ran the trial.
+    # A history-free sampler's suggestions depend on (seed, trial number) only, not on the worker.
     assert [t.params for t in a.trials] == [t.params for t in b.trials]
 
 

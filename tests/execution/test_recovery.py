@@ -138,7 +138,8 @@ def test_killed_driver_resumes_without_losing_completed_trials(tmp_path: Path) -
             tunesmith.report(loss=(config["x"] - 0.5) ** 2)
         tunesmith.run(train, {{"x": tunesmith.uniform(0, 1), "k": tunesmith.grid_search([1, 2, 3, 4])}},
                       num_samples=10, metric="loss", mode="min", storage={url!r}, name="resumable",
-                      seed=3, verbose=0, max_concurrent_trials=2, resume=sys.argv[1] == "resume")
+                      search_alg=tunesmith.samplers.RandomSampler(seed=3), verbose=0, max_concurrent_trials=2,
+                          resume=sys.argv[1] == "resume")
     """))
     proc = subprocess.Popen([sys.executable, str(script), "fresh"])
     deadline = time.time() + 60
@@ -165,5 +166,6 @@ def test_killed_driver_resumes_without_losing_completed_trials(tmp_path: Path) -
     # And the seeded sampler went on as if never interrupted.
     fresh = tunesmith.run(lambda c: tunesmith.report(loss=0.0), {"x": tunesmith.uniform(0, 1),
                           "k": tunesmith.grid_search([1, 2, 3, 4])}, num_samples=10, metric="loss",
-                          storage=str(tmp_path / "ref.db"), seed=3, verbose=0, max_concurrent_trials=1)
+                          storage=str(tmp_path / "ref.db"), search_alg=tunesmith.samplers.RandomSampler(seed=3),
+                          verbose=0, max_concurrent_trials=1)
     assert [t.config["x"] for t in fresh.trials] == [t.params["x"] for t in trials]

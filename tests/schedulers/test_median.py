@@ -103,7 +103,8 @@ def _noisy_curve(config):
 def test_median_stopping_rule_with_worker_processes(tmp_path):
     rule = MedianStoppingRule(time_attr="training_iteration", metric="loss", mode="min", grace_period=3)
     result = tunesmith.run(
-        _noisy_curve, {"q": tunesmith.uniform(0.0, 1.0)}, num_samples=16, seed=1, scheduler=rule, verbose=0,
+        _noisy_curve, {"q": tunesmith.uniform(0.0, 1.0)}, num_samples=16, scheduler=rule, verbose=0,
+        search_alg=tunesmith.samplers.RandomSampler(seed=1),
         storage=f"sqlite:///{tmp_path}/m.db", resources_per_trial={"cpu": 1}, max_concurrent_trials=2,
     )
     pruned = [t for t in result.trials if t.state == TrialState.PRUNED]

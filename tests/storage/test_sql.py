@@ -104,6 +104,26 @@ def test_database_of_another_schema_version(db_path: Path, found: int, words: tu
     assert _file_state(db_path)[0] == before[0]
 
 
+def test_schema_1_database_is_migrated(db_path: Path) -> None:
+    """Schema 2 changed PostgreSQL only: a SQLite file of schema 1 is taken as it is."""
+    first = SQLStorage(_url(db_path))
+    sid = _populate(first)
+    expected = (first.get_trials(sid), [first.get_reports(sid, t.trial_id) for t in first.get_trials(sid)[0]])
+    first.close()
+    con = sqlite3.connect(db_path)
+    con.execute("UPDATE tunesmith_meta SET value = '1' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    again = SQLStorage(_url(db_path))
+    assert (again.get_trials(sid), [again.get_reports(sid, t.trial_id) for t in again.get_trials(sid)[0]]) == expected
+    assert again.start_trial(sid).number == 12  # the queued trial, then new numbers
+    assert again.start_trial(sid).number == 13
+    again.close()
+    con = sqlite3.connect(db_path)
+    assert con.execute("SELECT value FROM tunesmith_meta").fetchall() == [(str(SCHEMA_VERSION),)]
+    con.close()
+
+
 def test_memory_url_is_refused() -> None:
     with pytest.raises(ValueError, match="InMemoryStorage"):
         SQLStorage("sqlite:///:memory:")

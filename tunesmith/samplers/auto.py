@@ -41,7 +41,6 @@ from tunesmith.distributions import CategoricalDistribution, Distribution, Float
 from tunesmith.history import History
 from tunesmith.samplers._base import Sampler
 from tunesmith.samplers.qmc import QMCSampler
-from tunesmith.samplers.tpe import TPESampler
 from tunesmith.trial import TrialState
 
 __all__ = ["AutoSampler"]
@@ -125,16 +124,22 @@ def _make(name: str, seed: int) -> Sampler:
         try:
             from tunesmith.samplers.gp import GPSampler
         except ImportError:
-            return TPESampler(seed=seed, n_startup_trials=0)
+            return _tpe(seed)
         return GPSampler(seed=seed, n_startup_trials=0)
     if name == "cmaes":
         try:
             from tunesmith.samplers.cmaes import CmaEsSampler
         except ImportError:
-            return TPESampler(seed=seed, n_startup_trials=0)
+            return _tpe(seed)
         return CmaEsSampler(seed=seed)
     if name == "nsga2":
         from tunesmith.samplers.nsga2 import NSGAIISampler
 
         return NSGAIISampler(seed=seed)
+    return _tpe(seed)
+
+
+def _tpe(seed: int | None) -> Sampler:
+    from tunesmith.samplers.tpe import TPESampler  # imported when first used: SciPy is slow to import
+
     return TPESampler(seed=seed, n_startup_trials=0)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -40,14 +41,24 @@ class CompiledStatement:
 
 
 class Session:
-    """One DBAPI connection per thread, with explicit short transactions."""
+    """One DBAPI connection per thread, with explicit short transactions.
+
+    The connection runs in the driver's autocommit mode on both backends: a statement
+    outside :meth:`write` is a transaction of its own (PostgreSQL: one round trip, no
+    BEGIN/COMMIT), and :meth:`write` issues BEGIN and COMMIT itself.
+    """
 
     def __init__(self, engine: Engine, sqlite: bool) -> None:
         self._engine = engine
         self._sqlite = sqlite
+        self._begin = "BEGIN IMMEDIATE" if sqlite else "BEGIN"
         self._local = threading.local()
         self._compiled: dict[int, CompiledStatement] = {}
         self._keep: list[ClauseElement] = []  # statements compiled by id() stay alive
+        if not sqlite:
+            # A connection goes back to the pool when closed (or when its thread is gone):
+            # transactional again, as SQLAlchemy's own connections expect.
+            event.listen(engine, "checkin", _leave_autocommit)
 
     def compile(self, stmt: ClauseElement) -> CompiledStatement:
         compiled = self._compiled.get(id(stmt))
@@ -60,48 +71,56 @@ class Session:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._engine.raw_connection()
+            if not self._sqlite:  # SQLite's is set up by SQLStorage (isolation_level None)
+                driver = conn.driver_connection
+                assert driver is not None
+                driver.autocommit = True
         return conn
 
     @contextmanager
     def write(self) -> Iterator[Cursor]:
-        """A write transaction (SQLite: BEGIN IMMEDIATE, so writers queue on the lock)."""
+        """A transaction of several statements (SQLite: BEGIN IMMEDIATE, so writers queue on the lock)."""
         conn = self._connection()
         cur = conn.cursor()
-        if self._sqlite:
-            cur.execute("BEGIN IMMEDIATE")
+        cur.execute(self._begin)
         try:
             yield Cursor(self, cur)
         except BaseException:
-            if self._sqlite:
-                cur.execute("ROLLBACK")
-            else:
-                conn.rollback()
+            cur.execute("ROLLBACK")
             raise
         else:
-            if self._sqlite:
-                cur.execute("COMMIT")
-            else:
-                conn.commit()
+            cur.execute("COMMIT")
         finally:
             cur.close()
 
     @contextmanager
-    def read(self) -> Iterator[Cursor]:
-        """Reads: SQLite runs each statement on its own; PostgreSQL ends the transaction after."""
-        conn = self._connection()
-        cur = conn.cursor()
+    def autocommit(self) -> Iterator[Cursor]:
+        """Each statement a transaction of its own: reads, and changes made by one statement."""
+        cur = self._connection().cursor()
         try:
             yield Cursor(self, cur)
         finally:
             cur.close()
-            if not self._sqlite:
-                conn.rollback()
+
+    def read(self) -> AbstractContextManager[Cursor]:
+        """Reads, statement by statement (see :meth:`autocommit`)."""
+        return self.autocommit()
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def _leave_autocommit(dbapi_conn: Any, _record: Any) -> None:
+    """Pool checkin (PostgreSQL): switch a connection the session used back to transactions."""
+    if dbapi_conn is None or not getattr(dbapi_conn, "autocommit", False):
+        return
+    from psycopg.pq import TransactionStatus
+
+    if dbapi_conn.info.transaction_status == TransactionStatus.IDLE:  # not broken, not mid-transaction
+        dbapi_conn.autocommit = False
 
 
 class Cursor:

@@ -1,14 +1,28 @@
-"""Tables of the SQL storage (portable: SQLite and PostgreSQL) and the schema check.
+"""Tables of the SQL storage (portable: SQLite and PostgreSQL), the schema check and its migrations.
 
 JSON is kept in TEXT columns written by Python's json (NaN and infinities survive,
 which a JSON column type would reject). The first objective is copied to a DOUBLE
 column ``value`` so that the best trial is an index lookup.
+
+Schema versions:
+
+1. The study row holds the counters: ``next_number`` (the next trial number) and
+   ``version`` (stamped on every trial a write changes). Writers of a study take
+   turns on that row.
+2. On PostgreSQL the counters are gone from the study row (see ``sql.py``): a trial's
+   ``version`` is the id of the transaction that last wrote it and its number is the
+   study's largest plus one. The two columns stay 0, pinned by a CHECK, so that a
+   tunesmith of schema 1 still running against a migrated database fails on its first
+   write instead of writing versions that readers would skip. SQLite is unchanged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     Double,
     ForeignKey,
@@ -23,13 +37,16 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.schema import AddConstraint
 
 from tunesmith.exceptions import SchemaVersionError, StorageError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 metadata = MetaData()
+
+_NO_COUNTERS = "ck_tunesmith_studies_no_counters"
 
 studies = Table(
     "tunesmith_studies", metadata,
@@ -41,6 +58,8 @@ studies = Table(
     Column("version", BigInteger, nullable=False),
     Column("created_at", Double, nullable=False),
     Column("attrs", Text, nullable=False),
+    # PostgreSQL keeps no counters on the study row (schema 2); see the module docstring.
+    CheckConstraint("next_number = 0 AND version = 0", name=_NO_COUNTERS).ddl_if(dialect="postgresql"),
 )
 
 study_params = Table(
@@ -93,10 +112,11 @@ meta = Table(
 
 
 def ensure_schema(engine: Engine, url: str) -> None:
-    """Create the tables in an empty database; refuse foreign or newer databases.
+    """Create the tables in an empty database, migrate an older one; refuse foreign or newer ones.
 
-    Nothing is written unless the database holds no tables at all, so a file that is
-    not ours is left untouched (an empty SQLite file becomes a tunesmith database).
+    Nothing is written unless the database holds no tables at all or is a tunesmith
+    database of an older schema, so a file that is not ours is left untouched (an empty
+    SQLite file becomes a tunesmith database).
     """
     try:
         with engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, so creators take turns
@@ -113,11 +133,16 @@ def ensure_schema(engine: Engine, url: str) -> None:
                     "tunesmith database; point tunesmith at a new file or database"
                 )
             row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+            found = int(row[0]) if row else 0
+            if found in _MIGRATIONS:  # under the lock above: one opener migrates, the others wait
+                for version in range(found, SCHEMA_VERSION):
+                    _MIGRATIONS[version](conn)
+                conn.execute(meta.update().where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION)))
+                return
     except StorageError:
         raise
     except Exception as e:  # e.g. "file is not a database"
         raise StorageError(f"cannot open {url!r} as a tunesmith database: {e}") from e
-    found = int(row[0]) if row else 0
     if found > SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{url!r} was written by a newer tunesmith (schema version {found}; this version "
@@ -128,3 +153,18 @@ def ensure_schema(engine: Engine, url: str) -> None:
             f"{url!r} has schema version {found}, older than this tunesmith's {SCHEMA_VERSION}, "
             "and no migration exists for it"
         )
+
+
+def _migrate_1_to_2(conn: Connection) -> None:
+    """PostgreSQL: take the counters off the study row (SQLite: nothing changes)."""
+    if conn.dialect.name != "postgresql":
+        return
+    # Versions become transaction ids from now on, all above 1 (the first normal xid is 3):
+    # every existing trial is "changed at version 1", so a reader starting at 0 sees it once.
+    conn.execute(trials.update().where(trials.c.version != 1).values(version=1))
+    conn.execute(studies.update().values(next_number=0, version=0))
+    conn.execute(AddConstraint(next(c for c in studies.constraints if c.name == _NO_COUNTERS)))
+
+
+# schema version -> the step that brings a database of that version to the next one
+_MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2}

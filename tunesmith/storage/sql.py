@@ -2,8 +2,27 @@
 
 SQLite runs in WAL mode with a busy timeout; every write is one short
 ``BEGIN IMMEDIATE`` transaction, so concurrent writers queue instead of failing
-with "database is locked". Every write first bumps the study's version row, which
-serialises writers of one study on every backend and makes trial numbers unique.
+with "database is locked". Every write first bumps the study's row, the counter of
+trial numbers and change versions.
+
+PostgreSQL keeps no counter on the study row: a writer would hold that row's lock
+until its commit had reached the disk, and writers of one study would take turns.
+Instead (schema 2):
+
+- A trial's number is the study's largest plus one, inserted with ON CONFLICT DO
+  NOTHING and tried again on a conflict. The unique (study_id, number) index makes
+  a second inserter of the same number wait for the first to commit or roll back,
+  so a number is taken only once the one below it is committed: unique and
+  contiguous, with no gap when a transaction fails. So new trials still start one
+  at a time; finishing, updating and recovering trials wait on no other write, and
+  reports wait only on the study's other reports (their ids must grow in commit
+  order, see ``get_study_reports``).
+- A trial's version is the id of the transaction that last wrote it. Ids are handed
+  out in start order, not commit order, so a reader must not skip past an id whose
+  transaction may still commit: see ``SQLStorage._pg_changed_trials``. Every write holds
+  a shared advisory lock on its study (writers do not block each other), taken
+  before the transaction gets its id; a reader that briefly gets the lock
+  exclusively knows that no write of the study is in flight.
 
 >>> import tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "demo.db")
@@ -15,12 +34,28 @@ serialises writers of one study on every backend and makes trial numbers unique.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Double, Integer, SmallInteger, Text, bindparam, create_engine, event, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Double,
+    Integer,
+    SmallInteger,
+    Text,
+    bindparam,
+    cast,
+    create_engine,
+    event,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -83,7 +118,7 @@ _INSERT_STUDY_PARAM = study_params.insert().values(
 _STUDY_NAME = select(studies.c.name).where(studies.c.study_id == bindparam("sid"))
 _PARAMS_ATTRS = select(trials.c.params, trials.c.user_attrs).where(trials.c.trial_id == bindparam("tid"))
 _CLAIM_WAITING = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"))
+    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _WAITING)
     .values(state=_RUNNING, started_at=bindparam("now"), heartbeat_at=bindparam("now"), version=bindparam("version"))
     .returning(*trials.c)
 )
@@ -120,47 +155,118 @@ _STUDY_REPORTS = (
 )
 _STATE = select(trials.c.state).where(trials.c.trial_id == bindparam("tid"))
 
-# PostgreSQL: start and finish are single statements, the study-row bump a data-modifying
-# CTE. Writers of a study queue on that row's lock until they commit; one statement
-# (instead of several client round trips) keeps the lock short when workers are many.
-_bump_number = (
-    studies.update().where(studies.c.study_id == bindparam("sid"))
-    .values(version=studies.c.version + 1, next_number=studies.c.next_number + 1)
-    .returning(studies.c.version, studies.c.next_number).cte("bump")
+# -- PostgreSQL (see the module docstring) ---------------------------------------------
+# The shared lock every write of a study holds (advisory lock key: (_STUDY_LOCK, study_id)).
+# A statement that writes alone takes it in its first CTE, and everything it writes or
+# locks depends on that CTE (a join, or an EXISTS the executor checks before the first
+# row), so the lock comes before the transaction's id: PostgreSQL assigns the id at the
+# first row written or locked, or when pg_current_xact_id() is first called.
+_STUDY_LOCK = 74202
+_study_lock = (
+    select(func.pg_advisory_xact_lock_shared(_STUDY_LOCK, bindparam("sid", type_=Integer)).label("held"))
+    .cte("study_lock").prefix_with("MATERIALIZED")
 )
-_PG_START = trials.insert().from_select(
-    ["study_id", "number", "state", "params", "user_attrs", "system_attrs", "started_at", "heartbeat_at", "version"],
-    select(
-        bindparam("sid", type_=Integer), _bump_number.c.next_number - 1, literal(_RUNNING, SmallInteger),
-        literal("{}", Text), literal("{}", Text), literal("{}", Text), bindparam("now", type_=Double),
-        bindparam("now", type_=Double), _bump_number.c.version,
-    ),
-).returning(trials.c.trial_id, trials.c.number)
-_ANY_WAITING = select(trials.c.trial_id).where(
-    trials.c.study_id == bindparam("sid"), trials.c.state == _WAITING
-).limit(1)
-_bump = (
-    studies.update().where(studies.c.study_id == bindparam("sid"))
-    .values(version=studies.c.version + 1).returning(studies.c.version).cte("bump")
+_study_locked = exists(select(_study_lock.c.held))
+
+
+def _xid8(fn: Any) -> Any:
+    """A 64-bit transaction id (xid8: never wraps around) as BIGINT."""
+    return cast(cast(fn, Text), BigInteger)
+
+
+_XID = _xid8(func.pg_current_xact_id())
+# The first statement of a write transaction of several statements: the lock, then the version.
+_PG_BEGIN_CHANGE = select(_XID).select_from(_study_lock)
+# append_report's: reports of a study also take turns (exclusive, to the commit) on a lock of their own.
+_REPORTS_LOCK = 74203
+_reports_lock = (
+    select(func.pg_advisory_xact_lock(_REPORTS_LOCK, bindparam("sid", type_=Integer)).label("held"))
+    .cte("reports_lock").prefix_with("MATERIALIZED")
 )
-_PG_FINISH_COLUMNS = {
-    **{k: v for k, v in _FINISH_COLUMNS.items() if k != "version"},
-    "version": select(_bump.c.version).scalar_subquery(),
-}
+_PG_BEGIN_REPORT = select(_XID).select_from(_study_lock.join(_reports_lock, literal(True)))
+_next_number = func.coalesce(
+    select(func.max(trials.c.number)).where(trials.c.study_id == bindparam("sid")).scalar_subquery(), -1
+) + 1
+_NEW_TRIAL = ["study_id", "number", "state", "params", "user_attrs", "system_attrs", "started_at", "heartbeat_at",
+              "version"]
+
+# start_trial: claim the oldest WAITING trial that no one else is claiming, else insert a new one.
+_oldest_waiting = (
+    select(trials.c.trial_id).join(_study_lock, literal(True))
+    .where(trials.c.study_id == bindparam("sid"), trials.c.state == _WAITING)
+    .order_by(trials.c.number).limit(1).with_for_update(of=trials, skip_locked=True).scalar_subquery()
+)
+_claimed = (
+    trials.update().where(trials.c.trial_id == _oldest_waiting, trials.c.state == _WAITING)
+    .values(state=_RUNNING, started_at=bindparam("now"), heartbeat_at=bindparam("now"), version=_XID)
+    .returning(*trials.c).cte("claimed")
+)
+
+
+class _Inserts(NamedTuple):
+    start: Any  # start_trial: the trial claimed or created, or no row when the number was taken
+    enqueue: Any  # enqueue_trial: the new WAITING trial's number, or no row (likewise)
+    study_param: Any  # a parameter name registered, or nothing if another writer registered it
+
+
+@functools.cache
+def _pg_inserts() -> _Inserts:
+    """PostgreSQL's INSERT ... ON CONFLICT statements, built at first use: the dialect module
+    they need takes ~0.1 s to import, which SQLite users need not pay."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    def numbered(state: int, started: bool, condition: Any) -> Any:
+        """INSERT a trial numbered max + 1; nothing on a conflict (the caller tries again)."""
+        now = bindparam("now", type_=Double) if started else literal(None, Double)
+        return insert(trials).from_select(_NEW_TRIAL, select(
+            bindparam("sid", type_=Integer), _next_number, literal(state, SmallInteger), literal("{}", Text),
+            literal("{}", Text), bindparam("system_attrs", type_=Text), now, now, _XID,
+        ).where(condition)).on_conflict_do_nothing(index_elements=["study_id", "number"])
+
+    created = (
+        numbered(_RUNNING, True, _study_locked & ~exists(select(_claimed.c.trial_id)))
+        .returning(*trials.c).cte("created")
+    )
+    return _Inserts(
+        start=union_all(select(_claimed), select(created)),
+        enqueue=numbered(_WAITING, False, _study_locked).returning(trials.c.number).add_cte(_study_lock),
+        study_param=insert(study_params).values(
+            study_id=bindparam("sid"), name=bindparam("name"), distribution=bindparam("distribution"),
+        ).on_conflict_do_nothing(index_elements=["study_id", "name"]),
+    )
+
+
+_PG_FINISH_COLUMNS = {**_FINISH_COLUMNS, "version": _XID}
 _PG_FINISH = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
-    .values(**_PG_FINISH_COLUMNS).returning(*trials.c).add_cte(_bump)
+    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING, _study_locked)
+    .values(**_PG_FINISH_COLUMNS).returning(*trials.c).add_cte(_study_lock)
 )
 _PG_FINISH_WITH_PARAMS = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
+    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING, _study_locked)
     .values(**_PG_FINISH_COLUMNS, params=bindparam("params"), user_attrs=bindparam("user_attrs"))
-    .returning(*trials.c).add_cte(_bump)
+    .returning(*trials.c).add_cte(_study_lock)
+)
+# get_trials: the changes, with the oldest transaction still running anywhere on the server
+# (every id below it has committed or rolled back) ...
+_PG_CHANGED = (
+    select(trials, select(_xid8(func.pg_snapshot_xmin(func.pg_current_snapshot()))).scalar_subquery())
+    .where(trials.c.study_id == bindparam("sid"), trials.c.version > bindparam("since"))
+    .order_by(trials.c.version)
+)
+# ... and, when that is not enough, whether no write of the study is in flight (the lock
+# is released with the statement's transaction) and the first id not yet handed out.
+_PG_QUIET = select(
+    func.pg_try_advisory_xact_lock(_STUDY_LOCK, bindparam("sid", type_=Integer)),
+    _xid8(func.pg_snapshot_xmax(func.pg_current_snapshot())),
 )
 _HEARTBEAT = (
     trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
     .values(heartbeat_at=bindparam("now"))
 )
 _RUNNING_TRIALS = select(trials).where(trials.c.study_id == bindparam("sid"), trials.c.state == _RUNNING)
+# In recover_trials' write: locked (PostgreSQL), so a concurrent finish or recovery either
+# went first and is seen, or waits; in trial_id order, so two recoveries cannot deadlock.
+_LOCK_RUNNING = _RUNNING_TRIALS.order_by(trials.c.trial_id).with_for_update()
 _REQUEUE = (
     trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
     .values(state=_WAITING, system_attrs=bindparam("system_attrs"), heartbeat_at=None, version=bindparam("version"))
@@ -326,24 +432,30 @@ class SQLStorage(Storage):
     def enqueue_trial(
         self, study_id: int, fixed_params: Mapping[str, Any], system_attrs: Mapping[str, Any] | None = None,
     ) -> int:
+        attrs = dumps({**(system_attrs or {}), "fixed_params": dict(fixed_params)})
+        if not self._sqlite:
+            args = {"sid": study_id, "system_attrs": attrs}
+            with self._session.autocommit() as cur:
+                while (row := cur.execute(_pg_inserts().enqueue, args).fetchone()) is None:
+                    pass  # another writer took that number (see the module docstring): take the next
+            return int(row[0])
         with self._write() as conn:
             version, next_number = conn.execute(_BUMP_NUMBER, {"sid": study_id}).one()
             number = next_number - 1
             conn.execute(trials.insert().values(
                 study_id=study_id, number=number, state=_WAITING, params="{}", user_attrs="{}",
-                system_attrs=dumps({**(system_attrs or {}), "fixed_params": dict(fixed_params)}), version=version,
+                system_attrs=attrs, version=version,
             ))
         return number
 
     def start_trial(self, study_id: int) -> FrozenTrial:
         now = time.time()
-        if not self._sqlite:
-            with self._session.read() as cur:
-                queued = cur.execute(_ANY_WAITING, {"sid": study_id}).fetchone()
-            if queued is None:  # the common case: one statement (see _PG_START)
-                with self._session.write() as cur:
-                    trial_id, number = cur.execute(_PG_START, {"sid": study_id, "now": now}).fetchone()
-                return FrozenTrial(number, TrialState.RUNNING, started_at=now, heartbeat_at=now, trial_id=trial_id)
+        if not self._sqlite:  # one statement, a transaction of its own (see _pg_inserts)
+            args = {"sid": study_id, "now": now, "system_attrs": "{}"}
+            with self._session.autocommit() as cur:
+                while (row := cur.execute(_pg_inserts().start, args).fetchone()) is None:
+                    pass  # another writer took that number (see the module docstring): take the next
+            return _trial_from_row(row)
         with self._session.write() as cur:
             version, next_number = cur.execute(_BUMP_NUMBER, {"sid": study_id}).fetchone()
             waiting = cur.execute(_FIRST_WAITING, {"sid": study_id}).fetchone()
@@ -366,12 +478,32 @@ class SQLStorage(Storage):
         rows = cur.execute(_STUDY_PARAMS, {"sid": study_id}).fetchall()
         known.update({n: distribution_from_json(d) for n, d in rows})
         added = check_distributions(self._study_name(cur, study_id), known, distributions)
-        if added:
-            cur.executemany(_INSERT_STUDY_PARAM, [
-                {"sid": study_id, "name": n, "distribution": d.to_json()} for n, d in added.items()
-            ])
-            # Not cached here: the transaction may still roll back (the trial turns out
-            # finished); the next registration reads the committed rows instead.
+        # Not cached here: the transaction may still roll back (the trial turns out
+        # finished); the next registration reads the committed rows instead.
+        # By name: two writers registering the same names insert them in the same order.
+        new_rows = [{"sid": study_id, "name": n, "distribution": d.to_json()} for n, d in sorted(added.items())]
+        if self._sqlite:  # no other writer since the read above
+            cur.executemany(_INSERT_STUDY_PARAM, new_rows)
+            return
+        # PostgreSQL: another writer may register the same name meanwhile (writers do not
+        # take turns); the first to commit stands and the others must agree with it.
+        raced = {str(r["name"]) for r in new_rows if cur.execute(_pg_inserts().study_param, r).rowcount == 0}
+        if raced:
+            rows = cur.execute(_STUDY_PARAMS, {"sid": study_id}).fetchall()
+            known.update({n: distribution_from_json(d) for n, d in rows})
+            check_distributions(self._study_name(cur, study_id), known, {n: added[n] for n in raced})
+
+    def _begin_change(self, cur: Cursor, study_id: int, report: bool = False) -> int:
+        """The version a write stamps on what it changes: the first statement of its transaction.
+
+        SQLite bumps the study's counter. PostgreSQL takes the study's shared lock, then
+        the transaction's id (see the module docstring); a report also takes the study's
+        report lock, held to the commit, so that report ids grow in commit order within a
+        study (``get_study_reports`` relies on it).
+        """
+        if self._sqlite:
+            return int(cur.execute(_BUMP, {"sid": study_id}).fetchone()[0])
+        return int(cur.execute(_PG_BEGIN_REPORT if report else _PG_BEGIN_CHANGE, {"sid": study_id}).fetchone()[0])
 
     def _study_name(self, cur: Cursor, study_id: int) -> str:
         if study_id not in self._names:
@@ -406,7 +538,7 @@ class SQLStorage(Storage):
                     self._raise_finished(cur, trial_id)
             return
         with self._session.write() as cur:
-            version = cur.execute(_BUMP, {"sid": study_id}).fetchone()[0]
+            version = self._begin_change(cur, study_id)
             self._register(cur, study_id, distributions)
             params_json, attrs_json = self._stored_params_attrs(cur, trial_id, params, user_attrs)
             args = {"tid": trial_id, "params": params_json, "user_attrs": attrs_json, "now": now, "version": version}
@@ -417,7 +549,7 @@ class SQLStorage(Storage):
         now = time.time()
         text = dumps(dict(metrics))
         with self._session.write() as cur:
-            version = cur.execute(_BUMP, {"sid": study_id}).fetchone()[0]
+            version = self._begin_change(cur, study_id, report=True)
             args = {"tid": trial_id, "step": step, "metrics": text, "now": now, "version": version}
             if cur.execute(_SET_LAST_REPORT, args).rowcount != 1:
                 self._raise_finished(cur, trial_id)
@@ -435,7 +567,7 @@ class SQLStorage(Storage):
         if not self._sqlite and simple:
             return self._finish_in_one_statement(study_id, trial_id, state, values, error, params, user_attrs, now)
         with self._session.write() as cur:
-            version = cur.execute(_BUMP, {"sid": study_id}).fetchone()[0]
+            version = self._begin_change(cur, study_id)
             self._register(cur, study_id, distributions)
             args: dict[str, Any] = {
                 "tid": trial_id, "state": int(state), "values_json": None if values is None else dumps(list(values)),
@@ -453,7 +585,7 @@ class SQLStorage(Storage):
 
     def resume_trial(self, study_id: int, trial_id: int) -> bool:
         with self._session.write() as cur:
-            version = cur.execute(_BUMP, {"sid": study_id}).fetchone()[0]
+            version = self._begin_change(cur, study_id)
             return int(cur.execute(_RESUME, {"tid": trial_id, "version": version}).rowcount) == 1
 
     def recover_trials(
@@ -473,8 +605,8 @@ class SQLStorage(Storage):
         now = time.time()
         changed = []
         with self._session.write() as cur:
-            version = cur.execute(_BUMP, {"sid": study_id}).fetchone()[0]
-            for row in cur.execute(_RUNNING_TRIALS, {"sid": study_id}).fetchall():
+            version = self._begin_change(cur, study_id)
+            for row in cur.execute(_LOCK_RUNNING, {"sid": study_id}).fetchall():
                 if not lost(row):
                     continue
                 attrs = loads(row[_I_SATTRS])
@@ -494,7 +626,7 @@ class SQLStorage(Storage):
         self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None, error: str | None,
         params: Mapping[str, Any] | None, user_attrs: Mapping[str, Any] | None, now: float,
     ) -> FrozenTrial:
-        """PostgreSQL's finish: one statement (see _PG_FINISH); distributions are already registered."""
+        """PostgreSQL's finish: one statement, a transaction of its own; distributions are already registered."""
         args: dict[str, Any] = {
             "sid": study_id, "tid": trial_id, "state": int(state),
             "values_json": None if values is None else dumps(list(values)), "value": sort_value(values),
@@ -504,18 +636,50 @@ class SQLStorage(Storage):
         if params is not None:
             args["params"], args["user_attrs"] = dumps(dict(params)), dumps(dict(user_attrs or {}))
             stmt = _PG_FINISH_WITH_PARAMS
-        with self._session.write() as cur:
+        with self._session.autocommit() as cur:
             row = cur.execute(stmt, args).fetchone()
             if row is None:
                 self._raise_finished(cur, trial_id)
         return _trial_from_row(row)
 
     def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
+        if not self._sqlite:
+            return self._pg_changed_trials(study_id, since_version)
         with self._session.read() as cur:
             rows = cur.execute(_CHANGED, {"sid": study_id, "since": since_version}).fetchall()
         if not rows:
             return [], since_version
         return [_trial_from_row(r) for r in rows], int(rows[-1][_I_VERSION])
+
+    def _pg_changed_trials(self, study_id: int, since: int) -> tuple[list[FrozenTrial], int]:
+        """PostgreSQL's get_trials: the version returned never passes a change that may still commit.
+
+        Versions are transaction ids, handed out when a transaction first writes, not when
+        it commits, so a change with a smaller id than one seen may still be in flight. The
+        version returned is the newest seen, capped at a *horizon* below which every
+        transaction that writes the study has committed (and is seen) or rolled back. Trials
+        changed above the horizon come again at the next call; applying one twice changes
+        nothing.
+        """
+        args = {"sid": study_id, "since": since}
+        with self._session.read() as cur:  # each statement on its own: the lock below is let go at once
+            rows = cur.execute(_PG_CHANGED, args).fetchall()
+            if not rows:
+                return [], since
+            # Every id below the oldest transaction still running (anywhere on the server) is done.
+            newest, horizon = int(rows[-1][_I_VERSION]), int(rows[-1][-1]) - 1
+            if newest > horizon:
+                # Something older still runs. If it does not write this study (no write of
+                # the study is in flight: each holds the study's shared lock from before it
+                # has an id until it ends), every writer of it with an id below next_id has
+                # finished, and a second read sees them all.
+                quiet, next_id = cur.execute(_PG_QUIET, {"sid": study_id}).fetchone()
+                if quiet:
+                    rows = cur.execute(_PG_CHANGED, args).fetchall()
+                    if not rows:
+                        return [], since
+                    newest, horizon = int(rows[-1][_I_VERSION]), max(int(rows[-1][-1]), int(next_id)) - 1
+        return [_trial_from_row(r) for r in rows], max(since, min(newest, horizon))
 
     def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
         with self._read() as conn:
