@@ -690,9 +690,9 @@ class SQLStorage(Storage):
         return [(int(s), loads(m)) for s, m in rows]
 
     def get_study_reports(self, study_id: int, after: int = 0) -> list[Report]:
-        # Ids grow in commit order within a study: a report is inserted after the
-        # study's row is locked (append_report's version bump), so none can commit
-        # behind a reader's cursor.
+        # Ids grow in commit order within a study: a report is inserted while its writer
+        # holds the study's report lock (SQLite: the single writer; PostgreSQL: see
+        # _begin_change), so none can commit behind a reader's cursor.
         with self._session.read() as cur:
             rows = cur.execute(_STUDY_REPORTS, {"sid": study_id, "after": after}).fetchall()
         return [Report(int(i), int(t), int(s), loads(m)) for i, t, s, m in rows]
