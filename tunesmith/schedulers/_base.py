@@ -171,6 +171,14 @@ class Scheduler:
         return self.decide(view, trial_id, step, metrics)
 
     # -- helpers for subclasses ---------------------------------------------------------
+    def require_metric(self, metrics: Mapping[str, Any]) -> None:
+        """A clear error when the reporting trial's metrics lack the one the scheduler compares."""
+        if self.metric not in metrics:
+            raise ValueError(
+                f"{type(self).__name__} compares trials by {self.metric!r}, but this report has only "
+                f"{sorted(metrics)}; report {self.metric!r} or pass metric= to the scheduler"
+            )
+
     def time_of(self, step: int, metrics: Mapping[str, Any]) -> float:
         """Progress of a report: ``metrics[time_attr]``, or its step for iteration-like names."""
         t = metrics.get(self.time_attr)

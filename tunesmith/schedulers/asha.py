@@ -172,11 +172,7 @@ class ASHAScheduler(Scheduler):
         self._decisions[report.trial_id] = (index, action, stopping)
 
     def decide(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
-        if self.metric not in metrics:
-            raise ValueError(
-                f"{type(self).__name__} compares trials by {self.metric!r}, but this report has only "
-                f"{sorted(metrics)}; report {self.metric!r} or pass metric= to the scheduler"
-            )
+        self.require_metric(metrics)
         reports = view.reports.get(trial_id, ())
         index, action, stopping = self._decisions.get(trial_id, (-1, Decision.CONTINUE, Decision.CONTINUE))
         if index != len(reports) - 1:

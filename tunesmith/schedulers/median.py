@@ -49,13 +49,6 @@ class _Curves(Scheduler):
         self._times.setdefault(report.trial_id, []).append(self.time_of(report.step, report.metrics))
         self._scores.setdefault(report.trial_id, []).append(score)
 
-    def _check_metric(self, metrics: Mapping[str, Any]) -> None:
-        if self.metric not in metrics:
-            raise ValueError(
-                f"{type(self).__name__} compares trials by {self.metric!r}, but this report has only "
-                f"{sorted(metrics)}; report {self.metric!r} or pass metric= to the scheduler"
-            )
-
 
 class MedianStoppingRule(_Curves):
     """Ray Tune's median stopping rule (Golovin et al. 2017, Google Vizier).
@@ -86,7 +79,7 @@ class MedianStoppingRule(_Curves):
                 "min_samples_required": self.min_samples_required, "min_time_slice": self.min_time_slice}
 
     def decide(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
-        self._check_metric(metrics)
+        self.require_metric(metrics)
         now = self.time_of(step, metrics)
         mine = self._scores.get(trial_id)
         if now <= self.grace_period or not mine:
@@ -132,7 +125,7 @@ class PercentilePruner(_Curves):
                 "n_min_trials": self.n_min_trials, "metric": self.metric, "mode": self.mode}
 
     def decide(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
-        self._check_metric(metrics)
+        self.require_metric(metrics)
         if step < self.n_warmup_steps or (step - self.n_warmup_steps) % self.interval_steps:
             return Decision.CONTINUE
         mine = self._scores.get(trial_id)

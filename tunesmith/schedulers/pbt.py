@@ -108,11 +108,7 @@ class PopulationBasedTraining(Scheduler):
 
     # -- the decision -------------------------------------------------------------------
     def decide(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision | Exploit:
-        if self.metric not in metrics:
-            raise ValueError(
-                f"PopulationBasedTraining compares trials by {self.metric!r}, but this report has only "
-                f"{sorted(metrics)}; report {self.metric!r} or pass metric= to the scheduler"
-            )
+        self.require_metric(metrics)
         now = self.time_of(step, metrics)
         me = view.trial(trial_id)
         restore = me.system_attrs.get("restore") or {}
