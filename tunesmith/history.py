@@ -43,6 +43,7 @@ class History:
         self._trials: list[FrozenTrial] = []
         self._row: dict[int, int] = {}  # trial number -> row
         self._states = np.zeros(0, dtype=np.int8)
+        self._numbers = np.zeros(0, dtype=np.int64)
         self._values = np.zeros((0, n_objectives))
         self._encoded: dict[str, np.ndarray] = {}
         self._dirty: set[int] = set()
@@ -73,6 +74,7 @@ class History:
                 cap *= 2
             if cap != len(self._states):
                 self._states = _grow(self._states, cap, 0)
+                self._numbers = _grow(self._numbers, cap, 0)
                 self._values = _grow(self._values, cap, np.nan)
                 self._encoded = {k: _grow(v, cap, np.nan) for k, v in self._encoded.items()}
         for t in changed:
@@ -85,6 +87,7 @@ class History:
             else:
                 self._trials[row] = t
             self._states[row] = int(t.state)
+            self._numbers[row] = t.number
             if t.values is not None:
                 k = min(len(t.values), self._n_obj)
                 self._values[row, :k] = t.values[:k]
@@ -131,8 +134,9 @@ class History:
 
     @property
     def numbers(self) -> np.ndarray:
+        """Trial numbers, row by row (a column kept up to date, like the states)."""
         self.sync()
-        return np.fromiter((t.number for t in self._trials), dtype=np.int64, count=len(self._trials))
+        return self._numbers[: len(self._trials)]
 
     def n_enqueued_before(self, number: int) -> int:
         """How many trials numbered below ``number`` were created by ``enqueue``."""
