@@ -19,7 +19,7 @@ from sqlalchemy import make_url
 from tunesmith.distributions import FloatDistribution, IntDistribution
 from tunesmith.storage import SQLStorage
 from tunesmith.storage._schema import SCHEMA_VERSION
-from tunesmith.storage.sql import _PG_BEGIN_CHANGE, _SET_PARAMS, _pg_inserts
+from tunesmith.storage._statements import PG_BEGIN_CHANGE, SET_PARAMS, pg_inserts
 from tunesmith.trial import TrialState
 
 psycopg = pytest.importorskip("psycopg")
@@ -84,8 +84,8 @@ def test_reader_never_passes_a_change_still_in_flight(storage: SQLStorage, other
     a, b = storage.start_trial(sid), storage.start_trial(sid)
     _, v0 = storage.get_trials(sid)
     # A writer of the study takes its version (its transaction id) and writes, uncommitted ...
-    (in_flight,) = _run(storage, other, _PG_BEGIN_CHANGE, sid=sid).fetchone()
-    _run(storage, other, _SET_PARAMS, tid=a.trial_id, params='{"x": 1}', user_attrs="{}", now=time.time(),
+    (in_flight,) = _run(storage, other, PG_BEGIN_CHANGE, sid=sid).fetchone()
+    _run(storage, other, SET_PARAMS, tid=a.trial_id, params='{"x": 1}', user_attrs="{}", now=time.time(),
          version=in_flight)
     # ... while a later transaction commits a change: it is seen, the cursor stays below the first.
     storage.finish_trial(sid, b.trial_id, TrialState.COMPLETE, [1.0])
@@ -107,7 +107,7 @@ def test_versions_stay_exact_while_others_write(storage: SQLStorage, url: str, p
     t = storage.start_trial(sid)
     with psycopg.connect(url if where == "other study" else postgres_url) as conn:
         if where == "other study":
-            _run(storage, conn, _PG_BEGIN_CHANGE, sid=elsewhere)
+            _run(storage, conn, PG_BEGIN_CHANGE, sid=elsewhere)
         else:
             conn.execute("SELECT pg_current_xact_id()")  # holds a transaction id, below ours
         _, version = storage.get_trials(sid)
@@ -133,7 +133,7 @@ def test_a_number_is_taken_once_the_one_below_is_committed(
 ) -> None:
     sid = storage.create_study("s", ["minimize"], ["loss"]).study_id
     storage.start_trial(sid)
-    row = _run(storage, other, _pg_inserts().start, sid=sid, now=time.time(), system_attrs="{}").fetchone()
+    row = _run(storage, other, pg_inserts().start, sid=sid, now=time.time(), system_attrs="{}").fetchone()
     assert row.number == 1  # in flight
     th, out = _in_thread(lambda: storage.start_trial(sid))
     assert _blocked(th)  # waits for number 1 to commit or not
@@ -146,7 +146,7 @@ def test_a_number_is_taken_once_the_one_below_is_committed(
 def test_enqueued_trial_is_claimed_once(storage: SQLStorage, other: Any) -> None:
     sid = storage.create_study("s", ["minimize"], ["loss"]).study_id
     assert storage.enqueue_trial(sid, {"x": 1}) == 0
-    claimed = _run(storage, other, _pg_inserts().start, sid=sid, now=time.time(), system_attrs="{}").fetchone()
+    claimed = _run(storage, other, pg_inserts().start, sid=sid, now=time.time(), system_attrs="{}").fetchone()
     assert (claimed.number, claimed.state) == (0, int(TrialState.RUNNING))
     # Another start skips the trial being claimed (it does not wait) and takes a new number,
     # which waits only on a new number below it (there is none).
@@ -162,8 +162,8 @@ def test_concurrent_registration(storage: SQLStorage, other: Any, same: bool) ->
     sid = storage.create_study("s", ["minimize"], ["loss"]).study_id
     t = storage.start_trial(sid)
     first, second = FloatDistribution(0.0, 1.0), FloatDistribution(0.0, 1.0) if same else IntDistribution(0, 5)
-    _run(storage, other, _PG_BEGIN_CHANGE, sid=sid)
-    _run(storage, other, _pg_inserts().study_param, sid=sid, name="x", distribution=first.to_json())
+    _run(storage, other, PG_BEGIN_CHANGE, sid=sid)
+    _run(storage, other, pg_inserts().study_param, sid=sid, name="x", distribution=first.to_json())
     th, out = _in_thread(lambda: storage.update_trial(sid, t.trial_id, params={"x": 0}, distributions={"x": second}))
     assert _blocked(th)  # on the other writer's uncommitted name
     other.commit()

@@ -16,7 +16,7 @@ from tunesmith.distributions import CategoricalDistribution, FloatDistribution
 from tunesmith.exceptions import SchemaVersionError, StorageError
 from tunesmith.storage import SQLStorage
 from tunesmith.storage._schema import SCHEMA_VERSION
-from tunesmith.storage.sql import _CHANGED
+from tunesmith.storage._statements import CHANGED
 from tunesmith.trial import TrialState
 
 
@@ -220,7 +220,7 @@ def test_changed_trials_use_the_version_index(storage: SQLStorage, db_path: Path
     sid = _populate(storage, n=60)
     _, version = storage.get_trials(sid)
     # get_trials runs its SQL (compiled once by SQLAlchemy) straight on the DBAPI cursor.
-    compiled = storage._session.compile(_CHANGED)
+    compiled = storage._session.compile(CHANGED)
     con = sqlite3.connect(db_path)
     try:
         args = compiled.args({"sid": sid, "since": version - 3})
@@ -232,10 +232,10 @@ def test_changed_trials_use_the_version_index(storage: SQLStorage, db_path: Path
 
 
 def test_queue_lookup_uses_the_state_number_index(storage: SQLStorage, db_path: Path) -> None:
-    from tunesmith.storage.sql import _FIRST_WAITING
+    from tunesmith.storage._statements import FIRST_WAITING
 
     sid = _populate(storage, n=60)
-    compiled = storage._session.compile(_FIRST_WAITING)
+    compiled = storage._session.compile(FIRST_WAITING)
     con = sqlite3.connect(db_path)
     try:
         plan = " | ".join(

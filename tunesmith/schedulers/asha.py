@@ -32,6 +32,7 @@ True
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -49,24 +50,35 @@ _MAX_RUNGS = 40  # for an unbounded max_t (Optuna's pruners)
 
 
 class _Rung:
+    """The scores recorded at one rung, kept sorted (ascending) so each decision is O(log n)."""
+
     __slots__ = ("milestone", "scores", "seen")
 
     def __init__(self, milestone: float) -> None:
         self.milestone = milestone
-        self.scores: list[float] = []
+        self.scores: list[float] = []  # sorted, ascending (larger is better)
         self.seen: dict[int, float] = {}  # trial_id -> its score here
+
+    def record(self, trial_id: int, score: float) -> None:
+        self.seen[trial_id] = score
+        bisect.insort(self.scores, score)
 
     def in_top(self, score: float, reduction_factor: float, at_least_one: bool = False) -> bool:
         """Whether ``score`` is among the best ``floor(n / reduction_factor)`` recorded here."""
         k = int(len(self.scores) // reduction_factor)
         if at_least_one:
             k = max(k, 1)
-        return k > 0 and score >= sorted(self.scores, reverse=True)[k - 1]
+        return k > 0 and score >= self.scores[len(self.scores) - k]
 
     def cutoff(self, reduction_factor: float) -> float | None:
-        if not self.scores:
+        """The ``1 - 1/reduction_factor`` quantile of the scores (linear interpolation, as numpy's)."""
+        n = len(self.scores)
+        if not n:
             return None
-        return float(np.percentile(self.scores, (1 - 1 / reduction_factor) * 100))
+        pos = (1 - 1 / reduction_factor) * (n - 1)
+        lo = math.floor(pos)
+        hi = min(lo + 1, n - 1)
+        return self.scores[lo] + (self.scores[hi] - self.scores[lo]) * (pos - lo)
 
 
 class ASHAScheduler(Scheduler):
@@ -160,8 +172,7 @@ class ASHAScheduler(Scheduler):
             if cutoff is not None and score is not None and score < cutoff:
                 stopping = Decision.STOP
             if score is not None:
-                rung.seen[report.trial_id] = score
-                rung.scores.append(score)
+                rung.record(report.trial_id, score)
                 self._last_rung[report.trial_id] = rung
             if not self.promotion:
                 action = stopping

@@ -34,27 +34,16 @@ Instead (schema 2):
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    Double,
-    Integer,
-    SmallInteger,
-    Text,
-    bindparam,
-    cast,
     create_engine,
     event,
-    exists,
     func,
-    literal,
     select,
-    union_all,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -76,233 +65,48 @@ from tunesmith.storage._base import (
 )
 from tunesmith.storage._dbapi import Cursor, Session
 from tunesmith.storage._schema import ensure_schema, reports, studies, study_params, trials
+from tunesmith.storage._statements import (
+    BUMP,
+    BUMP_NUMBER,
+    CHANGED,
+    CLAIM_WAITING,
+    FAIL_LOST,
+    FINISH,
+    FINISH_WITH_PARAMS,
+    FIRST_WAITING,
+    HEARTBEAT,
+    I_HEARTBEAT,
+    I_ID,
+    I_SATTRS,
+    I_VERSION,
+    INSERT_REPORT,
+    INSERT_RUNNING,
+    INSERT_STUDY_PARAM,
+    LOCK_RUNNING,
+    PARAMS_ATTRS,
+    PG_BEGIN_CHANGE,
+    PG_BEGIN_REPORT,
+    PG_CHANGED,
+    PG_FINISH,
+    PG_FINISH_WITH_PARAMS,
+    PG_QUIET,
+    REQUEUE,
+    RESUME,
+    RUNNING_TRIALS,
+    SET_LAST_REPORT,
+    SET_PARAMS,
+    STATE,
+    STUDY_NAME,
+    STUDY_PARAMS,
+    STUDY_REPORTS,
+    UNBUMP_NUMBER,
+    WAITING,
+    pg_inserts,
+    trial_from_row,
+)
 from tunesmith.trial import FrozenTrial, TrialState
 
 __all__ = ["SQLStorage"]
-
-_RUNNING = int(TrialState.RUNNING)
-_WAITING = int(TrialState.WAITING)
-
-# Statements built once: SQLAlchemy then reuses their compiled form.
-_BUMP = (
-    studies.update().where(studies.c.study_id == bindparam("sid"))
-    .values(version=studies.c.version + 1).returning(studies.c.version, studies.c.next_number)
-)
-_BUMP_NUMBER = (
-    studies.update().where(studies.c.study_id == bindparam("sid"))
-    .values(version=studies.c.version + 1, next_number=studies.c.next_number + 1)
-    .returning(studies.c.version, studies.c.next_number)
-)
-_UNBUMP_NUMBER = (
-    studies.update().where(studies.c.study_id == bindparam("sid"))
-    .values(next_number=studies.c.next_number - 1)
-)
-_RESUME = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == int(TrialState.PAUSED))
-    .values(state=_WAITING, heartbeat_at=None, version=bindparam("version"))
-)
-_FIRST_WAITING = (
-    select(trials.c.trial_id).where(trials.c.study_id == bindparam("sid"), trials.c.state == _WAITING)
-    .order_by(trials.c.number).limit(1)
-)
-_INSERT_RUNNING = trials.insert().values(
-    study_id=bindparam("sid"), number=bindparam("number"), state=_RUNNING, params="{}", user_attrs="{}",
-    system_attrs="{}", started_at=bindparam("now"), heartbeat_at=bindparam("now"), version=bindparam("version"),
-).returning(trials.c.trial_id)
-_STUDY_PARAMS = select(study_params.c.name, study_params.c.distribution).where(
-    study_params.c.study_id == bindparam("sid")
-)
-_INSERT_STUDY_PARAM = study_params.insert().values(
-    study_id=bindparam("sid"), name=bindparam("name"), distribution=bindparam("distribution"),
-)
-_STUDY_NAME = select(studies.c.name).where(studies.c.study_id == bindparam("sid"))
-_PARAMS_ATTRS = select(trials.c.params, trials.c.user_attrs).where(trials.c.trial_id == bindparam("tid"))
-_CLAIM_WAITING = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _WAITING)
-    .values(state=_RUNNING, started_at=bindparam("now"), heartbeat_at=bindparam("now"), version=bindparam("version"))
-    .returning(*trials.c)
-)
-_FINISH_COLUMNS: dict[str, Any] = {
-    c: bindparam(c) for c in ("state", "values_json", "value", "error", "finished_at", "heartbeat_at", "version")
-}
-_FINISH = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
-    .values(**_FINISH_COLUMNS).returning(*trials.c)
-)
-_FINISH_WITH_PARAMS = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
-    .values(**_FINISH_COLUMNS, params=bindparam("params"), user_attrs=bindparam("user_attrs"))
-    .returning(*trials.c)
-)
-_SET_PARAMS = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
-    .values(params=bindparam("params"), user_attrs=bindparam("user_attrs"), heartbeat_at=bindparam("now"),
-            version=bindparam("version"))
-)
-_SET_LAST_REPORT = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
-    .values(last_step=bindparam("step"), last_result=bindparam("metrics"), heartbeat_at=bindparam("now"),
-            version=bindparam("version"))
-)
-_INSERT_REPORT = reports.insert().values(
-    trial_id=bindparam("tid"), step=bindparam("step"), metrics=bindparam("metrics"), reported_at=bindparam("now"),
-)
-_STUDY_REPORTS = (
-    select(reports.c.report_id, reports.c.trial_id, reports.c.step, reports.c.metrics)
-    .join(trials, trials.c.trial_id == reports.c.trial_id)
-    .where(trials.c.study_id == bindparam("sid"), reports.c.report_id > bindparam("after"))
-    .order_by(reports.c.report_id)
-)
-_STATE = select(trials.c.state).where(trials.c.trial_id == bindparam("tid"))
-
-# -- PostgreSQL (see the module docstring) ---------------------------------------------
-# The shared lock every write of a study holds (advisory lock key: (_STUDY_LOCK, study_id)).
-# A statement that writes alone takes it in its first CTE, and everything it writes or
-# locks depends on that CTE (a join, or an EXISTS the executor checks before the first
-# row), so the lock comes before the transaction's id: PostgreSQL assigns the id at the
-# first row written or locked, or when pg_current_xact_id() is first called.
-_STUDY_LOCK = 74202
-_study_lock = (
-    select(func.pg_advisory_xact_lock_shared(_STUDY_LOCK, bindparam("sid", type_=Integer)).label("held"))
-    .cte("study_lock").prefix_with("MATERIALIZED")
-)
-_study_locked = exists(select(_study_lock.c.held))
-
-
-def _xid8(fn: Any) -> Any:
-    """A 64-bit transaction id (xid8: never wraps around) as BIGINT."""
-    return cast(cast(fn, Text), BigInteger)
-
-
-_XID = _xid8(func.pg_current_xact_id())
-# The first statement of a write transaction of several statements: the lock, then the version.
-_PG_BEGIN_CHANGE = select(_XID).select_from(_study_lock)
-# append_report's: reports of a study also take turns (exclusive, to the commit) on a lock of their own.
-_REPORTS_LOCK = 74203
-_reports_lock = (
-    select(func.pg_advisory_xact_lock(_REPORTS_LOCK, bindparam("sid", type_=Integer)).label("held"))
-    .cte("reports_lock").prefix_with("MATERIALIZED")
-)
-_PG_BEGIN_REPORT = select(_XID).select_from(_study_lock.join(_reports_lock, literal(True)))
-_next_number = func.coalesce(
-    select(func.max(trials.c.number)).where(trials.c.study_id == bindparam("sid")).scalar_subquery(), -1
-) + 1
-_NEW_TRIAL = ["study_id", "number", "state", "params", "user_attrs", "system_attrs", "started_at", "heartbeat_at",
-              "version"]
-
-# start_trial: claim the oldest WAITING trial that no one else is claiming, else insert a new one.
-_oldest_waiting = (
-    select(trials.c.trial_id).join(_study_lock, literal(True))
-    .where(trials.c.study_id == bindparam("sid"), trials.c.state == _WAITING)
-    .order_by(trials.c.number).limit(1).with_for_update(of=trials, skip_locked=True).scalar_subquery()
-)
-_claimed = (
-    trials.update().where(trials.c.trial_id == _oldest_waiting, trials.c.state == _WAITING)
-    .values(state=_RUNNING, started_at=bindparam("now"), heartbeat_at=bindparam("now"), version=_XID)
-    .returning(*trials.c).cte("claimed")
-)
-
-
-class _Inserts(NamedTuple):
-    start: Any  # start_trial: the trial claimed or created, or no row when the number was taken
-    enqueue: Any  # enqueue_trial: the new WAITING trial's number, or no row (likewise)
-    study_param: Any  # a parameter name registered, or nothing if another writer registered it
-
-
-@functools.cache
-def _pg_inserts() -> _Inserts:
-    """PostgreSQL's INSERT ... ON CONFLICT statements, built at first use: the dialect module
-    they need takes ~0.1 s to import, which SQLite users need not pay."""
-    from sqlalchemy.dialects.postgresql import insert
-
-    def numbered(state: int, started: bool, condition: Any) -> Any:
-        """INSERT a trial numbered max + 1; nothing on a conflict (the caller tries again)."""
-        now = bindparam("now", type_=Double) if started else literal(None, Double)
-        return insert(trials).from_select(_NEW_TRIAL, select(
-            bindparam("sid", type_=Integer), _next_number, literal(state, SmallInteger), literal("{}", Text),
-            literal("{}", Text), bindparam("system_attrs", type_=Text), now, now, _XID,
-        ).where(condition)).on_conflict_do_nothing(index_elements=["study_id", "number"])
-
-    created = (
-        numbered(_RUNNING, True, _study_locked & ~exists(select(_claimed.c.trial_id)))
-        .returning(*trials.c).cte("created")
-    )
-    return _Inserts(
-        start=union_all(select(_claimed), select(created)),
-        enqueue=numbered(_WAITING, False, _study_locked).returning(trials.c.number).add_cte(_study_lock),
-        study_param=insert(study_params).values(
-            study_id=bindparam("sid"), name=bindparam("name"), distribution=bindparam("distribution"),
-        ).on_conflict_do_nothing(index_elements=["study_id", "name"]),
-    )
-
-
-_PG_FINISH_COLUMNS = {**_FINISH_COLUMNS, "version": _XID}
-_PG_FINISH = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING, _study_locked)
-    .values(**_PG_FINISH_COLUMNS).returning(*trials.c).add_cte(_study_lock)
-)
-_PG_FINISH_WITH_PARAMS = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING, _study_locked)
-    .values(**_PG_FINISH_COLUMNS, params=bindparam("params"), user_attrs=bindparam("user_attrs"))
-    .returning(*trials.c).add_cte(_study_lock)
-)
-# get_trials: the changes, with the oldest transaction still running anywhere on the server
-# (every id below it has committed or rolled back) ...
-_PG_CHANGED = (
-    select(trials, select(_xid8(func.pg_snapshot_xmin(func.pg_current_snapshot()))).scalar_subquery())
-    .where(trials.c.study_id == bindparam("sid"), trials.c.version > bindparam("since"))
-    .order_by(trials.c.version)
-)
-# ... and, when that is not enough, whether no write of the study is in flight (the lock
-# is released with the statement's transaction) and the first id not yet handed out.
-_PG_QUIET = select(
-    func.pg_try_advisory_xact_lock(_STUDY_LOCK, bindparam("sid", type_=Integer)),
-    _xid8(func.pg_snapshot_xmax(func.pg_current_snapshot())),
-)
-_HEARTBEAT = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
-    .values(heartbeat_at=bindparam("now"))
-)
-_RUNNING_TRIALS = select(trials).where(trials.c.study_id == bindparam("sid"), trials.c.state == _RUNNING)
-# In recover_trials' write: locked (PostgreSQL), so a concurrent finish or recovery either
-# went first and is seen, or waits; in trial_id order, so two recoveries cannot deadlock.
-_LOCK_RUNNING = _RUNNING_TRIALS.order_by(trials.c.trial_id).with_for_update()
-_REQUEUE = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
-    .values(state=_WAITING, system_attrs=bindparam("system_attrs"), heartbeat_at=None, version=bindparam("version"))
-    .returning(*trials.c)
-)
-_FAIL_LOST = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
-    .values(state=int(TrialState.FAILED), error=bindparam("error"), finished_at=bindparam("now"),
-            version=bindparam("version"))
-    .returning(*trials.c)
-)
-_CHANGED = (
-    select(trials).where(trials.c.study_id == bindparam("sid"), trials.c.version > bindparam("since"))
-    .order_by(trials.c.version)
-)
-
-
-_COL = {c.name: i for i, c in enumerate(trials.c)}
-_I_NUMBER, _I_STATE, _I_VALUES, _I_ERROR = _COL["number"], _COL["state"], _COL["values_json"], _COL["error"]
-_I_UATTRS, _I_SATTRS, _I_START, _I_FINISH = _COL["user_attrs"], _COL["system_attrs"], _COL["started_at"], _COL[
-    "finished_at"
-]
-_I_STEP, _I_RESULT, _I_ID, _I_PARAMS = _COL["last_step"], _COL["last_result"], _COL["trial_id"], _COL["params"]
-_I_VERSION, _I_HEARTBEAT = _COL["version"], _COL["heartbeat_at"]
-
-
-def _trial_from_row(row: Sequence[Any]) -> FrozenTrial:
-    """A trial from a row with the columns of ``trials`` in table order."""
-    return FrozenTrial(
-        number=row[_I_NUMBER], state=TrialState(row[_I_STATE]),
-        values=None if row[_I_VALUES] is None else loads(row[_I_VALUES]),
-        error=row[_I_ERROR], user_attrs=loads(row[_I_UATTRS]), system_attrs=loads(row[_I_SATTRS]),
-        started_at=row[_I_START], finished_at=row[_I_FINISH], last_step=row[_I_STEP],
-        last_result={} if row[_I_RESULT] is None else loads(row[_I_RESULT]), heartbeat_at=row[_I_HEARTBEAT],
-        trial_id=row[_I_ID], internal_params=loads(row[_I_PARAMS]),
-    )
 
 
 class SQLStorage(Storage):
@@ -436,35 +240,35 @@ class SQLStorage(Storage):
         if not self._sqlite:
             args = {"sid": study_id, "system_attrs": attrs}
             with self._session.autocommit() as cur:
-                while (row := cur.execute(_pg_inserts().enqueue, args).fetchone()) is None:
+                while (row := cur.execute(pg_inserts().enqueue, args).fetchone()) is None:
                     pass  # another writer took that number (see the module docstring): take the next
             return int(row[0])
         with self._write() as conn:
-            version, next_number = conn.execute(_BUMP_NUMBER, {"sid": study_id}).one()
+            version, next_number = conn.execute(BUMP_NUMBER, {"sid": study_id}).one()
             number = next_number - 1
             conn.execute(trials.insert().values(
-                study_id=study_id, number=number, state=_WAITING, params="{}", user_attrs="{}",
+                study_id=study_id, number=number, state=WAITING, params="{}", user_attrs="{}",
                 system_attrs=attrs, version=version,
             ))
         return number
 
     def start_trial(self, study_id: int) -> FrozenTrial:
         now = time.time()
-        if not self._sqlite:  # one statement, a transaction of its own (see _pg_inserts)
+        if not self._sqlite:  # one statement, a transaction of its own (see pg_inserts)
             args = {"sid": study_id, "now": now, "system_attrs": "{}"}
             with self._session.autocommit() as cur:
-                while (row := cur.execute(_pg_inserts().start, args).fetchone()) is None:
+                while (row := cur.execute(pg_inserts().start, args).fetchone()) is None:
                     pass  # another writer took that number (see the module docstring): take the next
-            return _trial_from_row(row)
+            return trial_from_row(row)
         with self._session.write() as cur:
-            version, next_number = cur.execute(_BUMP_NUMBER, {"sid": study_id}).fetchone()
-            waiting = cur.execute(_FIRST_WAITING, {"sid": study_id}).fetchone()
+            version, next_number = cur.execute(BUMP_NUMBER, {"sid": study_id}).fetchone()
+            waiting = cur.execute(FIRST_WAITING, {"sid": study_id}).fetchone()
             if waiting is not None:
-                cur.execute(_UNBUMP_NUMBER, {"sid": study_id})
-                row = cur.execute(_CLAIM_WAITING, {"tid": waiting[0], "now": now, "version": version}).fetchone()
-                return _trial_from_row(row)
+                cur.execute(UNBUMP_NUMBER, {"sid": study_id})
+                row = cur.execute(CLAIM_WAITING, {"tid": waiting[0], "now": now, "version": version}).fetchone()
+                return trial_from_row(row)
             args = {"sid": study_id, "number": next_number - 1, "now": now, "version": version}
-            trial_id = cur.execute(_INSERT_RUNNING, args).fetchone()[0]
+            trial_id = cur.execute(INSERT_RUNNING, args).fetchone()[0]
         return FrozenTrial(next_number - 1, TrialState.RUNNING, started_at=now, heartbeat_at=now, trial_id=trial_id)
 
     def _register(self, cur: Cursor, study_id: int, distributions: Mapping[str, Distribution] | None) -> None:
@@ -475,7 +279,7 @@ class SQLStorage(Storage):
             check_distributions(self._study_name(cur, study_id), known, distributions)
             return
         # Something new: the stored registry (another worker may have written it) decides.
-        rows = cur.execute(_STUDY_PARAMS, {"sid": study_id}).fetchall()
+        rows = cur.execute(STUDY_PARAMS, {"sid": study_id}).fetchall()
         known.update({n: distribution_from_json(d) for n, d in rows})
         added = check_distributions(self._study_name(cur, study_id), known, distributions)
         # Not cached here: the transaction may still roll back (the trial turns out
@@ -483,13 +287,13 @@ class SQLStorage(Storage):
         # By name: two writers registering the same names insert them in the same order.
         new_rows = [{"sid": study_id, "name": n, "distribution": d.to_json()} for n, d in sorted(added.items())]
         if self._sqlite:  # no other writer since the read above
-            cur.executemany(_INSERT_STUDY_PARAM, new_rows)
+            cur.executemany(INSERT_STUDY_PARAM, new_rows)
             return
         # PostgreSQL: another writer may register the same name meanwhile (writers do not
         # take turns); the first to commit stands and the others must agree with it.
-        raced = {str(r["name"]) for r in new_rows if cur.execute(_pg_inserts().study_param, r).rowcount == 0}
+        raced = {str(r["name"]) for r in new_rows if cur.execute(pg_inserts().study_param, r).rowcount == 0}
         if raced:
-            rows = cur.execute(_STUDY_PARAMS, {"sid": study_id}).fetchall()
+            rows = cur.execute(STUDY_PARAMS, {"sid": study_id}).fetchall()
             known.update({n: distribution_from_json(d) for n, d in rows})
             check_distributions(self._study_name(cur, study_id), known, {n: added[n] for n in raced})
 
@@ -502,12 +306,12 @@ class SQLStorage(Storage):
         study (``get_study_reports`` relies on it).
         """
         if self._sqlite:
-            return int(cur.execute(_BUMP, {"sid": study_id}).fetchone()[0])
-        return int(cur.execute(_PG_BEGIN_REPORT if report else _PG_BEGIN_CHANGE, {"sid": study_id}).fetchone()[0])
+            return int(cur.execute(BUMP, {"sid": study_id}).fetchone()[0])
+        return int(cur.execute(PG_BEGIN_REPORT if report else PG_BEGIN_CHANGE, {"sid": study_id}).fetchone()[0])
 
     def _study_name(self, cur: Cursor, study_id: int) -> str:
         if study_id not in self._names:
-            self._names[study_id] = str(cur.execute(_STUDY_NAME, {"sid": study_id}).fetchone()[0])
+            self._names[study_id] = str(cur.execute(STUDY_NAME, {"sid": study_id}).fetchone()[0])
         return self._names[study_id]
 
     @staticmethod
@@ -516,14 +320,14 @@ class SQLStorage(Storage):
     ) -> tuple[str, str]:
         """JSON of params and user attrs: the given ones, or what is stored where None."""
         if params is None or user_attrs is None:
-            old = cur.execute(_PARAMS_ATTRS, {"tid": trial_id}).fetchone()
+            old = cur.execute(PARAMS_ATTRS, {"tid": trial_id}).fetchone()
             if old is not None:
                 params = loads(old[0]) if params is None else params
                 user_attrs = loads(old[1]) if user_attrs is None else user_attrs
         return dumps(dict(params or {})), dumps(dict(user_attrs or {}))
 
     def _raise_finished(self, cur: Cursor, trial_id: int) -> None:
-        row = cur.execute(_STATE, {"tid": trial_id}).fetchone()
+        row = cur.execute(STATE, {"tid": trial_id}).fetchone()
         raise finished_error(trial_id, None if row is None else row[0])
 
     def update_trial(
@@ -534,7 +338,7 @@ class SQLStorage(Storage):
         now = time.time()
         if params is None and distributions is None and user_attrs is None:
             with self._session.write() as cur:  # a heartbeat: the trial row only
-                if cur.execute(_HEARTBEAT, {"tid": trial_id, "now": now}).rowcount != 1:
+                if cur.execute(HEARTBEAT, {"tid": trial_id, "now": now}).rowcount != 1:
                     self._raise_finished(cur, trial_id)
             return
         with self._session.write() as cur:
@@ -542,7 +346,7 @@ class SQLStorage(Storage):
             self._register(cur, study_id, distributions)
             params_json, attrs_json = self._stored_params_attrs(cur, trial_id, params, user_attrs)
             args = {"tid": trial_id, "params": params_json, "user_attrs": attrs_json, "now": now, "version": version}
-            if cur.execute(_SET_PARAMS, args).rowcount != 1:
+            if cur.execute(SET_PARAMS, args).rowcount != 1:
                 self._raise_finished(cur, trial_id)
 
     def append_report(self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
@@ -551,9 +355,9 @@ class SQLStorage(Storage):
         with self._session.write() as cur:
             version = self._begin_change(cur, study_id, report=True)
             args = {"tid": trial_id, "step": step, "metrics": text, "now": now, "version": version}
-            if cur.execute(_SET_LAST_REPORT, args).rowcount != 1:
+            if cur.execute(SET_LAST_REPORT, args).rowcount != 1:
                 self._raise_finished(cur, trial_id)
-            cur.execute(_INSERT_REPORT, args)
+            cur.execute(INSERT_REPORT, args)
 
     def finish_trial(
         self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
@@ -574,19 +378,19 @@ class SQLStorage(Storage):
                 "value": sort_value(values), "error": error, "finished_at": now, "heartbeat_at": now,
                 "version": version,
             }
-            stmt = _FINISH
+            stmt = FINISH
             if params is not None or user_attrs is not None:
                 args["params"], args["user_attrs"] = self._stored_params_attrs(cur, trial_id, params, user_attrs)
-                stmt = _FINISH_WITH_PARAMS
+                stmt = FINISH_WITH_PARAMS
             row = cur.execute(stmt, args).fetchone()
             if row is None:
                 self._raise_finished(cur, trial_id)
-        return _trial_from_row(row)
+        return trial_from_row(row)
 
     def resume_trial(self, study_id: int, trial_id: int) -> bool:
         with self._session.write() as cur:
             version = self._begin_change(cur, study_id)
-            return int(cur.execute(_RESUME, {"tid": trial_id, "version": version}).rowcount) == 1
+            return int(cur.execute(RESUME, {"tid": trial_id, "version": version}).rowcount) == 1
 
     def recover_trials(
         self, study_id: int, *, stale_before: float | None = None, trial_ids: list[int] | None = None,
@@ -595,31 +399,31 @@ class SQLStorage(Storage):
         wanted = set(trial_ids or ())
 
         def lost(row: Sequence[Any]) -> bool:
-            beat = row[_I_HEARTBEAT]
-            return row[_I_ID] in wanted or (stale_before is not None and (beat is None or beat < stale_before))
+            beat = row[I_HEARTBEAT]
+            return row[I_ID] in wanted or (stale_before is not None and (beat is None or beat < stale_before))
 
         # A read first: the common answer is "none", and it takes no write lock.
         with self._session.read() as cur:
-            if not any(lost(r) for r in cur.execute(_RUNNING_TRIALS, {"sid": study_id}).fetchall()):
+            if not any(lost(r) for r in cur.execute(RUNNING_TRIALS, {"sid": study_id}).fetchall()):
                 return []
         now = time.time()
         changed = []
         with self._session.write() as cur:
             version = self._begin_change(cur, study_id)
-            for row in cur.execute(_LOCK_RUNNING, {"sid": study_id}).fetchall():
+            for row in cur.execute(LOCK_RUNNING, {"sid": study_id}).fetchall():
                 if not lost(row):
                     continue
-                attrs = loads(row[_I_SATTRS])
+                attrs = loads(row[I_SATTRS])
                 retries = int(attrs.get("retries", 0))
-                args: dict[str, Any] = {"tid": row[_I_ID], "version": version}
+                args: dict[str, Any] = {"tid": row[I_ID], "version": version}
                 if retries < max_retries:
                     args["system_attrs"] = dumps({**attrs, "retries": retries + 1})
-                    new = cur.execute(_REQUEUE, args).fetchone()
+                    new = cur.execute(REQUEUE, args).fetchone()
                 else:
-                    args.update(error=lost_trial_reason(reason, row[_I_HEARTBEAT], now), now=now)
-                    new = cur.execute(_FAIL_LOST, args).fetchone()
+                    args.update(error=lost_trial_reason(reason, row[I_HEARTBEAT], now), now=now)
+                    new = cur.execute(FAIL_LOST, args).fetchone()
                 if new is not None:
-                    changed.append(_trial_from_row(new))
+                    changed.append(trial_from_row(new))
         return changed
 
     def _finish_in_one_statement(
@@ -632,24 +436,24 @@ class SQLStorage(Storage):
             "values_json": None if values is None else dumps(list(values)), "value": sort_value(values),
             "error": error, "finished_at": now, "heartbeat_at": now,
         }
-        stmt = _PG_FINISH
+        stmt = PG_FINISH
         if params is not None:
             args["params"], args["user_attrs"] = dumps(dict(params)), dumps(dict(user_attrs or {}))
-            stmt = _PG_FINISH_WITH_PARAMS
+            stmt = PG_FINISH_WITH_PARAMS
         with self._session.autocommit() as cur:
             row = cur.execute(stmt, args).fetchone()
             if row is None:
                 self._raise_finished(cur, trial_id)
-        return _trial_from_row(row)
+        return trial_from_row(row)
 
     def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
         if not self._sqlite:
             return self._pg_changed_trials(study_id, since_version)
         with self._session.read() as cur:
-            rows = cur.execute(_CHANGED, {"sid": study_id, "since": since_version}).fetchall()
+            rows = cur.execute(CHANGED, {"sid": study_id, "since": since_version}).fetchall()
         if not rows:
             return [], since_version
-        return [_trial_from_row(r) for r in rows], int(rows[-1][_I_VERSION])
+        return [trial_from_row(r) for r in rows], int(rows[-1][I_VERSION])
 
     def _pg_changed_trials(self, study_id: int, since: int) -> tuple[list[FrozenTrial], int]:
         """PostgreSQL's get_trials: the version returned never passes a change that may still commit.
@@ -663,23 +467,23 @@ class SQLStorage(Storage):
         """
         args = {"sid": study_id, "since": since}
         with self._session.read() as cur:  # each statement on its own: the lock below is let go at once
-            rows = cur.execute(_PG_CHANGED, args).fetchall()
+            rows = cur.execute(PG_CHANGED, args).fetchall()
             if not rows:
                 return [], since
             # Every id below the oldest transaction still running (anywhere on the server) is done.
-            newest, horizon = int(rows[-1][_I_VERSION]), int(rows[-1][-1]) - 1
+            newest, horizon = int(rows[-1][I_VERSION]), int(rows[-1][-1]) - 1
             if newest > horizon:
                 # Something older still runs. If it does not write this study (no write of
                 # the study is in flight: each holds the study's shared lock from before it
                 # has an id until it ends), every writer of it with an id below next_id has
                 # finished, and a second read sees them all.
-                quiet, next_id = cur.execute(_PG_QUIET, {"sid": study_id}).fetchone()
+                quiet, next_id = cur.execute(PG_QUIET, {"sid": study_id}).fetchone()
                 if quiet:
-                    rows = cur.execute(_PG_CHANGED, args).fetchall()
+                    rows = cur.execute(PG_CHANGED, args).fetchall()
                     if not rows:
                         return [], since
-                    newest, horizon = int(rows[-1][_I_VERSION]), max(int(rows[-1][-1]), int(next_id)) - 1
-        return [_trial_from_row(r) for r in rows], max(since, min(newest, horizon))
+                    newest, horizon = int(rows[-1][I_VERSION]), max(int(rows[-1][-1]), int(next_id)) - 1
+        return [trial_from_row(r) for r in rows], max(since, min(newest, horizon))
 
     def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
         with self._read() as conn:
@@ -694,7 +498,7 @@ class SQLStorage(Storage):
         # holds the study's report lock (SQLite: the single writer; PostgreSQL: see
         # _begin_change), so none can commit behind a reader's cursor.
         with self._session.read() as cur:
-            rows = cur.execute(_STUDY_REPORTS, {"sid": study_id, "after": after}).fetchall()
+            rows = cur.execute(STUDY_REPORTS, {"sid": study_id, "after": after}).fetchall()
         return [Report(int(i), int(t), int(s), loads(m)) for i, t, s, m in rows]
 
     def best_trial(self, study_id: int, maximize: bool) -> FrozenTrial | None:
@@ -706,7 +510,7 @@ class SQLStorage(Storage):
                     trials.c.value.is_not(None),
                 ).order_by(order).limit(1)
             ).first()
-        return None if row is None else _trial_from_row(row)
+        return None if row is None else trial_from_row(row)
 
     def count_trials(self, study_id: int) -> dict[TrialState, int]:
         counts = dict.fromkeys(TrialState, 0)
