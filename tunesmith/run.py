@@ -244,7 +244,8 @@ def run(
     max_retries: int = 0, trial_timeout: float | None = None, executor: str = "local",
     ray_address: str | None = None, scheduler: Scheduler | None = None, stop: Stop | None = None,
     keep_checkpoints_num: int | None = None, checkpoint_score_attr: str | None = None,
-    local_dir: str | None = None, storage_path: str | None = None, **ray_only: Any,
+    local_dir: str | None = None, storage_path: str | None = None, start_method: str | None = None,
+    **ray_only: Any,
 ) -> RunResult:
     """Tune ``run_or_experiment(config)`` over ``config``; Ray Tune's ``tune.run`` arguments.
 
@@ -268,6 +269,8 @@ def run(
         keep_checkpoints_num / checkpoint_score_attr: keep each trial's N best checkpoints
             by a metric (``"min-loss"`` for the lowest); default all.
         local_dir / storage_path: where checkpoints go (default next to the storage file).
+        start_method: how worker processes start (``Study.optimize``'s; default: forked
+            with this process's imports where that is safe).
         progress_reporter: a ConsoleReporter/CLIReporter; default one when ``verbose >= 1``.
         resume: continue the study called ``name`` where it stopped.
         raise_on_failed_trial: raise at the end if any trial failed.
@@ -332,7 +335,7 @@ def run(
             _Trainable(run_or_experiment, space, stop), n_trials=remaining, timeout=time_budget_s,
             n_workers=n_workers, callbacks=callbacks, reporter=reporter, max_retries=max_retries,
             trial_timeout=trial_timeout, resources_per_trial=resources_per_trial, executor=executor,
-            ray_address=ray_address,
+            ray_address=ray_address, start_method=start_method,
         )
     result = RunResult(study, space, metric, mode)
     if raise_on_failed_trial and result.errors:

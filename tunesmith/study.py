@@ -309,7 +309,7 @@ class Study:
         max_retries: int = 0, trial_timeout: float | None = None, heartbeat_interval: float | None = 10.0,
         heartbeat_grace: float = 60.0, memory_limit: int | None = None,
         resources_per_trial: Mapping[str, float] | None = None, worker_env: Mapping[str, str] | None = None,
-        executor: str = "local", ray_address: str | None = None,
+        executor: str = "local", ray_address: str | None = None, start_method: str | None = None,
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` ran or ``timeout`` seconds passed.
 
@@ -339,6 +339,11 @@ class Study:
             executor: ``"local"`` (this machine) or ``"ray"`` (Ray tasks on a new local
                 Ray runtime, or on the cluster at ``ray_address``: ``"auto"`` joins the one
                 started with ``ray start`` on this machine; ``RAY_ADDRESS`` is honoured).
+            start_method: how local worker processes start: ``"fork"`` (from a fork
+                server holding this process's imports: milliseconds), ``"spawn"`` (a
+                fresh interpreter: re-imports everything), or ``"auto"`` (default, or
+                ``TUNESMITH_START_METHOD``): fork on Linux unless CUDA is already
+                initialised here or TensorFlow/JAX is imported.
         """
         from tunesmith.execution import LoopSettings, run_worker_loops
 
@@ -350,6 +355,10 @@ class Study:
             raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
         if executor not in ("local", "ray"):
             raise ValueError(f"executor must be 'local' or 'ray', got {executor!r}")
+        if start_method is not None:
+            from tunesmith.execution._zygote import resolve_start_method
+
+            resolve_start_method(start_method)  # a clear error before anything runs
         if max_failures is not None and max_failures < 1:
             raise ValueError(f"max_failures must be >= 1 or None, got {max_failures!r}")
         if reporter is None and show_progress_bar:
@@ -378,7 +387,7 @@ class Study:
         run_worker_loops(
             self, objective, n_trials=n_trials, timeout=timeout, n_workers=n_workers,
             callbacks=list(callbacks or []), settings=settings, reporter=reporter, worker_envs=envs,
-            executor=executor, resources=resources, ray_address=ray_address,
+            executor=executor, resources=resources, ray_address=ray_address, start_method=start_method,
         )
 
     def _remaining_for_sampler(self) -> int | None:

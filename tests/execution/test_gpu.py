@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import tunesmith
@@ -74,3 +78,39 @@ def test_run_sizes_to_whole_gpus(sqlite_url: str) -> None:
                            resources_per_trial={"cpu": 1, "gpu": 1})
     assert [t.state for t in result.trials] == [TrialState.COMPLETE] * 3
     assert {t.last_result["visible"] for t in result.trials} <= set(detect_gpus())
+
+
+FORKED_GPU_DRIVER = '''
+import os, sys, time
+import torch  # imported, CUDA untouched: the fork server may hold it
+import tunesmith
+from tunesmith.execution._zygote import resolve_start_method
+
+def obj(trial):
+    import torch
+    trial.set_user_attr("visible", os.environ.get("CUDA_VISIBLE_DEVICES"))
+    trial.set_user_attr("count", torch.cuda.device_count())
+    a = torch.randn(256, 256, device="cuda")
+    time.sleep(0.2)
+    return float((a @ a).abs().sum().item())
+
+assert resolve_start_method(None) == "fork", "CUDA must be untouched in this driver"
+study = tunesmith.create_study(storage=sys.argv[1])
+study.optimize(obj, n_trials=4, n_workers=2, resources_per_trial={"cpu": 1, "gpu": 0.5})
+assert not torch.cuda.is_initialized()
+bad = [(t.state, t.error) for t in study.trials if t.state != tunesmith.TrialState.COMPLETE]
+assert not bad, bad
+assert {t.user_attrs["count"] for t in study.trials} == {1}, [t.user_attrs for t in study.trials]
+print("ok", sorted({t.user_attrs["visible"] for t in study.trials}))
+'''
+
+
+def test_forked_workers_use_their_own_gpu_slot(sqlite_url: str, tmp_path: Path) -> None:
+    """The warm start on a GPU machine: a driver that imported torch (CUDA untouched) forks workers
+    that each initialise CUDA with their own CUDA_VISIBLE_DEVICES. A fresh driver process, because
+    this one has called into CUDA (``torch.cuda.is_available()`` above) and so would spawn."""
+    script = tmp_path / "driver.py"
+    script.write_text(FORKED_GPU_DRIVER)
+    done = subprocess.run([sys.executable, str(script), sqlite_url], capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("ok")

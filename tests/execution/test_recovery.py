@@ -73,7 +73,7 @@ def test_time_limit_stops_a_hanging_trial(sqlite_url: str) -> None:
     study.optimize(hang_on_one, n_trials=4, trial_timeout=2.0)  # one worker: still a separate process
     assert time.time() - start < 30
     failed = study.get_trials(states=[TrialState.FAILED])
-    assert [t.number for t in failed] == [1]
+    assert [t.number for t in failed] == [1], [(t.number, t.error) for t in study.trials]
     assert "time limit of 2 s" in (failed[0].error or "")
     assert len(study.get_trials(states=[TrialState.COMPLETE])) == 3
 

@@ -14,7 +14,8 @@ from tunesmith.storage import get_storage
 from tunesmith.trial import FrozenTrial
 
 
-def main(fd: int) -> int:
+def main(fd: int, forked: bool = False) -> int:
+    """Run the worker loop for the payload read from ``fd``; ``forked``: started by the zygote."""
     conn = Connection(fd)
     payload: WorkerPayload = cloudpickle.loads(conn.recv_bytes())
     from tunesmith.study import Study
@@ -27,7 +28,7 @@ def main(fd: int) -> int:
     settings.max_failures = None
 
     if settings.memory_limit is not None:
-        _limit_memory(settings.memory_limit)
+        _limit_memory(settings.memory_limit, forked)
 
     def send(msg: tuple[object, ...]) -> None:
         try:
@@ -66,11 +67,29 @@ def main(fd: int) -> int:
     return 0
 
 
-def _limit_memory(limit: int) -> None:
-    """Cap this worker's address space: a trial past it gets MemoryError, not the machine's OOM killer."""
+def _limit_memory(limit: int, forked: bool) -> None:
+    """Cap this worker's address space: a trial past it gets MemoryError, not the machine's OOM killer.
+
+    A forked worker starts with the driver's mappings (its imported libraries), so its
+    trials get ``limit`` bytes beyond those.
+    """
     import resource
 
+    if forked:
+        limit += _address_space()
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _address_space() -> int:
+    """This process's virtual memory size in bytes (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 if __name__ == "__main__":

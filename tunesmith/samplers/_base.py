@@ -10,6 +10,7 @@ receive a copy of the sampler suggest the same values for the same trial number.
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -29,6 +30,10 @@ class Sampler:
     ``grid_search`` axes are enumerated by every sampler (Ray Tune's semantics): trial
     *k* (not counting enqueued trials) takes grid point *k* mod the grid size.
     """
+
+    #: modules that suggestions import on first use (SciPy is slow to import); a fork
+    #: server imports them once, before it forks the workers (:meth:`preload`)
+    lazy_imports: tuple[str, ...] = ()
 
     def __init__(self, seed: int | None = None) -> None:
         if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
@@ -58,6 +63,11 @@ class Sampler:
 
     def _spec_kwargs(self) -> dict[str, Any]:
         return {"seed": self.seed}
+
+    def preload(self) -> None:
+        """Import :attr:`lazy_imports` now, so that processes forked afterwards start warm."""
+        for name in self.lazy_imports:
+            importlib.import_module(name)
 
     def max_trials(self, space: Mapping[str, Distribution]) -> int | None:
         """How many trials exhaust this sampler on ``space`` (None: never exhausted)."""

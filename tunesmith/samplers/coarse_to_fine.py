@@ -75,6 +75,8 @@ class CoarseToFineSampler(Sampler):
     True
     """
 
+    lazy_imports = ("scipy.stats.qmc",)
+
     def __init__(
         self, seed: int | None = None, round_size: int = 20, keep_fraction: float = 0.2,
         shrink_min: float = 0.02,

@@ -33,6 +33,8 @@ class QMCSampler(Sampler):
     [0, 1, 2, 3]
     """
 
+    lazy_imports = ("scipy.stats.qmc",)
+
     def __init__(self, seed: int | None = None, scramble: bool = True) -> None:
         super().__init__(seed)
         self._qmc_seed = self.seed if self.seed is not None else secrets.randbits(32)

@@ -1,0 +1,114 @@
+"""Warm worker start: workers forked from a fork server that holds the driver's imports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+import types
+
+import numpy as np
+import pytest
+
+import tunesmith
+from tunesmith import TrialState
+from tunesmith.execution._zygote import fork_unsafe_reason, resolve_start_method
+from tunesmith.samplers import RandomSampler
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is for Linux")
+
+
+def test_start_method_is_checked_before_anything_runs(sqlite_url: str) -> None:
+    study = tunesmith.create_study(storage=sqlite_url)
+    with pytest.raises(ValueError, match="start_method must be one of 'auto', 'fork', 'spawn', got 'forkserver'"):
+        study.optimize(lambda t: 0.0, n_trials=2, n_workers=2, start_method="forkserver")
+    assert study.trials == []
+
+
+def test_auto_forks_on_linux_unless_unsafe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TUNESMITH_START_METHOD", raising=False)
+    assert fork_unsafe_reason() is None
+    assert resolve_start_method(None) == "fork"
+    assert resolve_start_method("spawn") == "spawn"
+    monkeypatch.setenv("TUNESMITH_START_METHOD", "spawn")
+    assert resolve_start_method(None) == "spawn"
+    monkeypatch.delenv("TUNESMITH_START_METHOD")
+    monkeypatch.setitem(sys.modules, "jax", types.ModuleType("jax"))
+    assert "jax is imported" in (fork_unsafe_reason() or "")
+    assert resolve_start_method("auto") == "spawn"
+    assert resolve_start_method("fork") == "fork"  # asked for explicitly: the user's call
+
+
+def test_auto_spawns_when_cuda_is_initialised(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = types.ModuleType("torch")
+    fake.cuda = types.SimpleNamespace(is_initialized=lambda: True)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    assert "CUDA is already initialised" in (fork_unsafe_reason() or "")
+    assert resolve_start_method(None) == "spawn"
+
+
+def sees_driver_module(trial: tunesmith.Trial) -> float:
+    trial.set_user_attr("pid", os.getpid())
+    return float("colorsys" in sys.modules)  # imported by the test (the driver), never by tunesmith
+
+
+@pytest.mark.parametrize(("method", "expected"), [("fork", 1.0), ("spawn", 0.0)])
+def test_forked_workers_inherit_the_drivers_imports(sqlite_url: str, method: str, expected: float) -> None:
+    import colorsys  # noqa: F401
+
+    study = tunesmith.create_study(storage=sqlite_url, sampler=RandomSampler(seed=0))
+    study.optimize(sees_driver_module, n_trials=6, n_workers=2, start_method=method)
+    assert [t.value for t in study.trials] == [expected] * 6
+    pids = {t.user_attrs["pid"] for t in study.trials}
+    assert os.getpid() not in pids and len(pids) <= 2
+
+
+def global_draws(trial: tunesmith.Trial) -> float:
+    time.sleep(0.1)  # both workers take trials
+    trial.set_user_attr("pid", os.getpid())
+    trial.set_user_attr("draw", float(np.random.random()))
+    return trial.suggest_float("x", 0, 1)
+
+
+def test_forked_workers_get_fresh_global_seeds(sqlite_url: str) -> None:
+    np.random.seed(0)  # the driver's global state: a plain fork would copy it into every worker
+    study = tunesmith.create_study(storage=sqlite_url, sampler=RandomSampler(seed=0))
+    study.optimize(global_draws, n_trials=8, n_workers=2, start_method="fork")
+    first = {}
+    for t in study.trials:
+        first.setdefault(t.user_attrs["pid"], t.user_attrs["draw"])
+    assert len(first) == 2 and len(set(first.values())) == 2
+    assert np.random.random() == np.random.RandomState(0).random_sample(1)[0]  # the driver's own stream untouched
+
+
+def reads_env(trial: tunesmith.Trial) -> float:
+    trial.set_user_attr("flag", os.environ.get("TUNESMITH_TEST_FLAG"))
+    trial.set_user_attr("index", os.environ.get("TUNESMITH_WORKER_INDEX"))
+    trial.set_user_attr("threads", os.environ.get("OMP_NUM_THREADS"))
+    return trial.suggest_float("x", 0, 1)
+
+
+def test_forked_workers_get_their_slot_environment(sqlite_url: str) -> None:
+    study = tunesmith.create_study(storage=sqlite_url, sampler=RandomSampler(seed=0))
+    study.optimize(reads_env, n_trials=6, n_workers=2, start_method="fork",
+                   worker_env={"TUNESMITH_TEST_FLAG": "on"}, resources_per_trial={"cpu": 1})
+    assert {t.user_attrs["flag"] for t in study.trials} == {"on"}
+    assert {t.user_attrs["index"] for t in study.trials} <= {"0", "1"}
+    assert {t.user_attrs["threads"] for t in study.trials} == {"1"}
+    assert "TUNESMITH_TEST_FLAG" not in os.environ  # the driver's environment is untouched
+
+
+def kills_the_fork_server_once(trial: tunesmith.Trial) -> float:
+    x = trial.suggest_float("x", 0, 1)
+    if trial.number == 2 and trial.retries == 0:
+        os.kill(os.getppid(), signal.SIGKILL)  # a forked worker's parent is the fork server
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x
+
+
+def test_lost_fork_server_falls_back_to_fresh_interpreters(sqlite_url: str) -> None:
+    study = tunesmith.create_study(storage=sqlite_url, sampler=RandomSampler(seed=0))
+    study.optimize(kills_the_fork_server_once, n_trials=6, n_workers=2, max_retries=1, start_method="fork")
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6
+    assert study.trials[2].system_attrs["retries"] == 1
