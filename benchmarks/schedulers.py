@@ -21,7 +21,9 @@ tunesmith and Ray Tune, ``enqueue_trial`` for Optuna); each trial's training is 
 by (seed, index), so a trial's learning curve is the same in every library and only
 the scheduler and the framework's overhead differ. The driver imports what the
 trainable imports (torch, scikit-learn) before any clock starts, as a user's script
-does at its top; worker processes import them again on every run. Ray Tune with
+does at its top. tunesmith's workers fork from a server that holds those imports (the
+default start method); ``ts-asha-spawn`` starts fresh interpreters instead, which import
+them again, as Ray's workers do on every run. Ray Tune with
 ``reuse_actors=False`` takes minutes per run, so it runs ``--slow-seeds`` seeds (1).
 
 Tasks:
@@ -221,7 +223,7 @@ def _ts_trainable(config: dict[str, Any]) -> None:
         tunesmith.report(**metrics)
 
 
-def _ts_race(task: Task, seed: int, tmp: str, log: str, hyperband: bool) -> Race:
+def _ts_race(task: Task, seed: int, tmp: str, log: str, hyperband: bool, start_method: str = "auto") -> Race:
     import tunesmith
     from tunesmith.samplers import RandomSampler
     from tunesmith.schedulers import ASHAScheduler, HyperBandScheduler
@@ -238,6 +240,7 @@ def _ts_race(task: Task, seed: int, tmp: str, log: str, hyperband: bool) -> Race
         _ts_trainable, config=config, num_samples=1, scheduler=scheduler, resources_per_trial={"cpu": 1},
         storage=os.path.join(tmp, "ts.db"), verbose=0, time_budget_s=task.cap_s,
         search_alg=RandomSampler(seed=seed),  # explicit: the grid is all there is to search, at random search's cost
+        start_method=start_method,
     )
     race = read_log(log, t0, time.time() - t0, task)
     return _check(race, task, len(result.errors))
@@ -357,8 +360,10 @@ def _optuna_race(task: Task, seed: int, tmp: str, log: str, hyperband: bool, thr
 
 # method name -> (label, runner(task, seed, tmp, log))
 METHODS: dict[str, tuple[str, Callable[[Task, int, str, str], Race]]] = {
-    "ts-asha": ("tunesmith ASHA (`tunesmith.run`, SQLite, 2 processes)",
+    "ts-asha": ("tunesmith ASHA (`tunesmith.run`, SQLite, 2 forked processes)",
                 functools.partial(_ts_race, hyperband=False)),
+    "ts-asha-spawn": ("tunesmith ASHA, workers spawned (`start_method=\"spawn\"`: fresh interpreters)",
+                      functools.partial(_ts_race, hyperband=False, start_method="spawn")),
     "ts-hyperband": ("tunesmith HyperBand (`tunesmith.run`, SQLite, 2 processes)",
                      functools.partial(_ts_race, hyperband=True)),
     "ray-asha": ("Ray Tune ASHA (`Tuner`, reuse_actors=False: default)", functools.partial(_ray_race, reuse=False)),

@@ -36,18 +36,21 @@ __all__ = ["MedianPruner", "MedianStoppingRule", "NopPruner", "PercentilePruner"
 
 
 class _Curves(Scheduler):
-    """Keeps each trial's (time, score) points, in report order."""
+    """Keeps each trial's (time, score) points, in report order, and each time's first scores."""
 
     def reset(self) -> None:
         self._times: dict[int, list[float]] = {}
         self._scores: dict[int, list[float]] = {}
+        self._at: dict[float, dict[int, float]] = {}  # time -> trial -> its first score at that time
 
     def ingest(self, view: StudyView, report: Report) -> None:
         score = self.score(report.metrics)
         if score is None:
             return
-        self._times.setdefault(report.trial_id, []).append(self.time_of(report.step, report.metrics))
+        now = self.time_of(report.step, report.metrics)
+        self._times.setdefault(report.trial_id, []).append(now)
         self._scores.setdefault(report.trial_id, []).append(score)
+        self._at.setdefault(now, {}).setdefault(report.trial_id, score)
 
 
 class MedianStoppingRule(_Curves):
@@ -132,15 +135,11 @@ class PercentilePruner(_Curves):
         if not mine:
             return Decision.CONTINUE
         states = view.trials()
-        complete = [t for t in self._times if t != trial_id and states[t].state == TrialState.COMPLETE]
-        if len(complete) < max(self.n_startup_trials, 1):
+        complete = sum(1 for t in self._times if t != trial_id and states[t].state == TrialState.COMPLETE)
+        if complete < max(self.n_startup_trials, 1):
             return Decision.CONTINUE
-        at_step = []
-        for other in complete:
-            for t, s in zip(self._times[other], self._scores[other], strict=True):
-                if t == step:
-                    at_step.append(s)
-                    break
+        at_step = [s for other, s in self._at.get(step, {}).items()
+                   if other != trial_id and states[other].state == TrialState.COMPLETE]
         if len(at_step) < self.n_min_trials:
             return Decision.CONTINUE
         # Scores are "larger is better": the p-th best of a minimisation is the (100-p)-th of -values.
