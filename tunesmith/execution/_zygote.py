@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from typing import Any
 
 __all__ = ["START_METHODS", "ForkedProcess", "Zygote", "fork_unsafe_reason", "resolve_start_method"]
@@ -88,7 +89,12 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns when a process with threads forks. The zygote runs only
+            # tunesmith's code and forks workers while single-threaded itself.
+            warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks",
+                                    category=DeprecationWarning)
+            pid = os.fork()
         if pid == 0:  # the zygote
             ours.close()
             code = 1
