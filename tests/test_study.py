@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import tunesmith
@@ -226,3 +227,23 @@ def test_show_progress_bar_prints_a_summary(capsys: pytest.CaptureFixture[str]) 
     s.optimize(quadratic, n_trials=5, show_progress_bar=True)
     out = capsys.readouterr().out
     assert "progress" in out and "best" in out
+
+
+def test_parameters_are_stored_as_drawn_while_other_trials_run(sqlite_url: str) -> None:
+    """Other workers' samplers hedge against running trials (constant liar) only if they can see
+    their parameters: with trials running elsewhere, each draw is stored at once."""
+    from tunesmith.samplers import TPESampler
+
+    s = tunesmith.create_study(storage=sqlite_url, sampler=TPESampler(seed=0))
+    first = s.ask()
+    first.suggest_float("x", 0, 1)  # alone: stored with the result, one write
+    elsewhere = tunesmith.load_study(s.name, sqlite_url)
+    assert elsewhere.trials[0].params == {}
+    second = s.ask()  # the sampler reads the record and sees the first trial running
+    x = second.suggest_float("x", 0, 1)
+    assert elsewhere.trials[1].params == {"x": x}
+    running = elsewhere._history.running(elsewhere._known)  # what a sampler there hedges against
+    assert running.shape == (2, 1) and int(np.isfinite(running).sum()) == 1
+    s.tell(first, 0.5)
+    s.tell(second, 0.25)
+    assert [t.params["x"] for t in elsewhere.trials][1] == x

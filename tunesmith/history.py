@@ -132,6 +132,15 @@ class History:
         """X (unit cube) of RUNNING trials, for samplers that hedge against them (constant liar)."""
         return self.params_unit(distributions)[self.states == int(TrialState.RUNNING)]
 
+    def others_running(self, number: int) -> bool:
+        """Whether trials other than ``number`` were RUNNING at the last sync (no new read)."""
+        n = len(self._trials)
+        running = int(np.count_nonzero(self._states[:n] == int(TrialState.RUNNING)))
+        row = self._row.get(number)
+        if row is not None and self._states[row] == int(TrialState.RUNNING):
+            running -= 1
+        return running > 0
+
     @property
     def numbers(self) -> np.ndarray:
         """Trial numbers, row by row (a column kept up to date, like the states)."""

@@ -190,6 +190,7 @@ class Trial:
         self._params: dict[str, Any] = {}
         self._dists: dict[str, Distribution] = {}
         self._unflushed: set[str] = set()
+        self._eager = False  # store each parameter as it is drawn (other trials are running)
         self.user_attrs: dict[str, Any] = dict(frozen.user_attrs)
         #: how many times this trial was re-queued after its worker was lost
         self.retries = int(frozen.system_attrs.get("retries", 0))
@@ -257,6 +258,8 @@ class Trial:
                 name, distribution, self.study._history, self.number, self._rng, self._params
             )
         self._set_param(name, distribution, value)
+        if self._eager:
+            self.study._flush(self)
         return value
 
     def _set_param(self, name: str, distribution: Distribution, value: Any) -> None:
