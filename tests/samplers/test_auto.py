@@ -3,6 +3,7 @@ from __future__ import annotations
 import tunesmith
 from tunesmith.samplers import RandomSampler
 from tunesmith.samplers.auto import AutoSampler
+from tunesmith.samplers.gp import GPSampler
 
 
 def history_of(objective, n: int, directions: list[str] | None = None) -> tuple[dict, object]:
@@ -17,7 +18,7 @@ def continuous(trial: tunesmith.Trial) -> float:
 
 def test_rules() -> None:
     auto = AutoSampler(seed=0, n_startup_trials=10, gp_max_trials=30)
-    assert auto.choose(*history_of(continuous, 5)) == "sobol"
+    assert auto.choose(*history_of(continuous, 5)) == "random"  # the GP takes over next
     assert auto.choose(*history_of(continuous, 12)) == "gp"
     assert auto.choose(*history_of(continuous, 31)) == "cmaes"
 
@@ -38,12 +39,14 @@ def test_rules() -> None:
         return trial.suggest_float("x", 0, 1) + len(trial.suggest_categorical("c", ["a", "bb"]))
 
     assert auto.choose(*history_of(categorical, 15)) == "tpe"
+    assert auto.choose(*history_of(categorical, 5)) == "sobol"
 
     def two(trial: tunesmith.Trial) -> tuple[float, float]:
         x = trial.suggest_float("x", 0, 1)
         return x, 1 - x
 
     assert auto.choose(*history_of(two, 15, ["minimize", "minimize"])) == "tpe"
+    assert auto.choose(*history_of(two, 5, ["minimize", "minimize"])) == "sobol"
 
     def wide(trial: tunesmith.Trial) -> float:
         return sum(trial.suggest_float(f"x{i}", 0, 1) for i in range(25))
@@ -63,9 +66,23 @@ def test_auto_runs_end_to_end_and_reproduces() -> None:
 
 def test_sobol_start_is_space_filling() -> None:
     study = tunesmith.create_study(sampler=AutoSampler(seed=1))
-    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=8)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1) + len(t.suggest_categorical("c", ["a", "bb"])), n_trials=8)
+    assert study.sampler.last_choice == "sobol"  # TPE takes over in this space
     bins = sorted(int(t.params["x"] * 8) for t in study.trials)
     assert bins == list(range(8))  # one point per eighth: Sobol, not random
+
+
+def test_start_is_the_gp_samplers_random_start_where_the_gp_takes_over() -> None:
+    def objective(trial: tunesmith.Trial) -> float:
+        return sum(trial.suggest_float(f"x{i}", 0, 1) for i in range(3)) + trial.suggest_int("k", 0, 4)
+
+    auto = tunesmith.create_study(sampler=AutoSampler(seed=1))
+    auto.optimize(objective, n_trials=8)
+    gp = tunesmith.create_study(sampler=GPSampler(seed=1))
+    gp.optimize(objective, n_trials=8)
+    assert auto.sampler.last_choice == "random"
+    # Trial 0 of a define-by-run study comes before any parameter is known: a Sobol point.
+    assert [t.params for t in auto.trials[1:]] == [t.params for t in gp.trials[1:]]
 
 
 def test_spec_round_trip() -> None:

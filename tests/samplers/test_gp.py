@@ -19,7 +19,7 @@ from tunesmith.samplers._gp import GaussianProcess, KernelParams, fit_kernel_par
 from tunesmith.samplers._gp.acquisition import LogExpectedImprovement
 from tunesmith.samplers._gp.kernel import pairwise_sq_diffs
 from tunesmith.samplers._gp.model import _neg_log_posterior
-from tunesmith.samplers.gp import GPSampler
+from tunesmith.samplers.gp import GPSampler, _standardize
 
 IS_CAT = np.array([False, False, True])
 
@@ -127,6 +127,18 @@ def test_output_warping_is_monotone_and_standardized() -> None:
     assert abs(w.mean()) < 1e-12 and abs(w.std() - 1) < 1e-12
     assert w[4] - w[3] < (100 - 5) / y.std()  # the outlier is pulled in
     assert np.all(warp_outputs(np.ones(4)) == 0.0)
+
+
+def test_outputs_are_centered_at_the_median_so_unexplored_space_looks_typical() -> None:
+    # A plateau with two deep points (Hartmann-6's shape): the GP's zero prior mean is the plateau,
+    # so far from the data the model predicts the plateau, not the mean pulled down by the wells.
+    y = np.array([0.0, 0.01, -0.01, 0.0, 0.02, 0.0, -0.02, 0.0, -3.0, -2.5])
+    z = _standardize(y)
+    assert abs(float(np.median(z))) < 1e-12 and abs(z.std() - 1) < 1e-12
+    X = np.random.default_rng(0).random((10, 2)) * 0.5  # data in one quarter of the box
+    gp = GaussianProcess.fit(X, z, KernelParams(np.array([0.1, 0.1]), 1.0, 1e-6), np.zeros(2, dtype=bool))
+    far, _ = gp.posterior(np.array([[1.0, 1.0]]))
+    assert abs(far[0] - np.median(z)) < 1e-6
 
 
 # -- the sampler ------------------------------------------------------------------------------------

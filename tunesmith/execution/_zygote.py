@@ -99,6 +99,9 @@ class Zygote:
             ours.close()
             code = 1
             try:
+                # Ctrl-C reaches the workers, not the zygote. Blocked rather than ignored: a
+                # worker forked as it arrives still gets its own copy once it unblocks.
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
                 if preload is not None:
                     try:
                         preload()
@@ -149,19 +152,26 @@ class Zygote:
         return msg
 
     def exit_code(self, pid: int, timeout: float | None) -> int | None:
-        """``pid``'s exit code, waiting up to ``timeout`` s (None: until it exits)."""
+        """``pid``'s exit code, waiting up to ``timeout`` s (None: until it exits).
+
+        The zygote reports each exit; should a report be lost (the zygote died, or an
+        interrupt here cut a read short), a process that is gone counts as exit code 1.
+        """
         end = None if timeout is None else time.monotonic() + timeout
         while pid not in self._exits:
-            if not self._alive:  # the zygote died: nobody can reap it; poll for its end
-                if _gone(pid):
-                    self._exits[pid] = 1
-                    break
-                if end is not None and time.monotonic() >= end:
-                    return None
-                time.sleep(0.05)
-                continue
-            left = None if end is None else max(0.0, end - time.monotonic())
-            if self._recv(left) is None and end is not None and time.monotonic() >= end:
+            left = 0.1 if end is None else min(0.1, max(0.0, end - time.monotonic()))
+            if self._alive:
+                self._recv(left)
+            else:
+                time.sleep(left)
+            if pid in self._exits:
+                break
+            if _gone(pid):
+                while self._alive and self._recv(0.0) is not None:
+                    pass  # a report already on its way
+                self._exits.setdefault(pid, 1)
+                break
+            if end is not None and time.monotonic() >= end:
                 return None
         return self._exits[pid]
 
@@ -224,7 +234,6 @@ def _gone(pid: int) -> bool:
 # -- inside the zygote ----------------------------------------------------------------
 def _serve(sock: socket.socket, worker: Any) -> int:
     """The zygote's loop: fork a worker per request, report each worker's exit code."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the workers, not the zygote
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     pidfds: dict[int, int] = {}  # pidfd -> pid
     polling: set[int] = set()  # pids without a pidfd (old kernels): reaped by polling
@@ -279,11 +288,12 @@ def _fork_worker(sock: socket.socket, worker: Any, fd: int, env: dict[str, str],
         return pid
     code = 1
     try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         sock.close()
         for other in pidfds:
             os.close(other)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.environ.update(env)
         _fresh_process_state(env)
         code = worker(fd, env)

@@ -51,6 +51,21 @@ def _single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
     return _blas_controller.limit(limits=1, user_api="blas")
 
 
+def _standardize(y: np.ndarray) -> np.ndarray:
+    """Center at the median and scale by the standard deviation.
+
+    The GP's zero prior mean, which it predicts far from the data, is then the typical
+    observed value rather than a mean dragged by a tail of very good (Hartmann-6: a
+    plateau near 0 and a few deep wells) or very bad (Rosenbrock) values. Median against
+    mean centering, medians over seeds 0-4 and over 5-9 (best after 100 trials; BBOB d=5
+    after 50): Ackley-10 6.8, 4.2 against 13.2, 16.3; Rosenbrock-10 7077, 6510 against
+    4961, 8004; BBOB f10 6.8e3, 7.7e3 against 2.1e4, 2.5e4; Hartmann-6 after 50 trials
+    -3.31 against -3.28 (seeds 0-9); f13, f17, f21 better, f02 and f16 slightly worse,
+    f11 mixed.
+    """
+    return (y - np.median(y)) / max(float(y.std()), 1e-12)
+
+
 @dataclass
 class _ModelCache:
     """The last fit, reused while the same study grows: warm start, and no refit for a few trials."""
@@ -66,7 +81,8 @@ class GPSampler(Sampler):
     """Gaussian-process Bayesian optimisation: Matérn-5/2 ARD kernel, MAP hyperparameters, LogEI.
 
     The first ``n_startup_trials`` trials are drawn at random. After that each
-    suggestion fits a GP to the completed trials (outputs standardized; lengthscale
+    suggestion fits a GP to the completed trials (outputs centered at their median and
+    scaled; lengthscale
     prior scaled with the dimension, after Hvarfner et al. 2024), treats running trials
     as if they had returned the mean value so far (constant liar, Ginsbourger et al.
     2010), and maximizes log expected improvement
@@ -196,7 +212,7 @@ class GPSampler(Sampler):
             return {}
         running = self._running(history, dists, names, keep)
 
-        y_model = warp_outputs(y) if self.warp_outputs else (y - y.mean()) / max(float(y.std()), 1e-12)
+        y_model = warp_outputs(y) if self.warp_outputs else _standardize(y)
         gp = self._model(tuple(dists[n].to_json() + n for n in names), X, y_model, box.is_categorical)
         best = float(y_model.min())
         # Constant liar (Ginsbourger, Le Riche & Carraro 2010): running trials are taken

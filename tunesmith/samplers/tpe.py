@@ -7,11 +7,14 @@ maximises expected improvement (Bergstra et al., 2011). The components follow th
 recommendations of Watanabe, "Tree-structured Parzen estimator: understanding its
 algorithm components and their roles for better empirical performance" (2023):
 
-- gamma linear in n: ``min(ceil(0.1 n), 25)`` good trials;
+- gamma linear in n: ``min(ceil(0.2 n), 25)`` good trials (0.2 rather than Optuna's 0.1:
+  the EI weights already discount the weaker members of the good group, and the larger
+  group measured better, see ``gamma_fraction`` below);
 - EI-style weights for the good group (an observation weighs by its improvement over
   the split), uniform weights for the bad group, plus a prior component;
-- bandwidths with a minimum ("magic clip"); by Scott's rule, which measured better
-  than neighbour gaps for the multivariate kernel (see ``_parzen._scott_bandwidths``);
+- bandwidths from the gaps to neighbouring observations, per dimension, with a minimum
+  ("magic clip"; see ``_parzen._neighbour_gap_bandwidths``), and for a discrete
+  parameter at least half the step between its values;
 - multivariate kernels (one component spans all dimensions), 24 candidates,
   10 start-up trials;
 - conditional parameters are modelled in groups that always occur together;
@@ -29,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from tunesmith.distributions import CategoricalDistribution, Distribution
+from tunesmith.distributions import CategoricalDistribution, Distribution, FloatDistribution, IntDistribution
 from tunesmith.history import History
 from tunesmith.samplers._base import Sampler
 from tunesmith.samplers._parzen import ParzenEstimator
@@ -46,6 +49,12 @@ class TPESampler(Sampler):
         n_ei_candidates: candidates drawn from l(x) per suggestion.
         prior_weight: weight of the prior component in both estimators.
         constant_liar: treat running trials as bad observations (spreads parallel workers).
+        gamma_fraction, gamma_max: the good group is ``min(ceil(gamma_fraction * n), gamma_max)``
+            of ``n`` completed trials. Median best of 20 seeds, 0.2 against 0.1 (Optuna's):
+            after 100 trials Rosenbrock-10 1518 against 2330, Ackley-10 11.9 against 12.5,
+            Branin regret 0.003 against 0.021, mixed Rosenbrock-4 19 against 56; BBOB d=5
+            after 50 trials f11 216 against 623, f18 7.2 against 9.3, but f09 179 against
+            146 and f15 38 against 33.
 
     >>> import tunesmith
     >>> study = tunesmith.create_study(sampler=TPESampler(seed=0))
@@ -56,7 +65,7 @@ class TPESampler(Sampler):
 
     def __init__(
         self, seed: int | None = None, n_startup_trials: int = 10, n_ei_candidates: int = 24,
-        prior_weight: float = 1.0, constant_liar: bool = True, gamma_fraction: float = 0.1, gamma_max: int = 25,
+        prior_weight: float = 1.0, constant_liar: bool = True, gamma_fraction: float = 0.2, gamma_max: int = 25,
     ) -> None:
         super().__init__(seed)
         if n_startup_trials < 0 or n_ei_candidates < 1 or prior_weight <= 0:
@@ -100,19 +109,21 @@ class TPESampler(Sampler):
         running = x_all[states == int(TrialState.RUNNING)] if self.constant_liar else x_all[:0]
         names = list(dists)
         n_choices = np.array([len(d.choices) if isinstance(d, CategoricalDistribution) else 0 for d in dists.values()])
+        spacing = np.array([_unit_spacing(d) for d in dists.values()])
         for group in _groups(x):
             rows = ~np.isnan(x[:, group]).any(axis=1)
             if rows.sum() < 2:
                 continue
             liars = running[:, group]
             liars = liars[~np.isnan(liars).any(axis=1)]
-            u = self._sample(x[rows][:, group], score[rows], liars, n_choices[group], rng)
+            u = self._sample(x[rows][:, group], score[rows], liars, n_choices[group], spacing[group], rng)
             for k, j in enumerate(group):
                 proposal[names[j]] = dists[names[j]].from_unit(float(u[k]))
         return proposal
 
     def _sample(
-        self, x: np.ndarray, score: np.ndarray, liars: np.ndarray, n_choices: np.ndarray, rng: np.random.Generator,
+        self, x: np.ndarray, score: np.ndarray, liars: np.ndarray, n_choices: np.ndarray, spacing: np.ndarray,
+        rng: np.random.Generator,
     ) -> np.ndarray:
         order = np.argsort(score, kind="stable")
         n_good = self.gamma(len(score))
@@ -122,11 +133,27 @@ class TPESampler(Sampler):
         improvement = score[order[min(n_good, len(order) - 1)]] - score[good]
         w_good = np.maximum(improvement, 0.0) + 1e-12 + 1e-3 * np.ptp(score[good]) if n_good > 1 else np.ones(1)
         x_bad = np.vstack([x[bad], liars])
-        l_est = ParzenEstimator(x[good], w_good, n_choices, self.prior_weight)
-        g_est = ParzenEstimator(x_bad, np.ones(len(x_bad)), n_choices, self.prior_weight)
+        # A kernel much narrower than the step between a discrete parameter's values makes
+        # l / g spike on the values already tried (measured about neutral on mixed
+        # Rosenbrock-4 and Bayesmark DT; kept as a guard for parameters with few values).
+        floor = _DISCRETE_BANDWIDTH * spacing
+        l_est = ParzenEstimator(x[good], w_good, n_choices, self.prior_weight, floor)
+        g_est = ParzenEstimator(x_bad, np.ones(len(x_bad)), n_choices, self.prior_weight, floor)
         candidates = l_est.sample(rng, self.n_ei_candidates)
         acquisition = l_est.log_pdf(candidates) - g_est.log_pdf(candidates)
         return candidates[int(np.argmax(acquisition))]
+
+
+_DISCRETE_BANDWIDTH = 0.5  # minimum bandwidth of a discrete parameter, in steps between its values
+
+
+def _unit_spacing(dist: Distribution) -> float:
+    """The step between neighbouring values of a discrete parameter in the unit encoding; 0 if continuous."""
+    if isinstance(dist, IntDistribution) and not dist.log:
+        return 1.0 / ((dist.high - dist.low) // dist.step + 1)
+    if isinstance(dist, FloatDistribution) and dist.step is not None and not dist.log and dist.high > dist.low:
+        return float(dist.step / (dist.high - dist.low))
+    return 0.0
 
 
 def _groups(x: np.ndarray) -> list[np.ndarray]:
