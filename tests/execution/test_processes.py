@@ -101,7 +101,8 @@ def test_ctrl_c_stops_cleanly_and_study_continues(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'int.db'}"
     script = tmp_path / "driver.py"
     script.write_text(textwrap.dedent(f"""
-        import time, tunesmith
+        import signal, time, tunesmith
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, however CI started us
         def slow(trial):
             x = trial.suggest_float("x", 0, 1)
             time.sleep(0.2)

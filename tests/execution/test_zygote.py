@@ -112,3 +112,19 @@ def test_lost_fork_server_falls_back_to_fresh_interpreters(sqlite_url: str) -> N
     study.optimize(kills_the_fork_server_once, n_trials=6, n_workers=2, max_retries=1, start_method="fork")
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 6
     assert study.trials[2].system_attrs["retries"] == 1
+
+
+def sigint_ignored(trial: tunesmith.Trial) -> float:
+    return float(signal.getsignal(signal.SIGINT) == signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("driver_ignores", [True, False])
+def test_forked_workers_treat_ctrl_c_as_a_fresh_interpreter_would(sqlite_url: str, driver_ignores: bool) -> None:
+    """A driver started in the background ignores SIGINT, and so do its workers; otherwise Ctrl-C interrupts."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN if driver_ignores else signal.default_int_handler)
+    try:
+        study = tunesmith.create_study(storage=sqlite_url, sampler=RandomSampler(seed=0))
+        study.optimize(sigint_ignored, n_trials=2, n_workers=2, start_method="fork")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert [t.value for t in study.trials] == [float(driver_ignores)] * 2

@@ -89,6 +89,9 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sys.stdout.flush()
         sys.stderr.flush()
+        # Workers treat Ctrl-C as a fresh interpreter would: ignored if the driver ignores it
+        # (started in the background), else KeyboardInterrupt.
+        sigint = signal.SIG_IGN if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else signal.default_int_handler
         with warnings.catch_warnings():
             # Python 3.12+ warns when a process with threads forks. The zygote runs only
             # tunesmith's code and forks workers while single-threaded itself.
@@ -107,7 +110,7 @@ class Zygote:
                         preload()
                     except Exception:
                         pass  # each worker meets (and reports) the problem itself
-                code = _serve(theirs, worker)
+                code = _serve(theirs, worker, sigint)
             finally:
                 os._exit(code)
         theirs.close()
@@ -232,7 +235,7 @@ def _gone(pid: int) -> bool:
 
 
 # -- inside the zygote ----------------------------------------------------------------
-def _serve(sock: socket.socket, worker: Any) -> int:
+def _serve(sock: socket.socket, worker: Any, sigint: Any) -> int:
     """The zygote's loop: fork a worker per request, report each worker's exit code."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     pidfds: dict[int, int] = {}  # pidfd -> pid
@@ -248,7 +251,7 @@ def _serve(sock: socket.socket, worker: Any) -> int:
                     data, fds = b"", []
                 if not data:
                     return 0  # the driver closed us: running workers carry on and finish alone
-                pid = _fork_worker(sock, worker, fds[0], pickle.loads(data), list(pidfds))
+                pid = _fork_worker(sock, worker, fds[0], pickle.loads(data), list(pidfds), sigint)
                 os.close(fds[0])
                 try:
                     pidfds[os.pidfd_open(pid)] = pid
@@ -282,13 +285,15 @@ def _send(sock: socket.socket, msg: tuple[Any, ...]) -> None:
         pass  # the driver is gone
 
 
-def _fork_worker(sock: socket.socket, worker: Any, fd: int, env: dict[str, str], pidfds: list[int]) -> int:
+def _fork_worker(
+    sock: socket.socket, worker: Any, fd: int, env: dict[str, str], pidfds: list[int], sigint: Any,
+) -> int:
     pid = os.fork()
     if pid != 0:
         return pid
     code = 1
     try:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, sigint)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         sock.close()
