@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 from _common import emit, git_commit, table_lines
 
+from tunesmith.multi_objective import hypervolume
+
 SAMPLERS = ("tunesmith-nsga2", "optuna-nsga2", "tunesmith-random", "tunesmith-tpe", "tunesmith-auto",
             "optuna-random", "optuna-tpe")
 DEFAULT_SAMPLERS = ("tunesmith-nsga2", "optuna-nsga2", "tunesmith-random")
@@ -54,18 +56,6 @@ def zdt(problem: str, x: Sequence[float]) -> tuple[float, float]:
     g = 1.0 + 9.0 * sum(x[1:]) / (len(x) - 1)
     f1 = x[0]
     return f1, g * (1.0 - (math.sqrt(f1 / g) if problem == "zdt1" else (f1 / g) ** 2))
-
-
-def hypervolume(points: np.ndarray, ref: tuple[float, float]) -> float:
-    """Area dominated by the rows of ``points`` (both minimised) below ``ref``: a sweep along f1."""
-    p = points[(points < np.array(ref)).all(axis=1)]
-    p = p[np.lexsort((p[:, 1], p[:, 0]))]
-    area, level = 0.0, ref[1]
-    for f1, f2 in p:
-        if f2 < level:
-            area += (ref[0] - f1) * (level - f2)
-            level = f2
-    return area
 
 
 def make_sampler(name: str, seed: int) -> Any:

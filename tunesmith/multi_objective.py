@@ -13,7 +13,7 @@ import numpy as np
 
 from tunesmith.trial import FrozenTrial, TrialState
 
-__all__ = ["dominates", "nondominated_ranks", "pareto_front"]
+__all__ = ["dominates", "hypervolume", "nondominated_ranks", "pareto_front"]
 
 
 def dominates(a: np.ndarray, b: np.ndarray) -> bool:
@@ -66,3 +66,21 @@ def pareto_front(trials: Sequence[FrozenTrial], directions: Sequence[str]) -> li
     losses = np.array([t.values for t in done], dtype=float) * signs
     ranks = nondominated_ranks(losses)
     return [t for t, r in zip(done, ranks, strict=True) if r == 0]
+
+
+def hypervolume(points: np.ndarray, ref: tuple[float, float]) -> float:
+    """Area dominated by the rows of ``points`` (two objectives, both minimised) below ``ref``.
+
+    A sweep along the first objective, O(n log n).
+
+    >>> hypervolume(np.array([[0.0, 0.5], [0.5, 0.0]]), (1.0, 1.0))
+    0.75
+    """
+    p = points[(points < np.array(ref)).all(axis=1)]
+    p = p[np.lexsort((p[:, 1], p[:, 0]))]
+    area, level = 0.0, ref[1]
+    for f1, f2 in p:
+        if f2 < level:
+            area += (ref[0] - f1) * (level - f2)
+            level = f2
+    return float(area)

@@ -9,6 +9,7 @@ import pytest
 
 import tunesmith
 from tunesmith import TrialState
+from tunesmith.multi_objective import hypervolume
 from tunesmith.samplers import AutoSampler, NSGAIISampler, RandomSampler, Sampler, sampler_from_spec
 
 TWO = ["minimize", "minimize"]
@@ -21,18 +22,6 @@ def zdt1(d: int):
         return x[0], g * (1.0 - math.sqrt(x[0] / g))
 
     return objective
-
-
-def hypervolume(points: np.ndarray, ref: tuple[float, float]) -> float:
-    """Area dominated by ``points`` (minimised) inside the box below ``ref``: a sweep along f1."""
-    p = points[(points < np.array(ref)).all(axis=1)]
-    p = p[np.lexsort((p[:, 1], p[:, 0]))]
-    area, level = 0.0, ref[1]
-    for f1, f2 in p:
-        if f2 < level:
-            area += (ref[0] - f1) * (level - f2)
-            level = f2
-    return area
 
 
 def test_hypervolume_helper() -> None:
