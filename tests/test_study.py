@@ -247,3 +247,15 @@ def test_parameters_are_stored_as_drawn_while_other_trials_run(sqlite_url: str) 
     s.tell(first, 0.5)
     s.tell(second, 0.25)
     assert [t.params["x"] for t in elsewhere.trials][1] == x
+
+
+def test_samplers_without_a_liar_store_parameters_with_the_result(sqlite_url: str) -> None:
+    from tunesmith.samplers import CmaEsSampler
+
+    s = tunesmith.create_study(storage=sqlite_url, sampler=CmaEsSampler(seed=0))
+    first = s.ask()
+    first.suggest_float("x", 0, 1)
+    second = s.ask()  # the first is running, but CMA-ES never reads running trials: no extra write
+    second.suggest_float("x", 0, 1)
+    assert not s.sampler.hedges_running
+    assert tunesmith.load_study(s.name, sqlite_url).trials[1].params == {}

@@ -227,9 +227,9 @@ class Study:
         if fixed:
             proposal = {**proposal, **fixed}
         trial = Trial(self, raw, proposal, rng)
-        # Other workers' samplers hedge against running trials (constant liar), which needs
-        # their parameters stored as soon as they are drawn, not when the trial ends.
-        trial._eager = self._history.others_running(raw.number)
+        # A sampler that hedges against running trials (constant liar) needs their parameters
+        # stored as soon as they are drawn, not when the trial ends, once others run beside it.
+        trial._eager = self.sampler.hedges_running and self._history.others_running(raw.number)
         if self._space is not None:
             self._fill_from_space(trial, self._space, fixed or {}, rng)
         return trial

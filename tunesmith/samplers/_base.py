@@ -64,6 +64,12 @@ class Sampler:
     def _spec_kwargs(self) -> dict[str, Any]:
         return {"seed": self.seed}
 
+    @property
+    def hedges_running(self) -> bool:
+        """Whether the next suggestion reads running trials' parameters (a constant liar), so
+        that a running trial's parameters are worth storing as soon as they are drawn."""
+        return False
+
     def preload(self) -> None:
         """Import :attr:`lazy_imports` now, so that processes forked afterwards start warm."""
         for name in self.lazy_imports:

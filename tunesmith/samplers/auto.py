@@ -56,6 +56,10 @@ class AutoSampler(Sampler):
     lazy_imports = ("scipy.stats.qmc", "tunesmith.samplers.tpe", "tunesmith.samplers.gp",
                     "tunesmith.samplers.cmaes", "tunesmith.samplers.nsga2")
 
+    @property
+    def hedges_running(self) -> bool:
+        return self.last_choice in ("tpe", "gp")  # the delegate that made the last suggestion
+
     def __init__(
         self, seed: int | None = None, n_startup_trials: int = 10, gp_max_trials: int = 200, max_gp_dims: int = 20,
         nsga2_min_trials: int = 300,

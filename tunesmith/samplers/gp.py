@@ -106,6 +106,8 @@ class GPSampler(Sampler):
     1.0
     """
 
+    hedges_running = True  # running trials are conditioned on at the mean (constant liar)
+
     def __init__(
         self, seed: int | None = None, n_startup_trials: int = 10, max_trials_gp: int | None = 500,
         n_candidates: int = 1024, warp_outputs: bool = False,

@@ -80,6 +80,10 @@ class TPESampler(Sampler):
         self.gamma_fraction = gamma_fraction
         self.gamma_max = gamma_max
 
+    @property
+    def hedges_running(self) -> bool:
+        return self.constant_liar
+
     def _spec_kwargs(self) -> dict[str, Any]:
         return {
             "seed": self.seed, "n_startup_trials": self.n_startup_trials, "n_ei_candidates": self.n_ei_candidates,
