@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import tunesmith
 from tunesmith.samplers import RandomSampler
 from tunesmith.samplers.auto import AutoSampler
@@ -52,6 +54,21 @@ def test_rules() -> None:
         return sum(trial.suggest_float(f"x{i}", 0, 1) for i in range(25))
 
     assert AutoSampler(max_gp_dims=20).choose(*history_of(wide, 15)) == "tpe"
+
+
+def test_the_gp_keeps_only_objectives_it_predicts_well() -> None:
+    def smooth(trial: tunesmith.Trial) -> float:
+        return sum((trial.suggest_float(f"x{i}", 0, 1) - 0.3) ** 2 for i in range(3))
+
+    def heavy_tailed(trial: tunesmith.Trial) -> float:  # one trial dwarfs the others
+        return math.exp(10 * sum(trial.suggest_float(f"x{i}", 0, 1) for i in range(3)))
+
+    auto = AutoSampler(seed=0)
+    assert auto.choose(*history_of(smooth, 16)) == "gp"
+    assert auto.choose(*history_of(heavy_tailed, 12)) == "gp"  # before the check: the GP
+    assert auto.choose(*history_of(heavy_tailed, 16)) == "tpe"  # a leave-one-out residual beyond 2.6 sd
+    assert auto._check is not None and not auto._check[2]
+    assert AutoSampler(seed=0, check_sigmas=1e9).choose(*history_of(heavy_tailed, 16)) == "gp"
 
 
 def test_auto_runs_end_to_end_and_reproduces() -> None:

@@ -71,6 +71,16 @@ def test_incremental_conditioning_equals_a_refit() -> None:
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-10)
 
 
+def test_leave_one_out_residuals_equal_refits_without_each_point() -> None:
+    X, y = _data(12)
+    residuals = GaussianProcess.fit(X, y, PARAMS, IS_CAT).loo_residuals()
+    for i in range(len(X)):
+        rest = np.arange(len(X)) != i
+        mean, var = GaussianProcess.fit(X[rest], y[rest], PARAMS, IS_CAT).posterior(X[i:i + 1])
+        expected = (y[i] - mean[0]) / math.sqrt(var[0] + PARAMS.noise_var)  # of the noisy observation
+        assert residuals[i] == pytest.approx(expected, rel=1e-6)
+
+
 def test_posterior_and_log_ei_gradients_match_finite_differences() -> None:
     X, y = _data()
     acqf = LogExpectedImprovement(GaussianProcess.fit(X, y, PARAMS, IS_CAT), best=float(y.min()))

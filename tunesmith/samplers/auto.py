@@ -20,12 +20,21 @@ The rules, in order (``n`` is the number of completed trials):
    ``max_gp_dims`` (20) parameters: TPE, whose Parzen estimators handle all of these
    natively and cost O(n·d).
 4. Otherwise (mostly numeric, moderate dimension), while ``n < gp_max_trials`` (200):
-   Gaussian-process BO, the most sample-efficient choice for small budgets.
+   Gaussian-process BO, the most sample-efficient choice for small budgets, as long
+   as a GP can model the objective. The evidence: a GP fitted to the first
+   ``check_trials`` (15) completed trials predicts each of them left out (its
+   leave-one-out posterior) within ``check_sigmas`` (2.6) predictive standard
+   deviations. If one falls outside, the landscape has what a stationary GP cannot
+   represent (kinks, plateaus, a steep wall, a heavy tail), the GP is overconfident,
+   and TPE, which only uses the order of the values, takes over for good. The check
+   runs once per study; trials 10-14 go to the GP.
 5. Past that, an all-continuous space goes to CMA-ES, which keeps improving on long
    runs at negligible cost; anything else to TPE.
 
 Each delegate is a pure function of the study record, so the switch needs no
-hand-over, and every worker (with its own copy) makes the same choice for a trial.
+hand-over, and every worker (with its own copy) makes the same choice for a trial
+(rule 4 looks at the first completed trials by number; with parallel workers, a
+trial that completes late can still change that set, and with it the verdict).
 
 >>> import tunesmith
 >>> study = tunesmith.create_study(sampler=AutoSampler(seed=0))
@@ -62,13 +71,16 @@ class AutoSampler(Sampler):
 
     def __init__(
         self, seed: int | None = None, n_startup_trials: int = 10, gp_max_trials: int = 200, max_gp_dims: int = 20,
-        nsga2_min_trials: int = 300,
+        nsga2_min_trials: int = 300, check_trials: int = 15, check_sigmas: float = 2.6,
     ) -> None:
         super().__init__(seed)
         self.n_startup_trials = n_startup_trials
         self.gp_max_trials = gp_max_trials
         self.max_gp_dims = max_gp_dims
         self.nsga2_min_trials = nsga2_min_trials
+        self.check_trials = check_trials
+        self.check_sigmas = check_sigmas
+        self._check: tuple[np.ndarray, np.ndarray, bool] | None = None  # (X, y, GP calibrated) of rule 4
         self._qmc = QMCSampler(seed)
         self._delegates: dict[str, Sampler] = {}
         #: the algorithm used for the latest suggestion: "random", "sobol", "gp", "tpe", "cmaes" or "nsga2"
@@ -78,7 +90,8 @@ class AutoSampler(Sampler):
         return {
             "seed": self._qmc._qmc_seed, "n_startup_trials": self.n_startup_trials,
             "gp_max_trials": self.gp_max_trials, "max_gp_dims": self.max_gp_dims,
-            "nsga2_min_trials": self.nsga2_min_trials,
+            "nsga2_min_trials": self.nsga2_min_trials, "check_trials": self.check_trials,
+            "check_sigmas": self.check_sigmas,
         }
 
     def choose(self, space: Mapping[str, Distribution], history: History) -> str:
@@ -100,10 +113,34 @@ class AutoSampler(Sampler):
         if not gp_next:
             return "tpe"
         if complete < self.gp_max_trials:
-            return "gp"
+            return "gp" if self._gp_calibrated(numeric, history) else "tpe"
         if all(isinstance(d, FloatDistribution) and d.step is None for d in numeric.values()):
             return "cmaes"
         return "tpe"
+
+    def _gp_calibrated(self, numeric: Mapping[str, Distribution], history: History) -> bool:
+        """Rule 4's check: every leave-one-out residual of a GP on the first completed trials is small."""
+        X, y = history.observations(numeric)
+        if len(y) < self.check_trials:
+            return True
+        X, y = X[: self.check_trials], y[: self.check_trials]
+        if self._check is not None and np.array_equal(self._check[0], X) and np.array_equal(self._check[1], y):
+            return self._check[2]
+        try:
+            from tunesmith.samplers._gp import GaussianProcess, fit_kernel_params
+            from tunesmith.samplers.gp import _single_threaded_blas, _standardize
+        except ImportError:  # no SciPy: the "gp" delegate is TPE anyway
+            return True
+        is_categorical = np.array([isinstance(d, CategoricalDistribution) for d in numeric.values()], dtype=bool)
+        z = _standardize(y)
+        with _single_threaded_blas():
+            try:
+                gp = GaussianProcess.fit(X, z, fit_kernel_params(X, z, is_categorical), is_categorical)
+                calibrated = bool(np.max(np.abs(gp.loo_residuals())) < self.check_sigmas)
+            except np.linalg.LinAlgError:
+                calibrated = False
+        self._check = (X, y, calibrated)
+        return calibrated
 
     def _delegate(self, name: str) -> Sampler:
         if name not in self._delegates:
@@ -136,7 +173,7 @@ class AutoSampler(Sampler):
         return self._qmc.suggest_one(name, distribution, history, number, rng, params)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_delegates": {}}
+        return {**self.__dict__, "_delegates": {}, "_check": None}
 
 
 def _make(name: str, seed: int) -> Sampler:

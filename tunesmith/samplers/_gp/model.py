@@ -214,6 +214,15 @@ class GaussianProcess:
         y = np.concatenate([self.y, y_new])
         return GaussianProcess(X, y, self.params, self.is_categorical, chol_inv)
 
+    def loo_residuals(self) -> np.ndarray:
+        """Leave-one-out residuals in predictive standard deviations, (y_i - μ₋ᵢ) / σ₋ᵢ.
+
+        From one factorization (R&W Eq. 5.12): μ₋ᵢ = y_i - α_i / [K⁻¹]ᵢᵢ and
+        σ²₋ᵢ = 1 / [K⁻¹]ᵢᵢ (of the noisy observation), so the residual is α_i / √[K⁻¹]ᵢᵢ.
+        A calibrated model gives values like draws of N(0, 1).
+        """
+        return self.alpha / np.sqrt(np.diag(self.k_inv))
+
     def posterior(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and variance of the latent f at the rows of ``x`` (Eqs. 2.25-2.26)."""
         k = self.kernel(x)
