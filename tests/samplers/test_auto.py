@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 import tunesmith
 from tunesmith.samplers import RandomSampler
 from tunesmith.samplers.auto import AutoSampler
@@ -69,6 +71,10 @@ def test_the_gp_keeps_only_objectives_it_predicts_well() -> None:
     assert auto.choose(*history_of(heavy_tailed, 16)) == "tpe"  # a leave-one-out residual beyond 2.6 sd
     assert auto._check is not None and not auto._check[2]
     assert AutoSampler(seed=0, check_sigmas=1e9).choose(*history_of(heavy_tailed, 16)) == "gp"
+    with pytest.raises(ValueError, match="check_trials must be an integer >= 3"):
+        AutoSampler(check_trials=2)
+    with pytest.raises(ValueError, match="check_sigmas must be positive"):
+        AutoSampler(check_sigmas=0.0)
 
 
 def test_auto_runs_end_to_end_and_reproduces() -> None:

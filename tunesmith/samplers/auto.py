@@ -74,6 +74,10 @@ class AutoSampler(Sampler):
         nsga2_min_trials: int = 300, check_trials: int = 15, check_sigmas: float = 2.6,
     ) -> None:
         super().__init__(seed)
+        if not isinstance(check_trials, int) or isinstance(check_trials, bool) or check_trials < 3:
+            raise ValueError(f"check_trials must be an integer >= 3, got check_trials={check_trials!r}")
+        if not check_sigmas > 0:
+            raise ValueError(f"check_sigmas must be positive, got check_sigmas={check_sigmas!r}")
         self.n_startup_trials = n_startup_trials
         self.gp_max_trials = gp_max_trials
         self.max_gp_dims = max_gp_dims
