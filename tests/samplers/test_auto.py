@@ -38,6 +38,14 @@ def test_rules() -> None:
         return 1.0
 
     assert auto.choose(*history_of(conditional, 15)) == "tpe"
+    assert auto.choose(*history_of(conditional, 5)) == "random"  # Sobol's coordinates mean nothing off-branch
+
+    def mostly_discrete(trial: tunesmith.Trial) -> float:
+        return (trial.suggest_float("x", 0, 1) + trial.suggest_int("k", 0, 5)
+                + trial.suggest_float("q", 0, 1, step=0.25))
+
+    assert auto.choose(*history_of(mostly_discrete, 15)) == "tpe"  # 2 of 3 discrete: plateaus for a GP
+    assert auto.choose(*history_of(mostly_discrete, 5)) == "sobol"
 
     def categorical(trial: tunesmith.Trial) -> float:
         return trial.suggest_float("x", 0, 1) + len(trial.suggest_categorical("c", ["a", "bb"]))
