@@ -156,10 +156,6 @@ class Storage(ABC):
         """Trials changed after ``since_version``, and the version they bring us to."""
 
     @abstractmethod
-    def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
-        """All intermediate reports of a trial, in the order written."""
-
-    @abstractmethod
     def get_study_reports(self, study_id: int, after: int = 0) -> list[Report]:
         """The study's reports with ``report_id > after``, in write order.
 
@@ -167,13 +163,29 @@ class Storage(ABC):
         grow in commit order within a study.
         """
 
-    @abstractmethod
-    def best_trial(self, study_id: int, maximize: bool) -> FrozenTrial | None:
-        """The COMPLETE trial with the best first objective (an index lookup)."""
+    # Derived queries: correct from the methods above; backends override them with an
+    # index lookup (they are on the hot path of ``study.best_trial`` and the reporters).
 
-    @abstractmethod
+    def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
+        """All intermediate reports of a trial, in the order written."""
+        return [(r.step, r.metrics) for r in self.get_study_reports(study_id) if r.trial_id == trial_id]
+
+    def best_trial(self, study_id: int, maximize: bool) -> FrozenTrial | None:
+        """The COMPLETE trial with the best first objective (the lowest number among equals)."""
+        best: FrozenTrial | None = None
+        best_value: float | None = None
+        for trial in sorted(self.get_trials(study_id)[0], key=lambda t: t.number):
+            v = sort_value(trial.values) if trial.state == TrialState.COMPLETE else None
+            if v is not None and (best_value is None or (v > best_value if maximize else v < best_value)):
+                best, best_value = trial, v
+        return best
+
     def count_trials(self, study_id: int) -> dict[TrialState, int]:
-        """Number of trials per state."""
+        """Number of trials per state (every state present, 0 where none)."""
+        counts = dict.fromkeys(TrialState, 0)
+        for trial in self.get_trials(study_id)[0]:
+            counts[trial.state] += 1
+        return counts
 
 
 def lost_trial_reason(reason: str, heartbeat_at: float | None, now: float) -> str:

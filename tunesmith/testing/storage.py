@@ -499,6 +499,28 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
         storage.start_trial(sid)
         assert storage.count_trials(sid) == {**expected, TrialState.WAITING: 1, R: 2}
 
+    def test_derived_queries_agree_with_the_base_class_defaults(self, storage: Storage) -> None:
+        # A backend may override get_reports, best_trial and count_trials with an index
+        # lookup; the answers must be those the contract's defaults derive from get_trials
+        # and get_study_reports.
+        sid, other = _new_study(storage), _new_study(storage, "other")
+        C, P, F = TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED
+        _run_trials(storage, other, [(C, [-50.0])])
+        _run_trials(storage, sid, [(C, [3.0]), (P, [-9.0]), (C, [math.nan]), (F, None), (C, [-1.5]), (C, [8.0])])
+        a, b = storage.start_trial(sid), storage.start_trial(sid)
+        for step in range(3):
+            storage.append_report(sid, a.trial_id, step, {"loss": 1.0 / (step + 1)})
+        storage.append_report(sid, b.trial_id, 0, {"loss": 4.0})
+        storage.enqueue_trial(sid, {})
+        for maximize in (False, True):
+            mine, base = storage.best_trial(sid, maximize), Storage.best_trial(storage, sid, maximize)
+            assert mine is not None and base is not None and mine.number == base.number
+        assert storage.count_trials(sid) == Storage.count_trials(storage, sid)
+        for t in (a, b):
+            assert storage.get_reports(sid, t.trial_id) == Storage.get_reports(storage, sid, t.trial_id)
+        assert Storage.get_reports(storage, sid, a.trial_id) == [(0, {"loss": 1.0}), (1, {"loss": 0.5}),
+                                                                (2, {"loss": 1.0 / 3})]
+
     # -- sharing across processes -----------------------------------------------------------
     def test_pickle_reopens_by_url(self, storage: Storage) -> None:
         if storage.url is None:
