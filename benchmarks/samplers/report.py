@@ -11,6 +11,9 @@ Conventions, printed with the tables:
 - ranks: per problem, samplers ranked by their median (ties share the mean rank); a
   family's rank is the mean over its problems; the suite's is the mean over families
   (each family weighs the same) — the mean over all problems is shown beside it.
+- a problem appears at budget b only where every sampler that ran it has a run that
+  reached b: a sampler whose runs stop short is not left out of a rank it would
+  otherwise take part in.
 """
 
 from __future__ import annotations
@@ -97,7 +100,7 @@ def table(runs: Runs, budget: int, kind: str) -> Table:
                 xs = [x - optimum for r in recs if (x := _at(r, budget)) is not None]
                 if xs:
                     cells[sampler] = statistics.median(xs)
-        if cells:
+        if cells and len(cells) == len(by_sampler):
             out[problem] = cells
     return out
 

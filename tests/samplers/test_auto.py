@@ -65,6 +65,13 @@ def test_rules() -> None:
 
     assert AutoSampler(max_gp_dims=20).choose(*history_of(wide, 15)) == "tpe"
 
+    def ten(trial: tunesmith.Trial) -> float:
+        return sum(trial.suggest_float(f"x{i}", 0, 1) for i in range(10))
+
+    assert AutoSampler().choose(*history_of(ten, 15)) == "tpe"  # > max_gp_dims=8: a GP is mostly prior here
+    assert AutoSampler().choose(*history_of(ten, 5)) == "sobol"
+    assert AutoSampler(max_gp_dims=10).choose(*history_of(ten, 12)) == "gp"
+
 
 def test_the_gp_keeps_only_objectives_it_predicts_well() -> None:
     def smooth(trial: tunesmith.Trial) -> float:

@@ -8,8 +8,9 @@ The rules, in order (``n`` is the number of completed trials):
    trials, seeds 0-19) it reached the global basin in 14 or 15 of 20 runs from 10 random
    points and in 9 of 20 from 10 Sobol points (earlier, seeds 0-19 twice: 29 of 40
    against 19 of 40). On a conditional space Sobol's coordinates mean nothing for the
-   parameters a branch leaves out; a random start took TPE on the conditional Branin /
-   Styblinski-Tang problem to 1.11 after 50 trials against 1.18 (medians of 10 seeds).
+   parameters a branch leaves out. On the conditional Branin / Styblinski-Tang problem
+   (median best of 10 seeds, then TPE) a random start gave 1.70 after 25 trials and
+   1.11 after 50, a Sobol start 2.08 and 1.18.
    Either start has parallel workers draw distinct points.
 2. Several objectives: TPE (MOTPE-style) while ``n < nsga2_min_trials`` (300), then
    NSGA-II, whose first parents are the best of the trials so far. On ZDT1 and ZDT2
@@ -20,12 +21,19 @@ The rules, in order (``n`` is the number of completed trials):
    NSGA-II's stays about a millisecond.
 3. A conditional space (some parameter missing from some completed trials),
    categorical parameters for half or more of the space, integer, stepped or
-   categorical ones for more than half, or more than ``max_gp_dims`` (20) parameters:
-   TPE, whose Parzen estimators handle all of these natively and cost O(n·d). A GP
-   relaxes discrete parameters to a continuum and rounds, which leaves plateaus that its
-   acquisition cannot rank: on a Rosenbrock-4 with two integers and a categorical
-   offset, median best after 50 trials over 10 seeds, the GP 1038, TPE 161.
-4. Otherwise (mostly numeric, moderate dimension), while ``n < gp_max_trials`` (200):
+   categorical ones for more than half, or more than ``max_gp_dims`` (8) parameters:
+   TPE, whose Parzen estimators handle all of these natively and cost O(n·d).
+   - Discrete parameters: a GP relaxes them to a continuum and rounds, which leaves
+     plateaus that its acquisition cannot rank. On a Rosenbrock-4 with two integers and
+     a categorical offset (median best after 50 trials over 10 seeds) the GP reached
+     1038 and TPE 161.
+   - Dimension: with a budget of tens of trials, a GP in 10 dimensions is mostly its
+     prior. At 50 trials, TPE beat the GP-led rule on 15 of the 24 BBOB functions in
+     d = 10 (5 seeds), on Rosenbrock-10 and on Ackley-10. In d = 2, 5 and 6
+     (Hartmann-6) the GP was better or level (``benchmarks/RESULTS.md``, session 5).
+     The price is long runs in 9-20 dimensions: on Ackley-10 after 100 trials the GP
+     reached 4.7 and TPE 9.9.
+4. Otherwise (mostly continuous, moderate dimension), while ``n < gp_max_trials`` (200):
    Gaussian-process BO, the most sample-efficient choice for small budgets, as long
    as a GP can model the objective. The evidence: a GP fitted to the first
    ``check_trials`` (15) completed trials predicts each of them left out (its
@@ -76,7 +84,7 @@ class AutoSampler(Sampler):
         return self.last_choice in ("tpe", "gp")  # the delegate that made the last suggestion
 
     def __init__(
-        self, seed: int | None = None, n_startup_trials: int = 10, gp_max_trials: int = 200, max_gp_dims: int = 20,
+        self, seed: int | None = None, n_startup_trials: int = 10, gp_max_trials: int = 200, max_gp_dims: int = 8,
         nsga2_min_trials: int = 300, check_trials: int = 15, check_sigmas: float = 2.6,
     ) -> None:
         super().__init__(seed)
