@@ -288,8 +288,8 @@ def render(args: argparse.Namespace) -> str:
     if bbob:
         out += ["", "### BBOB (ioh): median regret f(best) - f(x*) over seeds", ""]
         for b in _budgets(bbob, args.budgets):
-            out += [f"After {b} trials:", "", report.problem_table(report.table(bbob, b, "regret"), samplers), ""]
-        out += [_seed_line(bbob, _budgets(bbob, args.budgets)[-1], samplers)]
+            out += [f"After {b} trials:", "", report.problem_table(report.table(bbob, b, "regret"), samplers), "",
+                    f"{_seed_line(bbob, b, samplers)} (after {b} trials)", ""]
         add_ranks(bbob, "regret")
 
     bayes = runs_by_suite["bayesmark"]

@@ -106,12 +106,14 @@ def table(runs: Runs, budget: int, kind: str) -> Table:
 
 
 def seeds(runs: Runs, budget: int) -> dict[str, int]:
-    """Fewest seeds any problem has for each sampler at ``budget``."""
+    """Fewest seeds any problem shown at ``budget`` has for each sampler (see :func:`table`)."""
     count: dict[str, int] = {}
     for by_sampler in available(runs).values():
-        for sampler, recs in by_sampler.items():
-            n = sum(len(r["values"]) >= budget for r in recs)
-            count[sampler] = min(count.get(sampler, n), n)
+        n = {sampler: sum(len(r["values"]) >= budget for r in recs) for sampler, recs in by_sampler.items()}
+        if min(n.values()) == 0:  # not shown at this budget
+            continue
+        for sampler, k in n.items():
+            count[sampler] = min(count.get(sampler, k), k)
     return count
 
 
