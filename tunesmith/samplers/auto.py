@@ -29,8 +29,9 @@ The rules, in order (``n`` is the number of completed trials):
      1038 and TPE 161.
    - Dimension: with a budget of tens of trials, a GP in 10 dimensions is mostly its
      prior. At 50 trials, TPE beat the GP-led rule on 15 of the 24 BBOB functions in
-     d = 10 (5 seeds), on Rosenbrock-10 and on Ackley-10. In d = 2, 5 and 6
-     (Hartmann-6) the GP was better or level (``benchmarks/RESULTS.md``, session 5).
+     d = 10 (5 seeds), on Rosenbrock-10 and on Ackley-10. In d = 2 and on Hartmann-6
+     the GP-led rule was better; in d = 5 it won 10 of the 24 functions, by more than it
+     lost the others (``benchmarks/RESULTS.md``, session 5).
      The price is long runs in 9-20 dimensions: on Ackley-10 after 100 trials the GP
      reached 4.7 and TPE 9.9.
 4. Otherwise (mostly continuous, moderate dimension), while ``n < gp_max_trials`` (200):
