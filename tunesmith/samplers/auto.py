@@ -122,7 +122,8 @@ class AutoSampler(Sampler):
         if not numeric:  # e.g. the first trial of a define-by-run study: one Sobol point is uniform too
             return "sobol"
         categorical = sum(isinstance(d, CategoricalDistribution) for d in numeric.values())
-        discrete = sum(not (isinstance(d, FloatDistribution) and d.step is None) for d in numeric.values())
+        continuous = sum(isinstance(d, FloatDistribution) and d.step is None for d in numeric.values())
+        discrete = len(numeric) - continuous  # integer, stepped or categorical
         x = history.params_unit(numeric)[states == int(TrialState.COMPLETE)]
         conditional = bool(np.isnan(x).any())
         gp_next = not (conditional or 2 * categorical >= len(numeric) or 2 * discrete > len(numeric)
@@ -135,7 +136,7 @@ class AutoSampler(Sampler):
             return "tpe"
         if complete < self.gp_max_trials:
             return "gp" if self._gp_calibrated(numeric, history) else "tpe"
-        if all(isinstance(d, FloatDistribution) and d.step is None for d in numeric.values()):
+        if continuous == len(numeric):
             return "cmaes"
         return "tpe"
 
