@@ -14,6 +14,7 @@ library's tell, storage and suggestion work, with the evaluation itself excluded
 
 from __future__ import annotations
 
+import ast
 import math
 import os
 import tempfile
@@ -200,7 +201,12 @@ def run(name: str, problem: Problem, n_trials: int, seed: int, workers: int = 1)
 def tunesmith_fingerprint() -> str:
     """A short hash of the tunesmith sampler sources this process imports (they change while
     GP and CMA-ES are being finished): recorded with each tunesmith run, so the report can
-    tell runs of different code apart and ``--rerun-changed`` can redo them."""
+    tell runs of different code apart and ``--rerun-changed`` can redo them.
+
+    What is hashed is each module's syntax tree without docstrings, so an edit to a
+    comment, a docstring or the layout leaves the fingerprint (and the cached runs) as
+    they were; any change to what the code does changes it.
+    """
     import hashlib
 
     import tunesmith
@@ -210,9 +216,21 @@ def tunesmith_fingerprint() -> str:
     for folder, dirs, files in sorted(os.walk(root)):
         dirs.sort()
         for name in sorted(f for f in files if f.endswith(".py")):
-            with open(os.path.join(folder, name), "rb") as f:
-                digest.update(name.encode() + b"\0" + f.read())
+            with open(os.path.join(folder, name), encoding="utf-8") as f:
+                digest.update(name.encode() + b"\0" + _code_only(f.read()).encode())
     return digest.hexdigest()[:10]
+
+
+def _code_only(source: str) -> str:
+    """``source``'s syntax tree with docstrings removed (comments and layout never reach it)."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
 
 
 def best_so_far(values: list[float | None]) -> np.ndarray:
