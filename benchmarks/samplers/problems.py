@@ -137,6 +137,28 @@ def from_hyperopt(space: Space, sample: Mapping[str, Any]) -> dict[str, Any]:
     return params
 
 
+def flatten(space: Space) -> list[Param]:
+    """Every parameter of ``space``, those under each branch included (for samplers without
+    conditional spaces, which see them all and let :func:`active` pick)."""
+    out: list[Param] = []
+    for p in space:
+        out.append(p)
+        if isinstance(p, Categorical):
+            for _, sub in p.branches:
+                out.extend(flatten(sub))
+    return out
+
+
+def active(space: Space, flat: Mapping[str, Any]) -> dict[str, Any]:
+    """The params :func:`suggest` would give, read from values for every parameter of :func:`flatten`."""
+    params: dict[str, Any] = {}
+    for p in space:
+        params[p.name] = flat[p.name]
+        if isinstance(p, Categorical):
+            params.update(active(dict(p.branches).get(flat[p.name], ()), flat))
+    return params
+
+
 def dimension(space: Space) -> int:
     """Parameters in the largest active configuration (for display)."""
     n = 0

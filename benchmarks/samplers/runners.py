@@ -25,7 +25,17 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.samplers.problems import Problem, from_hyperopt, hyperopt_space, suggest
+from benchmarks.samplers.problems import (
+    Categorical,
+    Float,
+    Int,
+    Problem,
+    active,
+    flatten,
+    from_hyperopt,
+    hyperopt_space,
+    suggest,
+)
 
 TUNESMITH = ("tunesmith-auto", "tunesmith-tpe", "tunesmith-gp", "tunesmith-cmaes", "tunesmith-random")
 OPTUNA = ("optuna-tpe", "optuna-gp", "optuna-cmaes", "optuna-random")
@@ -175,11 +185,53 @@ def _run_hyperopt(problem: Problem, n_trials: int, seed: int) -> Result:
 
 
 def _run_hebo(problem: Problem, n_trials: int, seed: int) -> Result:
+    """HEBO (Cowen-Rivers et al. 2022) through its ask/tell API, one suggestion at a time.
+
+    HEBO has no conditional spaces: every branch parameter is in its space at all times
+    and the objective sees only the active ones (as Bayesmark does). It draws from the
+    global NumPy and torch generators, which are seeded here.
+    """
     try:
-        import hebo  # noqa: F401
+        import pandas as pd
+        import torch
+        from hebo.design_space.design_space import DesignSpace
+        from hebo.optimizers.hebo import HEBO
     except Exception as e:
         raise UnavailableError(f"hebo: {type(e).__name__}: {e}") from e
-    raise UnavailableError("hebo: installed, but this runner has no HEBO adapter yet")
+
+    flat = flatten(problem.space)
+    labels = {p.name: [str(i) for i in range(len(p.choices))] for p in flat if isinstance(p, Categorical)}
+    spec: list[dict[str, Any]] = []
+    for p in flat:
+        if isinstance(p, Float):
+            spec.append({"name": p.name, "type": "pow" if p.log else "num", "lb": p.low, "ub": p.high})
+        elif isinstance(p, Int):
+            spec.append({"name": p.name, "type": "pow_int" if p.log else "int", "lb": p.low, "ub": p.high})
+        else:
+            spec.append({"name": p.name, "type": "cat", "categories": labels[p.name]})
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    optimizer = HEBO(DesignSpace().parse(spec), scramble_seed=seed)
+    clock = _Clock(problem)
+    values: list[float | None] = []
+    t0 = time.perf_counter()
+    for _ in range(n_trials):
+        rec = optimizer.suggest(n_suggestions=1)
+        row = rec.iloc[0].to_dict()
+        flat_params = {
+            p.name: p.choices[int(row[p.name])] if isinstance(p, Categorical)
+            else int(round(row[p.name])) if isinstance(p, Int) else float(row[p.name])
+            for p in flat
+        }
+        clock._mark()
+        try:
+            value: float | None = clock.evaluate(active(problem.space, flat_params))
+        except Exception:  # a failed evaluation is a failed trial; HEBO is not told of it
+            value = None
+        values.append(value)
+        if value is not None and math.isfinite(value):
+            optimizer.observe(pd.DataFrame([row]), np.array([[value]]))
+    return Result(values, clock.overheads, time.perf_counter() - t0)
 
 
 def run(name: str, problem: Problem, n_trials: int, seed: int, workers: int = 1) -> Result:

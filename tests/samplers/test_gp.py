@@ -15,7 +15,16 @@ import tunesmith
 from tunesmith import TrialState
 from tunesmith.distributions import FloatDistribution
 from tunesmith.samplers import RandomSampler, sampler_from_spec
-from tunesmith.samplers._gp import GaussianProcess, KernelParams, fit_kernel_params, log_ei, log_h, warp_outputs
+from tunesmith.samplers._gp import (
+    GaussianProcess,
+    KernelParams,
+    SearchBox,
+    fit_kernel_params,
+    log_ei,
+    log_h,
+    maximize_acqf,
+    warp_outputs,
+)
 from tunesmith.samplers._gp.acquisition import LogExpectedImprovement
 from tunesmith.samplers._gp.kernel import pairwise_sq_diffs
 from tunesmith.samplers._gp.model import _neg_log_posterior
@@ -114,6 +123,21 @@ def test_fitted_lengthscales_find_the_irrelevant_dimension() -> None:
     assert p.noise_var < 1e-2
 
 
+def test_evaluated_points_are_not_proposed_again_unless_nothing_else_is_left() -> None:
+    levels = np.linspace(0.0, 1.0, 11)  # an integer parameter with 11 values
+    X = levels[[0, 5, 10]][:, None]
+    gp = GaussianProcess.fit(X, np.array([1.0, -1.0, 1.0]), KernelParams(np.array([0.3]), 1.0, 0.5), np.array([False]))
+    acqf = LogExpectedImprovement(gp, best=-1.0)  # noisy: the acquisition peaks on the incumbent
+    box = SearchBox(levels=(levels,), is_categorical=np.array([False]), fixed=np.array([np.nan]))
+
+    def best(observed: np.ndarray | None) -> float:
+        return float(maximize_acqf(acqf, box, np.random.default_rng(0), anchors=X[[1]], observed=observed)[0])
+
+    assert best(None) == 0.5
+    assert round(best(X), 9) in (0.4, 0.6)  # the incumbent's neighbours come next
+    assert best(levels[:, None]) == 0.5  # every value tried: the acquisition decides again
+
+
 def test_log_ei_matches_log_of_ei_and_stays_finite_far_below() -> None:
     mean, var, best = np.array([0.0, 0.5, -1.0, 2.0]), np.array([1.0, 0.25, 2.0, 0.01]), 0.3
     sigma = np.sqrt(var)
@@ -139,16 +163,21 @@ def test_output_warping_is_monotone_and_standardized() -> None:
     assert np.all(warp_outputs(np.ones(4)) == 0.0)
 
 
-def test_outputs_are_centered_at_the_median_so_unexplored_space_looks_typical() -> None:
-    # A plateau with two deep points (Hartmann-6's shape): the GP's zero prior mean is the plateau,
-    # so far from the data the model predicts the plateau, not the mean pulled down by the wells.
-    y = np.array([0.0, 0.01, -0.01, 0.0, 0.02, 0.0, -0.02, 0.0, -3.0, -2.5])
-    z = _standardize(y)
-    assert abs(float(np.median(z))) < 1e-12 and abs(z.std() - 1) < 1e-12
-    X = np.random.default_rng(0).random((10, 2)) * 0.5  # data in one quarter of the box
-    gp = GaussianProcess.fit(X, z, KernelParams(np.array([0.1, 0.1]), 1.0, 1e-6), np.zeros(2, dtype=bool))
-    far, _ = gp.posterior(np.array([[1.0, 1.0]]))
-    assert abs(far[0] - np.median(z)) < 1e-6
+def test_outputs_are_standardized_and_the_prior_keeps_every_dimension_in_play() -> None:
+    z = _standardize(np.array([0.0, 0.01, -0.01, 0.0, 0.02, 0.0, -0.02, 0.0, -3.0, -2.5]))
+    assert abs(z.mean()) < 1e-12 and abs(z.std() - 1) < 1e-12
+    # The second input does not matter on these 12 points: the fit may lengthen its
+    # lengthscale, but the prior holds it near the box's size, so the model keeps some
+    # uncertainty along it (a long one would leave none, and the search would stop moving it).
+    rng = np.random.default_rng(0)
+    X = rng.random((12, 2))
+    z = _standardize(np.sin(6 * X[:, 0]))
+    p = fit_kernel_params(X, z, np.zeros(2, dtype=bool))
+    assert p.lengthscale[1] > 2 * p.lengthscale[0] and p.lengthscale[1] < 10.0  # the earlier prior: 74
+    gp = GaussianProcess.fit(X, z, p, np.zeros(2, dtype=bool))
+    best = X[np.argmin(z)]
+    _, var = gp.posterior(np.array([[best[0], 1.0 - best[1]]]))  # the incumbent, the other input moved
+    assert var[0] > 1e-5 * p.signal_var  # 6e-5 (the earlier prior: 8e-7)
 
 
 # -- the sampler ------------------------------------------------------------------------------------

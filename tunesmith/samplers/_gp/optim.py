@@ -86,11 +86,21 @@ def _nearest(levels: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 def maximize_acqf(
     acqf: LogExpectedImprovement, box: SearchBox, rng: np.random.Generator, *,
-    anchors: np.ndarray, n_candidates: int = 1024, n_restarts: int = 10,
+    anchors: np.ndarray, n_candidates: int = 1024, n_restarts: int = 10, observed: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The best point found in ``box``; ``anchors`` are good observed points to search around."""
+    """The best point found in ``box``; ``anchors`` are good observed points to search around.
+
+    Points in ``observed`` are never returned while any other candidate is left: a
+    deterministic objective gives nothing new there. (A model confident everywhere
+    along the dimensions it finds irrelevant can put its maximum exactly on the
+    incumbent; on BBOB f02 in 5-D, 5 of the last 10 trials of a run repeated one point.)
+    """
     candidates = box.snap(_candidates(box, rng, anchors, n_candidates))
-    scores = acqf(candidates)
+    seen = _Seen(observed)
+    scores = seen.mask(candidates, acqf(candidates))
+    if not np.isfinite(scores).any():  # everything scored was evaluated before (a small discrete space)
+        seen = _Seen(None)
+        scores = acqf(candidates)
     starts = candidates[_pick_starts(scores, n_restarts, rng)]
     x, values = _ascend(acqf, starts, box.relaxed)
     x = box.snap(x)
@@ -99,10 +109,29 @@ def maximize_acqf(
         x, values, moved = _coordinate_search(acqf, box, x, values)
         if moved and len(box.continuous):
             x, values = _ascend(acqf, x, box.continuous)
+    values = seen.mask(x, values)
     i = int(np.argmax(values))
     if values[i] < scores.max():  # the optimiser never loses the best candidate
         return candidates[int(np.argmax(scores))]
     return x[i]
+
+
+class _Seen:
+    """Which points were evaluated already (equal to 9 decimals in the unit cube, after snapping)."""
+
+    def __init__(self, observed: np.ndarray | None) -> None:
+        self.keys = set() if observed is None else {row.tobytes() for row in _rounded(observed)}
+
+    def mask(self, x: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``values`` with -inf at the rows of ``x`` that were evaluated."""
+        if not self.keys:
+            return values
+        hit = np.fromiter((row.tobytes() in self.keys for row in _rounded(x)), bool, len(x))
+        return np.where(hit, -np.inf, values)
+
+
+def _rounded(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.round(np.asarray(x, dtype=float), 9) + 0.0)  # + 0.0: no -0.0
 
 
 def _candidates(box: SearchBox, rng: np.random.Generator, anchors: np.ndarray, n: int) -> np.ndarray:
@@ -130,8 +159,9 @@ def _pick_starts(scores: np.ndarray, k: int, rng: np.random.Generator, eta: floa
     """The best index plus k - 1 others drawn with probability ∝ exp(η · standardized score)."""
     best = int(np.argmax(scores))
     k = min(k, len(scores))
-    std = float(np.std(scores))
-    z = (scores - scores.max()) / std if std > 0 else np.zeros_like(scores)
+    finite = np.isfinite(scores)  # -inf: evaluated before, never a start
+    std = float(np.std(scores[finite]))
+    z = (scores - scores.max()) / std if std > 0 else np.where(finite, 0.0, -np.inf)
     p = np.exp(eta * z)
     p[best] = 0.0
     nonzero = int(np.count_nonzero(p))
