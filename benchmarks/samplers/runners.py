@@ -220,7 +220,7 @@ def _run_hebo(problem: Problem, n_trials: int, seed: int) -> Result:
         row = rec.iloc[0].to_dict()
         flat_params = {
             p.name: p.choices[int(row[p.name])] if isinstance(p, Categorical)
-            else int(round(row[p.name])) if isinstance(p, Int) else float(row[p.name])
+            else int(np.rint(row[p.name])) if isinstance(p, Int) else float(row[p.name])
             for p in flat
         }
         clock._mark()
