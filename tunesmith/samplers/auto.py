@@ -31,7 +31,10 @@ The rules, in order (``n`` is the number of completed trials):
      prior. At 50 trials, TPE beat the GP-led rule on 15 of the 24 BBOB functions in
      d = 10 (5 seeds), on Rosenbrock-10 and on Ackley-10. In d = 2 and on Hartmann-6
      the GP-led rule was better; in d = 5 it won 10 of the 24 functions, by more than it
-     lost the others (``benchmarks/RESULTS.md``, session 5).
+     lost the others (``benchmarks/RESULTS.md``, session 5). With session 6's GP (its
+     lengthscale prior keeps every dimension in play), the GP itself beats TPE on 14 of
+     the 24 functions in d = 10, but the whole rule with the cut at 10 instead of 8 was
+     only level with it (12 of 24 each, 5 seeds), so the cut stayed.
      The price is long runs in 9-20 dimensions: on Ackley-10 after 100 trials the GP
      reached 4.7 and TPE 9.9.
 4. Otherwise (mostly continuous, moderate dimension), while ``n < gp_max_trials`` (200):
