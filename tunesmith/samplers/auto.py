@@ -35,8 +35,8 @@ The rules, in order (``n`` is the number of completed trials):
      lengthscale prior keeps every dimension in play), the GP itself beats TPE on 14 of
      the 24 functions in d = 10, but the whole rule with the cut at 10 instead of 8 was
      only level with it (12 of 24 each, 5 seeds), so the cut stayed.
-     The price is long runs in 9-20 dimensions: on Ackley-10 after 100 trials the GP
-     reached 4.7 and TPE 9.9.
+     The price was long runs in 9-20 dimensions: on Ackley-10 after 100 trials session
+     5's GP reached 4.7 and TPE 9.9 (session 6's GP: 10.4).
 4. Otherwise (mostly continuous, moderate dimension), while ``n < gp_max_trials`` (200):
    Gaussian-process BO, the most sample-efficient choice for small budgets, as long
    as a GP can model the objective. The evidence: a GP fitted to the first

@@ -35,7 +35,7 @@ _LOG_2PI = math.log(2.0 * math.pi)
 # as irrelevant (ℓ → ∞, no variance left along it). It replaced LogNormal(√2 + log(d)/2, √3)
 # (Hvarfner et al. 2024), whose median lengthscale grows like √d (13 in 10-D): on BBOB
 # f02 in 5-D that fit ℓ ≈ 100 to three of five dimensions, and with no uncertainty left
-# along them the search repeated the incumbent. Evidence in ``gp._standardize``.
+# along them the search kept evaluating the incumbent. Evidence in ``gp._standardize``.
 _LS_RATE = 0.1
 # Signal and noise variances of the standardized outputs: Gamma(2, 1) (mode at s² = 1)
 # and Gamma(1.1, 30), which allows near-noiseless fits of deterministic objectives.
