@@ -200,7 +200,6 @@ def _run_hebo(problem: Problem, n_trials: int, seed: int) -> Result:
         raise UnavailableError(f"hebo: {type(e).__name__}: {e}") from e
 
     flat = flatten(problem.space)
-    labels = {p.name: [str(i) for i in range(len(p.choices))] for p in flat if isinstance(p, Categorical)}
     spec: list[dict[str, Any]] = []
     for p in flat:
         if isinstance(p, Float):
@@ -208,7 +207,8 @@ def _run_hebo(problem: Problem, n_trials: int, seed: int) -> Result:
         elif isinstance(p, Int):
             spec.append({"name": p.name, "type": "pow_int" if p.log else "int", "lb": p.low, "ub": p.high})
         else:
-            spec.append({"name": p.name, "type": "cat", "categories": labels[p.name]})
+            # HEBO one-hot encodes string labels; the choice's index stands for it and maps back below.
+            spec.append({"name": p.name, "type": "cat", "categories": [str(i) for i in range(len(p.choices))]})
     np.random.seed(seed)
     torch.manual_seed(seed)
     optimizer = HEBO(DesignSpace().parse(spec), scramble_seed=seed)
