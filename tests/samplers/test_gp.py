@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import scipy.stats
 from scipy.optimize import approx_fprime
 from scipy.stats import norm
 
@@ -23,12 +24,13 @@ from tunesmith.samplers._gp import (
     log_ei,
     log_h,
     maximize_acqf,
+    standardize,
     warp_outputs,
 )
 from tunesmith.samplers._gp.acquisition import LogExpectedImprovement
 from tunesmith.samplers._gp.kernel import pairwise_sq_diffs
 from tunesmith.samplers._gp.model import _neg_log_posterior
-from tunesmith.samplers.gp import GPSampler, _standardize
+from tunesmith.samplers.gp import GPSampler
 
 IS_CAT = np.array([False, False, True])
 
@@ -154,24 +156,46 @@ def test_log_ei_matches_log_of_ei_and_stays_finite_far_below() -> None:
         assert np.log(-40 * norm.cdf(-40) + norm.pdf(-40)) == -np.inf  # the naive form underflows
 
 
-def test_output_warping_is_monotone_and_standardized() -> None:
-    y = np.array([0.1, 0.2, 0.15, 5.0, 100.0, 0.12])
+def test_output_warping_is_monotone_and_standardized_and_pulls_in_a_skewed_tail() -> None:
+    y = np.array([0.1, 0.2, 0.15, 5.0, 100.0, 0.12, 0.3, 2.0])
     w = warp_outputs(y)
     assert list(np.argsort(w)) == list(np.argsort(y))
     assert abs(w.mean()) < 1e-12 and abs(w.std() - 1) < 1e-12
-    assert w[4] - w[3] < (100 - 5) / y.std()  # the outlier is pulled in
+    z = standardize(y)
+    assert w[4] - w[3] < 0.7 * (z[4] - z[3])  # the outlier is pulled in,
+    assert w[3] - w[0] > 4 * (z[3] - z[0])  # and the good values are told apart
+    assert abs(scipy.stats.skew(w)) < 0.8 * abs(scipy.stats.skew(z))
     assert np.all(warp_outputs(np.ones(4)) == 0.0)
+    assert np.array_equal(warp_outputs(np.array([3.0, 1.0])), standardize(np.array([3.0, 1.0])))
+
+
+def test_warped_outputs_find_the_tip_of_an_exponential_cone_that_standardized_ones_miss() -> None:
+    # exp(distance to the optimum): values from 1 to ~10^4, nearly all of them far above the
+    # good ones, so standardized outputs leave the region near the optimum flat.
+    def objective(t: tunesmith.Trial) -> float:
+        x, y = t.suggest_float("x", -5, 5), t.suggest_float("y", -5, 5)
+        return float(np.exp(np.hypot(x - 1, y + 2)))
+
+    best = {}
+    for warp in (True, False):
+        values = []
+        for seed in range(4):
+            study = tunesmith.create_study(sampler=GPSampler(seed=seed, warp_outputs=warp, n_candidates=256))
+            study.optimize(objective, n_trials=25)
+            values.append(study.best_value)
+        best[warp] = float(np.median(values))
+    assert best[True] < 1.2 < 1.4 < best[False], best
 
 
 def test_outputs_are_standardized_and_the_prior_keeps_every_dimension_in_play() -> None:
-    z = _standardize(np.array([0.0, 0.01, -0.01, 0.0, 0.02, 0.0, -0.02, 0.0, -3.0, -2.5]))
+    z = standardize(np.array([0.0, 0.01, -0.01, 0.0, 0.02, 0.0, -0.02, 0.0, -3.0, -2.5]))
     assert abs(z.mean()) < 1e-12 and abs(z.std() - 1) < 1e-12
     # The second input does not matter on these 12 points: the fit may lengthen its
     # lengthscale, but the prior holds it near the box's size, so the model keeps some
     # uncertainty along it (a long one would leave none, and the search would stop moving it).
     rng = np.random.default_rng(0)
     X = rng.random((12, 2))
-    z = _standardize(np.sin(6 * X[:, 0]))
+    z = standardize(np.sin(6 * X[:, 0]))
     p = fit_kernel_params(X, z, np.zeros(2, dtype=bool))
     assert p.lengthscale[1] > 2 * p.lengthscale[0] and p.lengthscale[1] < 10.0  # the earlier prior: 74
     gp = GaussianProcess.fit(X, z, p, np.zeros(2, dtype=bool))

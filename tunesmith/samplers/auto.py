@@ -152,12 +152,12 @@ class AutoSampler(Sampler):
         if self._check is not None and np.array_equal(self._check[0], X) and np.array_equal(self._check[1], y):
             return self._check[2]
         try:
-            from tunesmith.samplers._gp import GaussianProcess, fit_kernel_params
-            from tunesmith.samplers.gp import _single_threaded_blas, _standardize
+            from tunesmith.samplers._gp import GaussianProcess, fit_kernel_params, standardize
+            from tunesmith.samplers.gp import _single_threaded_blas
         except ImportError:  # no SciPy: the "gp" delegate is TPE anyway
             return True
         is_categorical = np.array([isinstance(d, CategoricalDistribution) for d in numeric.values()], dtype=bool)
-        z = _standardize(y)
+        z = standardize(y)
         with _single_threaded_blas():
             try:
                 gp = GaussianProcess.fit(X, z, fit_kernel_params(X, z, is_categorical), is_categorical)

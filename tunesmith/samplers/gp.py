@@ -21,6 +21,7 @@ from tunesmith.samplers._gp import (
     SearchBox,
     fit_kernel_params,
     maximize_acqf,
+    standardize,
     warp_outputs,
 )
 from tunesmith.trial import TrialState
@@ -51,23 +52,6 @@ def _single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
     return _blas_controller.limit(limits=1, user_api="blas")
 
 
-def _standardize(y: np.ndarray) -> np.ndarray:
-    """Center at the mean and scale by the standard deviation.
-
-    With the lengthscale prior of ``_gp.model`` (mode ℓ = 1 in every dimension), against
-    the earlier median centering with a lengthscale prior growing like √d, median best
-    after 50 trials over seeds 0-4: BBOB in 10-D, mean rank 1.46 against Optuna's GP
-    (1.54), where the earlier model ranked 1.71 (1.29); better than the earlier model on
-    18 of the 24 functions, f02 6.1e4 against 9.0e5 and f11 896 against 6518 (values, not
-    regrets); Rosenbrock-10 14136
-    against 32776 (3667 against 4228 after 100 trials). Level in 2-D and 5-D (each model
-    better on about half the functions), Branin and Hartmann-6 unchanged; Ackley-10 12.7
-    against 15.3 after 50 trials but 10.4 against 7.2 after 100. The median alone, or the
-    new prior alone, did no better (BBOB 5-D and 10-D).
-    """
-    return (y - float(np.mean(y))) / max(float(y.std()), 1e-12)
-
-
 @dataclass
 class _ModelCache:
     """The last fit, reused while the same study grows: warm start, and no refit for a few trials."""
@@ -83,7 +67,7 @@ class GPSampler(Sampler):
     """Gaussian-process Bayesian optimisation: Matérn-5/2 ARD kernel, MAP hyperparameters, LogEI.
 
     The first ``n_startup_trials`` trials are drawn at random. After that each
-    suggestion fits a GP to the completed trials (outputs standardized; a lengthscale
+    suggestion fits a GP to the completed trials (outputs power-transformed; a lengthscale
     prior that keeps every dimension in play), treats running trials
     as if they had returned the mean value so far (constant liar, Ginsbourger et al.
     2010), and maximizes log expected improvement
@@ -96,9 +80,8 @@ class GPSampler(Sampler):
         n_startup_trials: completed trials before the GP takes over.
         max_trials_gp: completed trials after which TPE takes over (None: never).
         n_candidates: quasi-random points scored before the gradient search.
-        warp_outputs: also pull in the bad tail of the objective values (Yeo-Johnson),
-            for losses with wild outliers. Off by default: on Branin and Hartmann-6 it
-            never helped, and on Branin it left 1 run in 12 stuck at a boundary point.
+        warp_outputs: model the objective values after a Yeo-Johnson power transform
+            (``_gp.warp_outputs``), which pulls in skewed tails; False: only standardized.
 
     >>> import tunesmith
     >>> study = tunesmith.create_study(sampler=GPSampler(seed=0, n_startup_trials=5))
@@ -111,7 +94,7 @@ class GPSampler(Sampler):
 
     def __init__(
         self, seed: int | None = None, n_startup_trials: int = 10, max_trials_gp: int | None = 500,
-        n_candidates: int = 1024, warp_outputs: bool = False,
+        n_candidates: int = 1024, warp_outputs: bool = True,
     ) -> None:
         super().__init__(seed)
         for name, value, low in (("n_startup_trials", n_startup_trials, 0), ("n_candidates", n_candidates, 1)):
@@ -215,7 +198,7 @@ class GPSampler(Sampler):
             return {}
         running = self._running(history, dists, names, keep)
 
-        y_model = warp_outputs(y) if self.warp_outputs else _standardize(y)
+        y_model = warp_outputs(y) if self.warp_outputs else standardize(y)
         gp = self._model(tuple(dists[n].to_json() + n for n in names), X, y_model, box.is_categorical)
         best = float(y_model.min())
         # Constant liar (Ginsbourger, Le Riche & Carraro 2010): running trials are taken

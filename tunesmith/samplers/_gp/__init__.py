@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tunesmith.samplers._gp.acquisition import LogExpectedImprovement, log_ei, log_h
-from tunesmith.samplers._gp.model import GaussianProcess, KernelParams, fit_kernel_params, warp_outputs
+from tunesmith.samplers._gp.model import GaussianProcess, KernelParams, fit_kernel_params, standardize, warp_outputs
 from tunesmith.samplers._gp.optim import SearchBox, maximize_acqf
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "log_ei",
     "log_h",
     "maximize_acqf",
+    "standardize",
     "warp_outputs",
 ]
