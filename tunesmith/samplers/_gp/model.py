@@ -276,16 +276,16 @@ def _chol_inv(K: np.ndarray) -> np.ndarray:
 def standardize(y: np.ndarray) -> np.ndarray:
     """Center at the mean and scale by the standard deviation.
 
-    With the lengthscale prior of ``_gp.model`` (mode ℓ = 1 in every dimension), against
-    the earlier median centering with a lengthscale prior growing like √d, median best
+    With the lengthscale prior above (mode ℓ = 1 in every dimension), against the
+    earlier median centering with a lengthscale prior growing like √d, median best
     after 50 trials over seeds 0-4: BBOB in 10-D, mean rank 1.46 against Optuna's GP
     (1.54), where the earlier model ranked 1.71 (1.29); better than the earlier model on
     18 of the 24 functions, f02 6.1e4 against 9.0e5 and f11 896 against 6518 (values, not
-    regrets); Rosenbrock-10 14136
-    against 32776 (3667 against 4228 after 100 trials). Level in 2-D and 5-D (each model
-    better on about half the functions), Branin and Hartmann-6 unchanged; Ackley-10 12.7
-    against 15.3 after 50 trials but 10.4 against 7.2 after 100. The median alone, or the
-    new prior alone, did no better (BBOB 5-D and 10-D).
+    regrets); Rosenbrock-10 14136 against 32776 (3667 against 4228 after 100 trials).
+    Level in 2-D and 5-D (each model better on about half the functions), Branin and
+    Hartmann-6 unchanged; Ackley-10 12.7 against 15.3 after 50 trials but 10.4 against
+    7.2 after 100. The median alone, or the new prior alone, did no better (BBOB 5-D and
+    10-D). :func:`warp_outputs` builds on this.
     """
     return (y - float(np.mean(y))) / max(float(y.std()), 1e-12)
 
