@@ -87,6 +87,7 @@ def _nearest(levels: np.ndarray, u: np.ndarray) -> np.ndarray:
 def maximize_acqf(
     acqf: LogExpectedImprovement, box: SearchBox, rng: np.random.Generator, *,
     anchors: np.ndarray, n_candidates: int = 1024, n_restarts: int = 10, observed: np.ndarray | None = None,
+    avoid: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """The best point found in ``box``; ``anchors`` are good observed points to search around.
 
@@ -94,9 +95,11 @@ def maximize_acqf(
     deterministic objective gives nothing new there. (A model confident everywhere
     along the dimensions it finds irrelevant can put its maximum exactly on the
     incumbent; on BBOB f02 in 5-D one run of 50 trials evaluated one point 6 times.)
+    Nor are points within ``avoid = (centres, radii)``: inside the ellipsoid of
+    per-dimension ``radii`` around any of the ``centres`` (rows in the unit cube).
     """
     candidates = box.snap(_candidates(box, rng, anchors, n_candidates))
-    seen = _Seen(observed)
+    seen = _Seen(observed, avoid)
     scores = seen.mask(candidates, acqf(candidates))
     if not np.isfinite(scores).any():  # everything scored was evaluated before (a small discrete space)
         seen = _Seen(None)
@@ -117,13 +120,19 @@ def maximize_acqf(
 
 
 class _Seen:
-    """Which points were evaluated already (equal to 9 decimals in the unit cube, after snapping)."""
+    """Which points were evaluated already (equal to 9 decimals in the unit cube, after snapping)
+    or lie in a neighbourhood to avoid."""
 
-    def __init__(self, observed: np.ndarray | None) -> None:
+    def __init__(self, observed: np.ndarray | None, avoid: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.keys = set() if observed is None else {row.tobytes() for row in _rounded(observed)}
+        self.avoid = avoid
 
     def mask(self, x: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """``values`` with -inf at the rows of ``x`` that were evaluated."""
+        """``values`` with -inf at the rows of ``x`` that were evaluated or are to be avoided."""
+        if self.avoid is not None:
+            centres, radius = self.avoid
+            d2 = (((x[:, None, :] - centres[None, :, :]) / radius) ** 2).sum(-1)
+            values = np.where((d2 < 1.0).any(axis=1), -np.inf, values)
         if not self.keys:
             return values
         hit = np.fromiter((row.tobytes() in self.keys for row in _rounded(x)), bool, len(x))
