@@ -73,7 +73,10 @@ class GPSampler(Sampler):
     prior that keeps every dimension in play), treats running trials
     as if they had returned the mean value so far (constant liar, Ginsbourger et al.
     2010), and maximizes log expected improvement
-    (Ament et al. 2023). Integers are optimised relaxed and rounded; categories by a
+    (Ament et al. 2023). When the best value has not moved for 5 trials and the next
+    proposal would sit on the incumbent's bound again (a local minimum at the edge of the
+    box, where a confident GP proposes near-duplicates), it searches once more outside a
+    quarter lengthscale of the latest trials. Integers are optimised relaxed and rounded; categories by a
     Hamming kernel and enumeration. Define-by-run parameters that not every completed
     trial has are drawn at random. Past ``max_trials_gp`` completed trials, where a GP's
     O(n³) cost stops paying, suggestions come from ``TPESampler`` (random if absent).
