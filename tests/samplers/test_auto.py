@@ -68,9 +68,10 @@ def test_rules() -> None:
     def ten(trial: tunesmith.Trial) -> float:
         return sum(trial.suggest_float(f"x{i}", 0, 1) for i in range(10))
 
-    assert AutoSampler().choose(*history_of(ten, 15)) == "tpe"  # > max_gp_dims=8: a GP is mostly prior here
-    assert AutoSampler().choose(*history_of(ten, 5)) == "sobol"
-    assert AutoSampler(max_gp_dims=10).choose(*history_of(ten, 12)) == "gp"
+    assert AutoSampler().choose(*history_of(ten, 15)) == "gp"  # max_gp_dims=10
+    assert AutoSampler().choose(*history_of(ten, 5)) == "random"  # the GP takes over: a random start
+    assert AutoSampler(max_gp_dims=8).choose(*history_of(ten, 12)) == "tpe"  # a GP past its measured range
+    assert AutoSampler(max_gp_dims=8).choose(*history_of(ten, 5)) == "sobol"
 
 
 def test_the_gp_keeps_only_objectives_it_predicts_well() -> None:
@@ -80,15 +81,17 @@ def test_the_gp_keeps_only_objectives_it_predicts_well() -> None:
     def heavy_tailed(trial: tunesmith.Trial) -> float:  # one trial dwarfs the others
         return math.exp(10 * sum(trial.suggest_float(f"x{i}", 0, 1) for i in range(3)))
 
-    auto = AutoSampler(seed=0)
+    auto = AutoSampler(seed=0, check_sigmas=2.6)
     assert auto.choose(*history_of(smooth, 16)) == "gp"
     assert auto.choose(*history_of(heavy_tailed, 12)) == "gp"  # before the check: the GP
     assert auto.choose(*history_of(heavy_tailed, 16)) == "tpe"  # a leave-one-out residual beyond 2.6 sd
     assert auto._check is not None and not auto._check[2]
     assert AutoSampler(seed=0, check_sigmas=1e9).choose(*history_of(heavy_tailed, 16)) == "gp"
+    default = AutoSampler(seed=0)  # the check is off by default: the warped GP keeps such objectives
+    assert default.choose(*history_of(heavy_tailed, 16)) == "gp" and default._check is None
     with pytest.raises(ValueError, match="check_trials must be an integer >= 3"):
         AutoSampler(check_trials=2)
-    with pytest.raises(ValueError, match="check_sigmas must be positive"):
+    with pytest.raises(ValueError, match="check_sigmas must be positive or None"):
         AutoSampler(check_sigmas=0.0)
 
 
