@@ -495,10 +495,13 @@ class Study:
         """Queue the trial that continues ``trial``'s line from ``exploit``'s checkpoint."""
         from tunesmith.storage._base import dumps, loads
 
-        attrs = {
-            "restore": {"path": exploit.checkpoint, "step": exploit.step, "trial": exploit.source},
-            "continues": trial.number,
-        }
+        restore: dict[str, Any] = {"path": exploit.checkpoint, "step": exploit.step, "trial": exploit.source}
+        attrs = {"restore": restore, "continues": trial.number}
+        if exploit.result:  # finite numbers and strings only: system attributes are plain JSON
+            restore["result"] = {
+                k: v for k, v in exploit.result.items()
+                if isinstance(v, (str, bool, int)) or (isinstance(v, float) and math.isfinite(v))
+            }
         params = {}
         for name, value in exploit.params.items():
             dist = self._known.get(name)

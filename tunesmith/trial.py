@@ -293,6 +293,13 @@ class Trial:
         self.last_result = metrics
         self.study._report(self, self.last_step, metrics)
 
+    def _report_inherited(self) -> None:
+        """A PBT continuation that ended without reporting (cloned at the last step, nothing
+        left to train) ends with its source's report at the checkpoint: that is its state."""
+        inherited = (self._restore or {}).get("result")
+        if inherited and self.last_result == {}:
+            self.report(int(self._restore["step"]), **inherited)  # type: ignore[index]
+
     # -- checkpoints ------------------------------------------------------------------
     @contextlib.contextmanager
     def checkpoint_dir(self, step: int | None = None) -> Iterator[str]:

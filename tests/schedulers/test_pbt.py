@@ -80,7 +80,10 @@ def test_weak_trials_continue_from_a_strong_trial_checkpoint(tmp_path):
             t.params["lr"], donor.params["lr"] * 0.8) or t.params["lr"] == 1.0
         # It went on from the donor's step: its reports start after the checkpoint's.
         reports = result.study.storage.get_reports(result.study._study_id, t.trial_id)
-        assert reports[0][0] == restore["step"] + 1
+        if reports[0][0] == restore["step"]:  # cloned at the last step: it ends with the donor's result
+            assert len(reports) == 1 and reports[0][1]["score"] == trials[restore["trial"]].last_result["score"]
+        else:
+            assert reports[0][0] == restore["step"] + 1
     exploited = {t.system_attrs["continues"] for t in continuations}
     for t in trials:  # every line either ran to the end or goes on in another trial
         assert (t.state == TrialState.COMPLETE and t.last_result["training_iteration"] == 8) or t.number in exploited
@@ -113,6 +116,27 @@ def test_exploit_decision_needs_a_donor_checkpoint():
     assert nxt.get_checkpoint().step == 4 and nxt.last_step == 4
     assert os.path.exists(os.path.join(nxt.get_checkpoint().path, "w"))
 
+
+def test_a_continuation_with_nothing_left_to_train_ends_with_its_source_result():
+    # Cloned at the trainable's last step (possible while no line has finished yet, e.g. under
+    # load): the clone restores the donor's last checkpoint and has no step left to report.
+    pbt = _pbt()
+    study = tunesmith.create_study(metric="score", mode="max", scheduler=pbt)
+    a, b = study.ask(), study.ask()
+    for t in (a, b):
+        t.suggest_float("lr", 0, 1)
+        t.suggest_categorical("opt", ["a", "b", "c"])
+    with a.checkpoint_dir(2) as d:
+        open(os.path.join(d, "w"), "w").write("x")
+    a.report(2, score=5.0, training_iteration=2)
+    b.report(2, score=1.0, training_iteration=2)
+    assert b.should_stop()
+    (queued,) = [t for t in study.trials if t.state == TrialState.WAITING]
+    assert queued.system_attrs["restore"]["result"] == {"score": 5.0, "training_iteration": 2}
+    study.optimize(lambda trial: None, n_trials=1)  # resumes at step 2 and reports nothing
+    (clone,) = [t for t in study.trials if t.system_attrs.get("continues") == b.number]
+    assert clone.state == TrialState.COMPLETE and clone.value == 5.0
+    assert clone.last_result["training_iteration"] == 2
 
 def test_spec_with_functions_is_not_stored_but_workers_get_a_copy():
     pbt = _pbt(custom_explore_fn=lambda p: p)

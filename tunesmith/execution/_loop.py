@@ -93,6 +93,8 @@ def run_trial(
         raise
     finally:
         _current.reset(token)
+    if result is None and not trial.last_result:
+        trial._report_inherited()
     if result is None and trial.last_result:
         result = trial.last_result  # tune.run-style trainables report instead of returning
     if trial.should_stop():

@@ -45,13 +45,16 @@ class Exploit:
     """PBT's decision: end this trial and continue its line with ``params`` from a checkpoint.
 
     The successor is a new trial with fixed ``params`` that starts from ``checkpoint``
-    (a directory written by trial ``source``) at ``step``.
+    (a directory written by trial ``source``) at ``step``. ``result`` is what ``source``
+    reported at ``step``: the successor's result if it ends without reporting (it was
+    cloned at the last step, with nothing left to train).
     """
 
     params: dict[str, Any]
     source: int
     checkpoint: str | None
     step: int
+    result: dict[str, Any] | None = None
 
 
 @dataclass

@@ -141,7 +141,8 @@ class PopulationBasedTraining(Scheduler):
                 continue
             ckpt = usable[-1]
             params = self.explore(view.params(donor), rng)
-            return Exploit(params, donor.number, ckpt.path, ckpt.step)
+            result = next((m for s, m in reversed(view.reports.get(donor_id, [])) if s == ckpt.step), None)
+            return Exploit(params, donor.number, ckpt.path, ckpt.step, result)
         return Decision.CONTINUE  # no top trial has a checkpoint to clone yet
 
     def _population_at(self, now: float) -> dict[int, float]:
