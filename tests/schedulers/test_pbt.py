@@ -95,13 +95,18 @@ def test_weak_trials_continue_from_a_strong_trial_checkpoint(tmp_path):
     assert min(finals) > worst_start
 
 
-def test_exploit_decision_needs_a_donor_checkpoint():
-    pbt = _pbt()
-    study = tunesmith.create_study(metric="score", mode="max", scheduler=pbt)
+def _two_trials(study):
     a, b = study.ask(), study.ask()
     for t in (a, b):
         t.suggest_float("lr", 0, 1)
         t.suggest_categorical("opt", ["a", "b", "c"])
+    return a, b
+
+
+def test_exploit_decision_needs_a_donor_checkpoint():
+    pbt = _pbt()
+    study = tunesmith.create_study(metric="score", mode="max", scheduler=pbt)
+    a, b = _two_trials(study)
     a.report(2, score=5.0)
     b.report(2, score=1.0)  # bottom half, but a has no checkpoint: carry on
     assert not b.should_stop()
@@ -122,10 +127,7 @@ def test_a_continuation_with_nothing_left_to_train_ends_with_its_source_result()
     # load): the clone restores the donor's last checkpoint and has no step left to report.
     pbt = _pbt()
     study = tunesmith.create_study(metric="score", mode="max", scheduler=pbt)
-    a, b = study.ask(), study.ask()
-    for t in (a, b):
-        t.suggest_float("lr", 0, 1)
-        t.suggest_categorical("opt", ["a", "b", "c"])
+    a, b = _two_trials(study)
     with a.checkpoint_dir(2) as d:
         open(os.path.join(d, "w"), "w").write("x")
     a.report(2, score=5.0, training_iteration=2)
