@@ -140,6 +140,7 @@ def test_a_continuation_with_nothing_left_to_train_ends_with_its_source_result()
     assert clone.state == TrialState.COMPLETE and clone.value == 5.0
     assert clone.last_result["training_iteration"] == 2
 
+
 def test_spec_with_functions_is_not_stored_but_workers_get_a_copy():
     pbt = _pbt(custom_explore_fn=lambda p: p)
     study = tunesmith.create_study(metric="score", mode="max", scheduler=pbt)

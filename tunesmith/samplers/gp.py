@@ -76,8 +76,8 @@ class GPSampler(Sampler):
     (Ament et al. 2023). When the best value has not moved for 5 trials and the next
     proposal would sit on the incumbent's bound again (a local minimum at the edge of the
     box, where a confident GP proposes near-duplicates), it searches once more outside a
-    quarter lengthscale of the latest trials. Integers are optimised relaxed and rounded; categories by a
-    Hamming kernel and enumeration. Define-by-run parameters that not every completed
+    quarter lengthscale of the latest trials. Integers are optimised relaxed and
+    rounded; categories by a Hamming kernel and enumeration. Define-by-run parameters that not every completed
     trial has are drawn at random. Past ``max_trials_gp`` completed trials, where a GP's
     O(n³) cost stops paying, suggestions come from ``TPESampler`` (random if absent).
 
@@ -275,7 +275,6 @@ class GPSampler(Sampler):
                     values = [dist.from_unit(dist.to_unit(dist.low + k * dist.step)) for k in range(count)]
             self._levels[key] = None if values is None else np.unique([dist.to_unit(v) for v in values])
         return self._levels[key]
-
 
 
 def _stuck_on_edge(x: np.ndarray, X: np.ndarray, y: np.ndarray, continuous: np.ndarray) -> bool:
