@@ -297,7 +297,7 @@ class Trial:
         """A PBT continuation that ended without reporting (cloned at the last step, nothing
         left to train) ends with its source's report at the checkpoint: that is its state."""
         inherited = (self._restore or {}).get("result")
-        if inherited and self.last_result == {}:
+        if inherited and not self.last_result:
             self.report(int(self._restore["step"]), **inherited)  # type: ignore[index]
 
     # -- checkpoints ------------------------------------------------------------------

@@ -93,10 +93,9 @@ def run_trial(
         raise
     finally:
         _current.reset(token)
-    if result is None and not trial.last_result:
-        trial._report_inherited()
-    if result is None and trial.last_result:
-        result = trial.last_result  # tune.run-style trainables report instead of returning
+    if result is None:
+        trial._report_inherited()  # a PBT clone that had nothing left to train
+        result = trial.last_result or None  # tune.run-style trainables report instead of returning
     if trial.should_stop():
         return _tell_stopped(study, trial, result)
     return _tell(study, trial, result)
