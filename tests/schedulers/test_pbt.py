@@ -122,6 +122,22 @@ def test_exploit_decision_needs_a_donor_checkpoint():
     assert os.path.exists(os.path.join(nxt.get_checkpoint().path, "w"))
 
 
+def test_a_donor_checkpoint_without_its_report_yet_gives_way_to_the_last_reported_one():
+    # The donor runs in another worker: it has written step 4's checkpoint, not yet step 4's report.
+    pbt = _pbt()
+    study = tunesmith.create_study(metric="score", mode="max", scheduler=pbt)
+    a, b = _two_trials(study)
+    for step in (2, 4):
+        with a.checkpoint_dir(step) as d:
+            open(os.path.join(d, "w"), "w").write(str(step))
+        if step == 2:
+            a.report(2, score=5.0)
+    b.report(4, score=2.0)
+    assert b.should_stop()
+    (queued,) = [t for t in study.trials if t.state == TrialState.WAITING]
+    assert queued.system_attrs["restore"]["step"] == 2 and queued.system_attrs["restore"]["result"] == {"score": 5.0}
+
+
 def test_a_continuation_with_nothing_left_to_train_ends_with_its_source_result():
     # Cloned at the trainable's last step (possible while no line has finished yet, e.g. under
     # load): the clone restores the donor's last checkpoint and has no step left to report.

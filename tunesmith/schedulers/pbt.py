@@ -139,10 +139,12 @@ class PopulationBasedTraining(Scheduler):
             usable = [c for c in found if c.step <= now]
             if not usable:
                 continue
-            ckpt = usable[-1]
+            # A checkpoint is written before its step's report: one whose report has not come in
+            # yet (the donor runs in another worker) gives way to the last one that has it.
+            reported = dict(view.reports.get(donor_id, []))
+            ckpt = next((c for c in reversed(usable) if c.step in reported), usable[-1])
             params = self.explore(view.params(donor), rng)
-            result = next((m for s, m in reversed(view.reports.get(donor_id, [])) if s == ckpt.step), None)
-            return Exploit(params, donor.number, ckpt.path, ckpt.step, result)
+            return Exploit(params, donor.number, ckpt.path, ckpt.step, reported.get(ckpt.step))
         return Decision.CONTINUE  # no top trial has a checkpoint to clone yet
 
     def _population_at(self, now: float) -> dict[int, float]:
