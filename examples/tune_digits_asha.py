@@ -6,7 +6,11 @@ poor configurations early; the best trial's checkpoint is loaded and scored on a
 held-out test set. Two trials run at a time (one CPU each).
 
     pip install -e ".[torch]"   # torch==2.13.0 (CPU) and scikit-learn
-    python examples/tune_digits_asha.py [--num-samples 16] [--max-num-epochs 10]
+    python examples/tune_digits_asha.py [--num-samples 16] [--max-num-epochs 10] [--seed 0]
+
+With ``--seed`` the configurations are the same on every run (the sampler and the
+``sample_from`` draws are seeded); which trials ASHA stops can still depend on the
+order in which parallel trials report.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from tunesmith.tune.schedulers import ASHAScheduler
 
 def train_digits(config, checkpoint_dir=None, data_dir=None, max_num_epochs=10):
     torch.set_num_threads(1)  # one CPU per trial
+    torch.manual_seed(0)  # same initial weights and batches for every configuration
     net = Net(config["l1"], config["l2"])
     optimizer = optim.SGD(net.parameters(), lr=config["lr"], momentum=0.9)
     start = 0
@@ -54,7 +59,7 @@ def test_accuracy(net):
     return evaluate(net, DataLoader(testset, batch_size=256))[1]
 
 
-def main(num_samples=16, max_num_epochs=10, gpus_per_trial=0, storage="sqlite:///digits_asha.db"):
+def main(num_samples=16, max_num_epochs=10, gpus_per_trial=0, storage="sqlite:///digits_asha.db", seed=None):
     config = {
         "l1": tune.sample_from(lambda _: 2 ** np.random.randint(2, 9)),
         "l2": tune.sample_from(lambda _: 2 ** np.random.randint(2, 9)),
@@ -76,6 +81,7 @@ def main(num_samples=16, max_num_epochs=10, gpus_per_trial=0, storage="sqlite://
         scheduler=scheduler,
         progress_reporter=reporter,
         storage=storage,
+        seed=seed,
     )
     best_trial = result.get_best_trial("loss", "min", "last")
     print(f"Best trial config: {best_trial.config}")
@@ -94,5 +100,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-samples", type=int, default=16)
     parser.add_argument("--max-num-epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=None, help="seed the search (same configurations)")
     args = parser.parse_args()
-    main(num_samples=args.num_samples, max_num_epochs=args.max_num_epochs)
+    main(num_samples=args.num_samples, max_num_epochs=args.max_num_epochs, seed=args.seed)
