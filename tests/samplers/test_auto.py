@@ -5,7 +5,7 @@ import math
 import pytest
 
 import tunesmith
-from tunesmith.samplers import RandomSampler
+from tunesmith.samplers import RandomSampler, TPESampler
 from tunesmith.samplers.auto import AutoSampler
 from tunesmith.samplers.gp import GPSampler
 
@@ -38,20 +38,20 @@ def test_rules() -> None:
         return 1.0
 
     assert auto.choose(*history_of(conditional, 15)) == "tpe"
-    assert auto.choose(*history_of(conditional, 5)) == "random"  # Sobol's coordinates mean nothing off-branch
+    assert auto.choose(*history_of(conditional, 5)) == "random"
 
     def mostly_discrete(trial: tunesmith.Trial) -> float:
         return (trial.suggest_float("x", 0, 1) + trial.suggest_int("k", 0, 5)
                 + trial.suggest_float("q", 0, 1, step=0.25))
 
     assert auto.choose(*history_of(mostly_discrete, 15)) == "tpe"  # 2 of 3 discrete: plateaus for a GP
-    assert auto.choose(*history_of(mostly_discrete, 5)) == "sobol"
+    assert auto.choose(*history_of(mostly_discrete, 5)) == "random"  # TPE's own start
 
     def categorical(trial: tunesmith.Trial) -> float:
         return trial.suggest_float("x", 0, 1) + len(trial.suggest_categorical("c", ["a", "bb"]))
 
     assert auto.choose(*history_of(categorical, 15)) == "tpe"
-    assert auto.choose(*history_of(categorical, 5)) == "sobol"
+    assert auto.choose(*history_of(categorical, 5)) == "random"
 
     def two(trial: tunesmith.Trial) -> tuple[float, float]:
         x = trial.suggest_float("x", 0, 1)
@@ -71,7 +71,7 @@ def test_rules() -> None:
     assert AutoSampler().choose(*history_of(ten, 15)) == "gp"  # max_gp_dims=10
     assert AutoSampler().choose(*history_of(ten, 5)) == "random"  # the GP takes over: a random start
     assert AutoSampler(max_gp_dims=8).choose(*history_of(ten, 12)) == "tpe"  # a GP past its measured range
-    assert AutoSampler(max_gp_dims=8).choose(*history_of(ten, 5)) == "sobol"
+    assert AutoSampler(max_gp_dims=8).choose(*history_of(ten, 5)) == "random"
 
 
 def test_the_gp_keeps_only_objectives_it_predicts_well() -> None:
@@ -105,25 +105,29 @@ def test_auto_runs_end_to_end_and_reproduces() -> None:
     assert params(3) == params(3)
 
 
-def test_sobol_start_is_space_filling() -> None:
-    study = tunesmith.create_study(sampler=AutoSampler(seed=1))
-    study.optimize(lambda t: t.suggest_float("x", 0, 1) + len(t.suggest_categorical("c", ["a", "bb"])), n_trials=8)
-    assert study.sampler.last_choice == "sobol"  # TPE takes over in this space
+def test_multi_objective_sobol_start_is_space_filling() -> None:
+    study = tunesmith.create_study(sampler=AutoSampler(seed=1), directions=["minimize", "minimize"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), len(t.suggest_categorical("c", ["a", "bb"]))), n_trials=8)
+    assert study.sampler.last_choice == "sobol"
     bins = sorted(int(t.params["x"] * 8) for t in study.trials)
     assert bins == list(range(8))  # one point per eighth: Sobol, not random
 
 
-def test_start_is_the_gp_samplers_random_start_where_the_gp_takes_over() -> None:
-    def objective(trial: tunesmith.Trial) -> float:
-        return sum(trial.suggest_float(f"x{i}", 0, 1) for i in range(3)) + trial.suggest_int("k", 0, 4)
+def test_auto_is_its_delegate_where_one_delegate_runs_the_study() -> None:
+    def smooth(trial: tunesmith.Trial) -> float:  # the GP takes over
+        return sum((trial.suggest_float(f"x{i}", 0, 1) - 0.3) ** 2 for i in range(3)) + trial.suggest_int("k", 0, 4)
 
-    auto = tunesmith.create_study(sampler=AutoSampler(seed=1))
-    auto.optimize(objective, n_trials=8)
-    gp = tunesmith.create_study(sampler=GPSampler(seed=1))
-    gp.optimize(objective, n_trials=8)
-    assert auto.sampler.last_choice == "random"
-    # Trial 0 of a define-by-run study comes before any parameter is known: a Sobol point.
-    assert [t.params for t in auto.trials[1:]] == [t.params for t in gp.trials[1:]]
+    def mixed(trial: tunesmith.Trial) -> float:  # mostly discrete: TPE takes over
+        c = trial.suggest_categorical("c", ["a", "bb"])
+        return trial.suggest_float("x", 0, 1) + trial.suggest_int("k", 0, 4) + len(c)
+
+    for objective, delegate, n in ((smooth, GPSampler(seed=1), 13), (mixed, TPESampler(seed=1), 16)):
+        auto = tunesmith.create_study(sampler=AutoSampler(seed=1))
+        auto.optimize(objective, n_trials=n)
+        alone = tunesmith.create_study(sampler=delegate)
+        alone.optimize(objective, n_trials=n)
+        assert auto.sampler.last_choice == ("gp" if objective is smooth else "tpe")
+        assert [t.params for t in auto.trials] == [t.params for t in alone.trials]  # the start included
 
 
 def test_spec_round_trip() -> None:
