@@ -36,6 +36,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+# One BLAS/OpenMP thread per process, set before numpy is imported: OpenBLAS reads it when it loads.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # `python benchmarks/run_samplers.py` puts benchmarks/, not the root, on the path
     sys.path.insert(0, ROOT)
@@ -291,6 +295,14 @@ def render(args: argparse.Namespace) -> str:
             out += [f"After {b} trials:", "", report.problem_table(report.table(bbob, b, "regret"), samplers), "",
                     f"{_seed_line(bbob, b, samplers)} (after {b} trials)", ""]
         add_ranks(bbob, "regret")
+        group_of = {key.problem: report.bbob_group(key.problem) for key in bbob}
+        by_group = {b: (tab, group_of) for b in rank_budgets if (tab := report.table(bbob, b, "regret"))}
+        if by_group:
+            text, _ = report.rank_table(by_group, samplers, totals=False)
+            out += ["#### BBOB: mean rank by dimension and instance (over its 24 functions; "
+                    "1 = best)", "", "Each group is ranked among the samplers that reach the budget on every "
+                    "problem of the BBOB table at that budget; the number of functions is in brackets.", "",
+                    text, ""]
 
     bayes = runs_by_suite["bayesmark"]
     if bayes:

@@ -19,6 +19,7 @@ Conventions, printed with the tables:
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -174,10 +175,21 @@ def _problem_order(problem: str) -> tuple[int, str]:
     return (classic.index(problem), "") if problem in classic else (len(classic), problem)
 
 
+def _natural(name: str) -> list[Any]:
+    """Sort key that orders numbers inside names by value: d2 < d5 < d10."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def bbob_group(problem: str) -> str:
+    """``bbob-f01-d5-i1`` -> ``d5-i1``: the dimension and instance a BBOB problem belongs to."""
+    return "-".join(problem.split("-")[2:])
+
+
 def rank_table(
-    per_budget: Mapping[int, tuple[Table, Mapping[str, str]]], samplers: Sequence[str],
+    per_budget: Mapping[int, tuple[Table, Mapping[str, str]]], samplers: Sequence[str], totals: bool = True,
 ) -> tuple[str, dict[int, dict[str, float]]]:
-    """Mean rank per family and for the suite, one column group per budget; returns the suite means too."""
+    """Mean rank per family and (with ``totals``) for the suite, one column group per budget;
+    returns the suite means too."""
     head = ["sampler"]
     columns: list[tuple[int, str]] = []
     suites: dict[int, dict[str, float]] = {}
@@ -186,13 +198,14 @@ def rank_table(
     for budget, (tab, family_of) in per_budget.items():
         fam, suite, all_problems = mean_ranks(ranks(tab), family_of)
         fams_at[budget], suites[budget], alls[budget] = fam, suite, all_problems
-        present = [f for f in FAMILY_ORDER if f in fam] + sorted(set(fam) - set(FAMILY_ORDER))
+        present = [f for f in FAMILY_ORDER if f in fam] + sorted(set(fam) - set(FAMILY_ORDER), key=_natural)
         for f in present:
             n = sum(1 for p in tab if family_of[p] == f)
             head.append(f"{f} ({n}) @{budget}")
             columns.append((budget, f))
-        head += [f"**suite @{budget}**", f"all problems @{budget}"]
-        columns += [(budget, "__suite__"), (budget, "__all__")]
+        if totals:
+            head += [f"**suite @{budget}**", f"all problems @{budget}"]
+            columns += [(budget, "__suite__"), (budget, "__all__")]
     rows = []
     for s in samplers:
         if not any(s in suites[b] for b in suites):

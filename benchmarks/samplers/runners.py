@@ -292,7 +292,14 @@ def best_so_far(values: list[float | None]) -> np.ndarray:
 
 
 def limit_threads() -> None:
-    """One BLAS/OpenMP/torch thread per process: runs go side by side on a shared 2-core machine."""
+    """One BLAS/OpenMP/torch thread per process: runs go side by side on a shared 2-core machine.
+
+    The variables reach the libraries loaded later (torch, scikit-learn's OpenMP); threadpoolctl
+    limits the ones loaded already (OpenBLAS, which numpy loads on import and sizes then).
+    """
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
 
