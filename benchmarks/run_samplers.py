@@ -59,6 +59,7 @@ from benchmarks.samplers.runners import (  # noqa: E402
 SUITES = ("classic", "bbob", "bayesmark", "batch", "timing")
 BATCH_SAMPLERS = ("tunesmith-auto", "tunesmith-tpe", "tunesmith-gp", "tunesmith-cmaes",
                   "optuna-tpe", "optuna-gp", "optuna-cmaes")
+DEFAULT = "tunesmith-auto"  # the sampler the targets and the head-to-head tables are about
 TIMING_SAMPLERS = ("tunesmith-tpe", "tunesmith-gp", "tunesmith-auto", "optuna-tpe", "optuna-gp", "hyperopt-tpe")
 TIMING_PROBLEM = "sphere10"
 EXPENSIVE = ("gp", "auto", "bayesmark")  # scheduled first, so the slowest tasks do not finish last
@@ -208,6 +209,17 @@ def _seed_line(runs: report.Runs, budget: int, samplers: Sequence[str]) -> str:
         f"{report.short(s)} {counts[s]}" for s in samplers if s in counts)
 
 
+def _head_to_head(per_budget: Mapping[int, tuple[report.Table, Mapping[str, str]]], samplers: Sequence[str],
+                  unit: str) -> list[str]:
+    """The default sampler against every other one that ran, as markdown lines (none without the default)."""
+    ran = {s for tab, _ in per_budget.values() for cells in tab.values() for s in cells}
+    if DEFAULT not in ran:
+        return []
+    others = [s for s in samplers if s in ran and s != DEFAULT]
+    return [f"#### {report.short(DEFAULT)} against each sampler, {unit} by {unit} (better/worse by median; "
+            "ties count as neither)", "", report.head_to_head(per_budget, DEFAULT, others), ""]
+
+
 def _notes(runs_by_suite: Mapping[str, report.Runs]) -> list[str]:
     """Samplers that did not run, and which tunesmith sampler sources the tunesmith runs used."""
     why_not: dict[str, str] = {}
@@ -303,6 +315,7 @@ def render(args: argparse.Namespace) -> str:
                     "1 = best)", "", "Each group is ranked among the samplers that reach the budget on every "
                     "problem of the BBOB table at that budget; the number of functions is in brackets.", "",
                     text, ""]
+            out += _head_to_head(by_group, samplers, "function")
 
     bayes = runs_by_suite["bayesmark"]
     if bayes:
@@ -315,7 +328,10 @@ def render(args: argparse.Namespace) -> str:
             _, suite, _ = report.mean_ranks(report.ranks(tab), report.families(bayes))
             out += ["Mean rank over these tasks: " + ", ".join(
                 f"{report.short(s)} {suite[s]:.2f}" for s in sorted(suite, key=suite.__getitem__)), ""]
-        out += [_seed_line(bayes, max(budgets), samplers)]
+        out += [_seed_line(bayes, max(budgets), samplers), ""]
+        family_of = report.families(bayes)
+        out += _head_to_head({b: (report.table(bayes, b, "normalised"), family_of) for b in sorted(set(budgets))},
+                             samplers, "task")
         add_ranks(bayes, "normalised")
 
     suites_rank: dict[int, dict[str, float]] = {}
@@ -372,9 +388,9 @@ def targets(suites_rank: dict[int, dict[str, float]], timing: dict[str, dict[int
             continue
         order = sorted(suite, key=suite.__getitem__)
         top = ", ".join(f"{report.short(s)} {suite[s]:.2f}" for s in order[:4])
-        ok = "tunesmith-auto" in suite and suite["tunesmith-auto"] <= min(suite.values())
+        ok = DEFAULT in suite and suite[DEFAULT] <= min(suite.values())
         lines.append(f"- tunesmith default (Auto) ranks first on the suite at {b} trials: mean family rank "
-                     f"{suite.get('tunesmith-auto', float('nan')):.2f}; best: {top} -> {'met' if ok else 'NOT met'}")
+                     f"{suite.get(DEFAULT, float('nan')):.2f}; best: {top} -> {'met' if ok else 'NOT met'}")
     ts, op = timing.get("tunesmith-tpe", {}).get(1000), timing.get("optuna-tpe", {}).get(1000)
     if ts is not None and op is not None:
         lines.append(f"- TPE ms per suggestion at 1000 trials <= 1/5 of Optuna TPE: {ts:.2f} vs {op:.2f} ms = "

@@ -185,6 +185,23 @@ def bbob_group(problem: str) -> str:
     return "-".join(problem.split("-")[2:])
 
 
+def head_to_head(
+    per_budget: Mapping[int, tuple[Table, Mapping[str, str]]], sampler: str, others: Sequence[str],
+) -> str:
+    """``sampler`` against each of ``others``, problem by problem: "better/worse" by median, per group and budget
+    (ties count as neither)."""
+    rows = []
+    for budget, (tab, group_of) in per_budget.items():
+        for group in sorted({group_of[p] for p in tab}, key=_natural):
+            cells = [c for p, c in tab.items() if group_of[p] == group and sampler in c]
+            row = [f"{group} @{budget}"]
+            for other in others:
+                pairs = [(c[sampler], c[other]) for c in cells if other in c]
+                row.append(f"{sum(a < b for a, b in pairs)}/{sum(a > b for a, b in pairs)}" if pairs else "")
+            rows.append(row)
+    return markdown(["group", *(short(o) for o in others)], rows)
+
+
 def rank_table(
     per_budget: Mapping[int, tuple[Table, Mapping[str, str]]], samplers: Sequence[str], totals: bool = True,
 ) -> tuple[str, dict[int, dict[str, float]]]:
