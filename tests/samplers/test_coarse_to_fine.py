@@ -150,6 +150,30 @@ def test_boxes_come_from_the_record_so_handles_agree() -> None:
     assert [t.params for t in a.trials] == [t.params for t in alone.trials]
 
 
+def test_a_round_asked_while_the_last_one_runs_uses_its_finished_trials() -> None:
+    """Round 1 asked while a round-0 trial still runs shrinks around the finished ones; once that trial ends
+    as the best, round 1 closes in on it instead."""
+    study = tunesmith.create_study(sampler=CoarseToFineSampler(seed=0, round_size=8, keep_fraction=0.125))
+    study.set_space({"x": tunesmith.uniform(0, 1)})
+    round0 = [study.ask() for _ in range(8)]
+    xs = [t.params["x"] for t in round0]
+    slow = int(np.argmax(xs))  # one point in each eighth: the largest lies in [7/8, 1]
+    for i, t in enumerate(round0):
+        if i != slow:
+            study.tell(t, t.params["x"])  # the finished trials' best is the smallest x
+    best = min(x for i, x in enumerate(xs) if i != slow)
+    assert xs[slow] - best > 0.5
+    # The box: the best point padded by a quarter of the 1/8 spacing each side (moved inside [0, 1] at an edge).
+    half_width = 2 * 0.25 / 8
+    early = study.ask()
+    assert abs(early.params["x"] - best) <= half_width + 1e-9
+    study.tell(round0[slow], -1.0)
+    late = study.ask()
+    assert abs(late.params["x"] - xs[slow]) <= half_width + 1e-9
+    for t in (early, late):
+        study.tell(t, t.params["x"])
+
+
 def test_spec_round_trip() -> None:
     s = CoarseToFineSampler(seed=4, round_size=16, keep_fraction=0.25, shrink_min=0.05)
     rebuilt = sampler_from_spec(s.spec())

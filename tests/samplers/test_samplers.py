@@ -86,6 +86,10 @@ def _check_mixed(params: dict[str, Any]) -> None:
     assert params["opt"] in OPTS
 
 
+def sphere2(trial: tunesmith.Trial) -> float:
+    return (trial.suggest_float("x", -5, 5) - 1) ** 2 + (trial.suggest_float("y", -5, 5) + 2) ** 2
+
+
 def _run(sampler: Sampler, style: str, n_trials: int) -> tunesmith.Study:
     study = tunesmith.create_study(sampler=sampler)
     if style == "define_by_run":
@@ -150,6 +154,25 @@ class TestSamplerConformance:
         first = [t.params for t in _run(used, "define_by_run", 12).trials]
         copy = pickle.loads(pickle.dumps(used))
         assert [t.params for t in _run(copy, "define_by_run", 12).trials] == first
+
+    def test_trials_asked_together_get_distinct_points(
+        self, make_sampler: Callable[[int | None], Sampler],
+    ) -> None:
+        """Trials asked before earlier ones are told (parallel workers) never get the same point.
+
+        After 20 trials on a sphere a converging sampler may put them close together, but
+        not on top of each other: a GP without its constant liar proposes one point four times.
+        """
+        study = tunesmith.create_study(sampler=make_sampler(0))
+        study.optimize(sphere2, n_trials=20)
+        trials = [study.ask() for _ in range(4)]
+        points = np.array([[(t.suggest_float("x", -5, 5) + 5) / 10, (t.suggest_float("y", -5, 5) + 5) / 10]
+                           for t in trials])
+        distances = [np.linalg.norm(points[i] - points[j]) for i in range(len(points)) for j in range(i)]
+        assert min(distances) > 1e-3, points
+        for t in trials:
+            study.tell(t, sphere2(t))
+        assert study.count()[TrialState.COMPLETE] == 24
 
     def test_max_trials(self, make_sampler: Callable[[int | None], Sampler]) -> None:
         study = _run(make_sampler(0), "define_by_run", 2)
