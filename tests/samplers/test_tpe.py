@@ -138,7 +138,7 @@ def test_running_trials_spread_out_with_a_constant_liar() -> None:
         xs = []
         for _ in range(4):
             trial = study.ask()
-            xs.append(trial.suggest_float("x", 0, 1))  # stored at once: other trials are running
+            xs.append(trial.suggest_float("x", 0, 1))  # stored at once where others run (all but the first)
         spreads.append(max(xs) - min(xs))
     assert min(spreads) > 0.3, spreads
 
