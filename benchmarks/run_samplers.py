@@ -322,16 +322,15 @@ def render(args: argparse.Namespace) -> str:
         out += ["", "### Bayesmark port: median normalised score (0 = best found by anyone, 1 = random search median)",
                 ""]
         budgets = _budgets(bayes, [*args.budgets, args.bayesmark_trials])
-        for b in sorted(set(budgets)):
-            tab = report.table(bayes, b, "normalised")
+        family_of = report.families(bayes)
+        by_budget = {b: (report.table(bayes, b, "normalised"), family_of) for b in sorted(set(budgets))}
+        for b, (tab, _) in by_budget.items():
             out += [f"After {b} trials:", "", report.problem_table(tab, samplers, label="task"), ""]
-            _, suite, _ = report.mean_ranks(report.ranks(tab), report.families(bayes))
+            _, suite, _ = report.mean_ranks(report.ranks(tab), family_of)
             out += ["Mean rank over these tasks: " + ", ".join(
                 f"{report.short(s)} {suite[s]:.2f}" for s in sorted(suite, key=suite.__getitem__)), ""]
         out += [_seed_line(bayes, max(budgets), samplers), ""]
-        family_of = report.families(bayes)
-        out += _head_to_head({b: (report.table(bayes, b, "normalised"), family_of) for b in sorted(set(budgets))},
-                             samplers, "task")
+        out += _head_to_head(by_budget, samplers, "task")
         add_ranks(bayes, "normalised")
 
     suites_rank: dict[int, dict[str, float]] = {}
