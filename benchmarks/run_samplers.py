@@ -91,7 +91,7 @@ def run_task(task: Task) -> str:
     key = store.Key(task.suite, task.problem, task.sampler)
     problem = sphere(10) if task.problem == TIMING_PROBLEM else get_problem(task.problem)
     ran, t0 = 0, time.perf_counter()
-    source = tunesmith_fingerprint() if task.sampler.startswith("tunesmith-") else None
+    source = tunesmith_fingerprint(task.sampler) if task.sampler.startswith("tunesmith-") else None
     for seed in task.seeds:
         if store.done(task.results_dir, key, seed, task.n_trials, task.workers,
                       source if task.rerun_changed else None):
@@ -232,11 +232,12 @@ def _notes(runs_by_suite: Mapping[str, report.Runs]) -> list[str]:
                     sources.setdefault(key.sampler, set()).add(r["tunesmith_samplers"])
     lines = [f"- {report.short(s)} did not run: {why}" for s, why in sorted(why_not.items())]
     if sources:
-        current = tunesmith_fingerprint()
+        current = {s: tunesmith_fingerprint(s) for s in sources}
         used = ", ".join(f"{report.short(s)} {'/'.join(sorted(v))}" for s, v in sorted(sources.items()))
-        lines.append(f"- tunesmith sampler sources (hash of tunesmith/samplers/**/*.py) of the runs shown: {used}; "
-                     f"current: {current}")
-        mixed = [report.short(s) for s, v in sorted(sources.items()) if len(v) > 1 or current not in v]
+        now = ", ".join(f"{report.short(s)} {current[s]}" for s in sorted(sources))
+        lines.append("- tunesmith sampler sources (hash of the tunesmith/samplers modules each sampler runs) of the "
+                     f"runs shown: {used}; current: {now}")
+        mixed = [report.short(s) for s, v in sorted(sources.items()) if len(v) > 1 or current[s] not in v]
         if mixed:
             lines.append(f"- NOTE: {', '.join(mixed)} include runs of other sampler sources than the current ones; "
                          "`--rerun-changed` redoes them")

@@ -120,10 +120,14 @@ def optuna_sampler(name: str, seed: int) -> Any:
 
 
 def _run_tunesmith(name: str, problem: Problem, n_trials: int, seed: int, workers: int) -> Result:
+    return run_tunesmith(tunesmith_sampler(name, seed), problem, n_trials, workers)
+
+
+def run_tunesmith(sampler: Any, problem: Problem, n_trials: int, workers: int = 1) -> Result:
+    """Run a tunesmith ``sampler`` (any settings) on ``problem`` as :func:`run` runs the named ones."""
     import tunesmith
 
     clock = _Clock(problem)
-    sampler = tunesmith_sampler(name, seed)
     with tempfile.TemporaryDirectory(prefix="tunesmith-samplers-") as tmp:
         storage = f"sqlite:///{tmp}/study.db" if workers > 1 else None
         study = tunesmith.create_study(storage=storage, sampler=sampler, direction="minimize")
@@ -250,10 +254,14 @@ def run(name: str, problem: Problem, n_trials: int, seed: int, workers: int = 1)
     return _run_hebo(problem, n_trials, seed)
 
 
-def tunesmith_fingerprint() -> str:
-    """A short hash of the tunesmith sampler sources this process imports (they change while
-    GP and CMA-ES are being finished): recorded with each tunesmith run, so the report can
-    tell runs of different code apart and ``--rerun-changed`` can redo them.
+def tunesmith_fingerprint(sampler: str | None = None) -> str:
+    """A short hash of tunesmith sampler sources: recorded with each tunesmith run, so the
+    report can tell runs of different code apart and ``--rerun-changed`` can redo them.
+
+    With a sampler name (``tunesmith-tpe``), only the modules that sampler runs: its own
+    and, transitively, the ``tunesmith.samplers`` modules it imports (top-level or lazy;
+    the package's ``__init__``, which only re-exports, is left out), so an edit to the GP
+    leaves TPE's runs current. Without one, every module under ``tunesmith/samplers``.
 
     What is hashed is each module's syntax tree without docstrings, so an edit to a
     comment, a docstring or the layout leaves the fingerprint (and the cached runs) as
@@ -264,13 +272,46 @@ def tunesmith_fingerprint() -> str:
     import tunesmith
 
     root = os.path.join(os.path.dirname(os.path.abspath(tunesmith.__file__)), "samplers")
+    if sampler is None:
+        files = sorted(os.path.join(folder, name) for folder, _, names in os.walk(root)
+                       for name in names if name.endswith(".py"))
+        # the order the fingerprints of earlier sessions used: folder by folder, sorted
+        files.sort(key=lambda f: (os.path.dirname(f), os.path.basename(f)))
+    else:
+        files = sorted(_closure(root, f"tunesmith.samplers.{_MODULES[sampler.removeprefix('tunesmith-')]}"))
     digest = hashlib.sha1()
-    for folder, dirs, files in sorted(os.walk(root)):
-        dirs.sort()
-        for name in sorted(f for f in files if f.endswith(".py")):
-            with open(os.path.join(folder, name), encoding="utf-8") as f:
-                digest.update(name.encode() + b"\0" + _code_only(f.read()).encode())
+    for file in files:
+        with open(file, encoding="utf-8") as f:
+            digest.update(os.path.basename(file).encode() + b"\0" + _code_only(f.read()).encode())
     return digest.hexdigest()[:10]
+
+
+_MODULES = {"auto": "auto", "tpe": "tpe", "gp": "gp", "cmaes": "cmaes", "random": "random"}
+
+
+def _closure(root: str, module: str) -> set[str]:
+    """Files of ``module`` and of the ``tunesmith.samplers`` modules it imports, transitively."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        rel = name.removeprefix("tunesmith.samplers").lstrip(".").replace(".", os.sep)
+        path = os.path.join(root, rel, "__init__.py")
+        if not os.path.exists(path):
+            path = os.path.join(root, rel + ".py")
+        if path in seen or not rel:
+            continue
+        seen.add(path)
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tunesmith.samplers"):
+                todo.append(node.module)
+                todo += [f"{node.module}.{a.name}" for a in node.names
+                         if os.path.exists(os.path.join(root, *node.module.split(".")[2:], a.name + ".py"))]
+            elif isinstance(node, ast.Import):
+                todo += [a.name for a in node.names if a.name.startswith("tunesmith.samplers.")]
+    return seen
 
 
 def _code_only(source: str) -> str:
