@@ -9,10 +9,11 @@ the budget it is compared at:
 - ``tunesmith-auto-quarter``: ``max(2, budget // 4)`` trials, at most 10.
 
 ``--ablation long``: what follows the GP after ``gp_max_trials`` (200) trials on a
-continuous space (rule 5), sequentially and with ``--workers`` parallel workers:
+continuous space (rule 5). Every variant continues the same 200-trial run of Auto (the
+trials are enqueued into a new study and evaluated again), so the comparison is paired:
 
-- ``tunesmith-auto-cmaes``: CMA-ES (rule 5 as it was);
-- ``tunesmith-auto-tpe``: TPE;
+- ``tunesmith-auto-cmaes``: CMA-ES (rule 5 as it was), which starts from the box's centre;
+- ``tunesmith-auto-tpe``: TPE, which models every trial so far;
 - ``tunesmith-auto-gp``: the GP to the end (``gp_max_trials`` beyond the budget).
 
 Runs go under ``samplers/results/auto-rules`` (``samplers/ablation.py``); Bayesmark's
@@ -21,8 +22,7 @@ repository root::
 
     python benchmarks/auto_rules.py --ablation start --suite bbob --trials 25 --seeds 10 --jobs 2
     python benchmarks/auto_rules.py --ablation start --suite bayesmark --trials 16 --seeds 3 --jobs 2
-    python benchmarks/auto_rules.py --ablation long --suite classic --trials 400 --seeds 10 --jobs 2
-    python benchmarks/auto_rules.py --ablation long --suite classic --trials 400 --seeds 5 --workers 4
+    python benchmarks/auto_rules.py --ablation long --suite bbob --dims 10 --trials 300 --seeds 5 --jobs 2
 """
 
 from __future__ import annotations
@@ -56,16 +56,57 @@ def _auto(kwargs: Mapping[str, Any], seed: int) -> Any:
     return AutoSampler(seed=seed, **kwargs)
 
 
-def _auto_then(after: str, seed: int) -> Any:
-    """Auto whose rule 5 hands a continuous space to ``after`` instead of CMA-ES."""
+def _continue(after: str | None, gp_max_trials: int, seed: int) -> Any:
+    """Auto continuing an enqueued run: rule 5 hands a continuous space to ``after`` (None: CMA-ES, as
+    Auto does), and the enqueued trials (numbers below ``PREFIX``) skip the proposal their fixed
+    parameters would override (so the GP does not refit 200 times for nothing; the GP variant's
+    first fit after the prefix therefore starts cold)."""
     from tunesmith.samplers import AutoSampler
 
-    class Then(AutoSampler):
+    class Continue(AutoSampler):
         def choose(self, space: Any, history: Any) -> str:
             choice = super().choose(space, history)
-            return after if choice == "cmaes" else choice
+            return after if after is not None and choice == "cmaes" else choice
 
-    return Then(seed=seed)
+        def suggest(self, space: Any, history: Any, number: int, rng: Any) -> dict[str, Any]:
+            return {} if number < PREFIX else super().suggest(space, history, number, rng)
+
+    return Continue(seed=seed, gp_max_trials=gp_max_trials)
+
+
+PREFIX = 200  # Auto's gp_max_trials
+
+
+def run_long(results_dir: str, suite: str, problem_name: str, seeds: Sequence[int], n_trials: int) -> str:
+    """Auto to ``PREFIX`` trials once per seed, then each ``long`` variant from there (see the module doc)."""
+    import time
+
+    import tunesmith
+    from benchmarks.samplers import store
+    from benchmarks.samplers.problems import get_problem
+    from benchmarks.samplers.runners import limit_threads, run_tunesmith, tunesmith_fingerprint
+
+    limit_threads()
+    problem = get_problem(problem_name)
+    source = tunesmith_fingerprint(AUTO)
+    chosen = variants("long", n_trials)
+    t0, ran = time.perf_counter(), 0
+    for seed in seeds:
+        todo = [v for v in chosen if not store.done(results_dir, store.Key(suite, problem_name, v.name), seed,
+                                                    n_trials, 1, source)]
+        if not todo:
+            continue
+        prefix = tunesmith.create_study(sampler=_auto({}, seed))
+        prefix.optimize(problem.objective, n_trials=PREFIX)
+        params = [t.params for t in sorted(prefix.trials, key=lambda t: t.number)]
+        for v in todo:
+            result = run_tunesmith(v.factory(seed), problem, n_trials, enqueue=params)
+            store.append(results_dir, store.Key(suite, problem_name, v.name), {
+                "seed": seed, "n_trials": n_trials, "workers": 1, "family": problem.family,
+                "optimum": problem.optimum, "tunesmith_samplers": source, "values": result.values,
+                "seconds": round(result.seconds, 4)})
+            ran += 1
+    return f"{suite}/{problem_name}: {ran} run(s) in {time.perf_counter() - t0:.0f} s"
 
 
 def variants(ablation_name: str, budget: int) -> list[ablation.Variant]:
@@ -73,9 +114,9 @@ def variants(ablation_name: str, budget: int) -> list[ablation.Variant]:
         return [ablation.Variant("tunesmith-auto-start10", AUTO, functools.partial(_auto, {"n_startup_trials": 10})),
                 ablation.Variant("tunesmith-auto-quarter", AUTO,
                                  functools.partial(_auto, {"n_startup_trials": min(10, max(2, budget // 4))}))]
-    return [ablation.Variant("tunesmith-auto-cmaes", AUTO, functools.partial(_auto, {})),
-            ablation.Variant("tunesmith-auto-tpe", AUTO, functools.partial(_auto_then, "tpe")),
-            ablation.Variant("tunesmith-auto-gp", AUTO, functools.partial(_auto, {"gp_max_trials": budget + 1}))]
+    return [ablation.Variant("tunesmith-auto-cmaes", AUTO, functools.partial(_continue, None, PREFIX)),
+            ablation.Variant("tunesmith-auto-tpe", AUTO, functools.partial(_continue, "tpe", PREFIX)),
+            ablation.Variant("tunesmith-auto-gp", AUTO, functools.partial(_continue, None, budget + 1))]
 
 
 def _bbob_dim(d: int, problem: str) -> bool:
@@ -95,6 +136,16 @@ def problems_and_groups(suite: str, dims: Sequence[int]) -> tuple[list[str], dic
     return list(CONTINUOUS_CLASSIC), {p: functools.partial(str.__eq__, p) for p in CONTINUOUS_CLASSIC}
 
 
+def _map_problems(fn: Callable[..., str], tasks: list[tuple[Any, ...]], jobs: int) -> None:
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
+        futures = [pool.submit(fn, *t) for t in tasks]
+        for i, future in enumerate(cf.as_completed(futures), 1):
+            print(f"[{i}/{len(tasks)}] {future.result()}", file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ablation", choices=("start", "long"), required=True)
@@ -112,7 +163,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     problems, groups = problems_and_groups(args.suite, args.dims)
     chosen = variants(args.ablation, args.trials)
     suite = args.suite if args.workers == 1 else f"{args.suite}-w{args.workers}"
-    if not args.report_only:
+    if not args.report_only and args.ablation == "long":
+        _map_problems(run_long, [(args.results_dir, suite, p, tuple(range(args.seeds)), args.trials)
+                                 for p in problems], args.jobs)
+    elif not args.report_only:
         ablation.execute(args.results_dir, suite, problems, chosen, args.seeds, args.trials, args.jobs,
                          args.workers)
     budgets = args.budgets or sorted({args.trials // 2, args.trials})

@@ -20,6 +20,7 @@ import os
 import tempfile
 import time
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,14 +124,18 @@ def _run_tunesmith(name: str, problem: Problem, n_trials: int, seed: int, worker
     return run_tunesmith(tunesmith_sampler(name, seed), problem, n_trials, workers)
 
 
-def run_tunesmith(sampler: Any, problem: Problem, n_trials: int, workers: int = 1) -> Result:
-    """Run a tunesmith ``sampler`` (any settings) on ``problem`` as :func:`run` runs the named ones."""
+def run_tunesmith(sampler: Any, problem: Problem, n_trials: int, workers: int = 1,
+                  enqueue: Sequence[Mapping[str, Any]] = ()) -> Result:
+    """Run a tunesmith ``sampler`` (any settings) on ``problem`` as :func:`run` runs the named ones;
+    the trials ``enqueue`` gives come first (counted in ``n_trials``)."""
     import tunesmith
 
     clock = _Clock(problem)
     with tempfile.TemporaryDirectory(prefix="tunesmith-samplers-") as tmp:
         storage = f"sqlite:///{tmp}/study.db" if workers > 1 else None
         study = tunesmith.create_study(storage=storage, sampler=sampler, direction="minimize")
+        for params in enqueue:
+            study.enqueue(params)
         t0 = time.perf_counter()
         if workers > 1:
             # Worker processes get the objective by cloudpickle; the problem's module by name.
