@@ -81,3 +81,35 @@ def load(results_dir: str, suite: str) -> dict[Key, list[dict[str, Any]]]:
                     runs[r["seed"]] = r
             out[key] = [runs[s] for s in sorted(runs)] or missing[-1:]
     return out
+
+
+def relabel(results_dir: str, samplers: dict[str, str], old: str) -> int:
+    """Give runs recorded with tunesmith sources ``old`` the fingerprint ``samplers[name]`` (per sampler file
+    name, e.g. ``{"tunesmith-tpe": "701b1adbf8"}``); returns how many lines changed.
+
+    For a change of fingerprint scheme only (session 13: one hash of every sampler module ->
+    one per sampler), where ``old`` and the new fingerprints are of the same code.
+    """
+    changed = 0
+    for folder, _, files in os.walk(results_dir):
+        for name in files:
+            sampler = name[: -len(".jsonl")] if name.endswith(".jsonl") else None
+            if sampler not in samplers:
+                continue
+            file = os.path.join(folder, name)
+            lines = []
+            with open(file, encoding="utf-8") as f:
+                for line in f:
+                    try:
+                        record = json.loads(line)
+                    except json.JSONDecodeError:
+                        lines.append(line)
+                        continue
+                    if record.get("tunesmith_samplers") == old:
+                        record["tunesmith_samplers"] = samplers[sampler]
+                        line = json.dumps(record, separators=(",", ":")) + "\n"
+                        changed += 1
+                    lines.append(line)
+            with open(file, "w", encoding="utf-8") as f:
+                f.writelines(lines)
+    return changed
