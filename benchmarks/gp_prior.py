@@ -130,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         ablation.execute(args.results_dir, "bbob", problems, [variant(v) for v in args.variants], args.seeds,
                          args.trials, args.jobs)
     groups = {f"d{d}": functools.partial(_in_dim, d) for d in args.dims}
-    print(ablation.compare(args.results_dir, "bbob", [variant(v) for v in VARIANTS], groups,
+    shown = ["fixed", *(v for v in args.variants if v != "fixed")]
+    print(ablation.compare(args.results_dir, "bbob", [variant(v) for v in shown], groups,
                            [b for b in args.budgets if b <= args.trials], source=args.source))
 
 
