@@ -12,8 +12,8 @@ the budget it is compared at:
 continuous space (rule 5). Every variant continues the same 200-trial run of Auto (the
 trials are enqueued into a new study and evaluated again), so the comparison is paired:
 
-- ``tunesmith-auto-cmaes``: CMA-ES (rule 5 as it was), which starts from the box's centre;
-- ``tunesmith-auto-tpe``: TPE, which models every trial so far;
+- ``tunesmith-auto-cmaes``: CMA-ES (rule 5 until session 13), which starts from the box's centre;
+- ``tunesmith-auto-tpe``: TPE, which models every trial so far (rule 5 since);
 - ``tunesmith-auto-gp``: the GP to the end (``gp_max_trials`` beyond the budget).
 
 Runs go under ``samplers/results/auto-rules`` (``samplers/ablation.py``); Bayesmark's
@@ -57,19 +57,25 @@ def _auto(kwargs: Mapping[str, Any], seed: int) -> Any:
 
 
 def _continue(after: str | None, gp_max_trials: int, seed: int) -> Any:
-    """Auto continuing an enqueued run: rule 5 hands a continuous space to ``after`` (None: CMA-ES, as
-    Auto does), and the enqueued trials (numbers below ``PREFIX``) skip the proposal their fixed
-    parameters would override (so the GP does not refit 200 times for nothing; the GP variant's
-    first fit after the prefix therefore starts cold)."""
-    from tunesmith.samplers import AutoSampler
+    """Auto continuing an enqueued run: past ``PREFIX`` trials ``after`` ("cmaes" or "tpe", the
+    delegates Auto makes) takes over, or with None Auto goes on by its own rules. The enqueued
+    trials (numbers below ``PREFIX``) skip the proposal their fixed parameters would override
+    (so the GP does not refit 200 times for nothing; the GP variant's first fit after the
+    prefix therefore starts cold)."""
+    from tunesmith.samplers import AutoSampler, TPESampler
+    from tunesmith.samplers.cmaes import CmaEsSampler
 
     class Continue(AutoSampler):
-        def choose(self, space: Any, history: Any) -> str:
-            choice = super().choose(space, history)
-            return after if after is not None and choice == "cmaes" else choice
-
         def suggest(self, space: Any, history: Any, number: int, rng: Any) -> dict[str, Any]:
-            return {} if number < PREFIX else super().suggest(space, history, number, rng)
+            if number < PREFIX:
+                return {}
+            if after is None:
+                return super().suggest(space, history, number, rng)
+            if after not in self._delegates:
+                self._delegates[after] = (CmaEsSampler(seed=seed) if after == "cmaes"
+                                          else TPESampler(seed=seed, n_startup_trials=0))
+            self.last_choice = after
+            return self._delegates[after].suggest(space, history, number, rng)
 
     return Continue(seed=seed, gp_max_trials=gp_max_trials)
 
@@ -114,7 +120,7 @@ def variants(ablation_name: str, budget: int) -> list[ablation.Variant]:
         return [ablation.Variant("tunesmith-auto-start10", AUTO, functools.partial(_auto, {"n_startup_trials": 10})),
                 ablation.Variant("tunesmith-auto-quarter", AUTO,
                                  functools.partial(_auto, {"n_startup_trials": min(10, max(2, budget // 4))}))]
-    return [ablation.Variant("tunesmith-auto-cmaes", AUTO, functools.partial(_continue, None, PREFIX)),
+    return [ablation.Variant("tunesmith-auto-cmaes", AUTO, functools.partial(_continue, "cmaes", PREFIX)),
             ablation.Variant("tunesmith-auto-tpe", AUTO, functools.partial(_continue, "tpe", PREFIX)),
             ablation.Variant("tunesmith-auto-gp", AUTO, functools.partial(_continue, None, budget + 1))]
 

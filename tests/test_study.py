@@ -259,3 +259,68 @@ def test_samplers_without_a_liar_store_parameters_with_the_result(sqlite_url: st
     second.suggest_float("x", 0, 1)
     assert not s.sampler.hedges_running
     assert tunesmith.load_study(s.name, sqlite_url).trials[1].params == {}
+
+
+class _PlanRecorder(tunesmith.samplers.RandomSampler):
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__(seed)
+        self.plans: list[tuple[int | None, int | None]] = []
+
+    def plan(self, n_trials: int | None, n_workers: int | None) -> None:
+        self.plans.append((n_trials, n_workers))
+
+
+def test_optimize_tells_the_sampler_its_plan(sqlite_url: str) -> None:
+    sampler = _PlanRecorder(seed=0)
+    study = tunesmith.create_study(storage=sqlite_url, sampler=sampler)
+    study.optimize(quadratic, n_trials=5)
+    study.optimize(quadratic, n_trials=3, n_workers=2)  # the study's planned size: the 5 it has plus 3
+    calls = [0]
+
+    def stop_at_two(study: tunesmith.Study, trial: object) -> None:
+        calls[0] += 1
+        if calls[0] == 2:
+            study.stop()
+
+    study.optimize(quadratic, timeout=60.0, callbacks=[stop_at_two])
+    assert sampler.plans == [(5, 1), (8, 2), (None, 1)]
+    assert len(study.trials) == 10
+
+
+def _params_stored_before_the_end(trial: tunesmith.Trial) -> float:
+    """0 if this trial's parameter is in storage while it runs (another worker's liar can see it), else 1."""
+    x = trial.suggest_float("x", 0, 1)
+    other = tunesmith.load_study(trial.study.name, storage=trial.study.storage.url)
+    stored = next(t for t in other.trials if t.number == trial.number).params
+    return 0.0 if stored == {"x": x} else 1.0
+
+
+def test_workers_store_a_liars_parameters_at_once_one_worker_alone_at_the_end(sqlite_url: str) -> None:
+    """With TPE's constant liar, a trial asked while no other runs is the one the next worker needs to see."""
+    alone = tunesmith.create_study(storage=sqlite_url, name="alone", sampler=tunesmith.samplers.TPESampler())
+    alone.optimize(_params_stored_before_the_end, n_trials=3)
+    assert [t.value for t in alone.trials] == [1.0, 1.0, 1.0]  # a write per parameter saved
+    workers = tunesmith.create_study(storage=sqlite_url, name="workers",
+                                     sampler=tunesmith.samplers.TPESampler())
+    workers.optimize(_params_stored_before_the_end, n_trials=6, n_workers=2)
+    assert [t.value for t in workers.trials] == [0.0] * 6
+
+
+class _CountingSampler(tunesmith.samplers.RandomSampler):
+    calls = 0
+
+    def suggest(self, space, history, number, rng):  # type: ignore[no-untyped-def]
+        type(self).calls += 1
+        return super().suggest(space, history, number, rng)
+
+
+def test_a_trial_whose_parameters_are_all_fixed_asks_the_sampler_for_nothing() -> None:
+    study = tunesmith.create_study(sampler=_CountingSampler(seed=0))
+    study.optimize(quadratic, n_trials=2)
+    calls = _CountingSampler.calls
+    study.enqueue({"x": 2.0})
+    study.optimize(quadratic, n_trials=1)
+    assert _CountingSampler.calls == calls and study.trials[-1].params == {"x": 2.0}
+    study.enqueue({})  # nothing fixed: the sampler proposes
+    study.optimize(quadratic, n_trials=1)
+    assert _CountingSampler.calls == calls + 1

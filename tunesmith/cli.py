@@ -477,6 +477,7 @@ def worker_command(
     if n_trials is None and timeout is None:
         click.echo(f"worker joins study {study_name!r} in {url}; Ctrl-C stops it", err=True)
     ran: list[int] = []
+    study._beside_others = True  # it joins the study's other workers
     try:
         study.optimize(objective, n_trials=n_trials, timeout=timeout, max_retries=max_retries,
                        callbacks=[lambda _study, trial: ran.append(trial.number)])

@@ -127,6 +127,9 @@ class Study:
         self._materialized: dict[int, tuple[FrozenTrial, FrozenTrial]] = {}
         self._space = space
         self._stop_requested = False
+        # One of several workers on this study (worker processes, Ray tasks, ``tunesmith
+        # worker``): see ask().
+        self._beside_others = False
         if scheduler is None and record.attrs.get("scheduler"):
             scheduler = scheduler_from_spec(record.attrs["scheduler"])
         self.scheduler = scheduler
@@ -220,16 +223,24 @@ class Study:
         self._history.mark_stale()
         rng = self.sampler.rng_for(raw.number)
         space = self._space.distributions if self._space is not None else self._known
-        proposal = self.sampler.suggest(space, self._history, raw.number, rng)
         fixed = dict(raw.system_attrs.get("fixed_params") or {})
         if raw.internal_params:  # a retried trial runs again with the parameters it had
             fixed.update(self._materialize(raw).params)
+        # An enqueued or retried trial that fixes every known parameter needs no proposal
+        # (a GP would otherwise refit for each such trial only to have its point replaced).
+        proposal = {} if fixed and fixed.keys() >= space.keys() else self.sampler.suggest(
+            space, self._history, raw.number, rng)
         if fixed:
             proposal = {**proposal, **fixed}
         trial = Trial(self, raw, proposal, rng)
         # A sampler that hedges against running trials (constant liar) needs their parameters
         # stored as soon as they are drawn, not when the trial ends, once others run beside it.
-        trial._eager = self.sampler.hedges_running and self._history.others_running(raw.number)
+        # A worker among several stores them always: a trial asked while nothing runs is
+        # the one another worker's liar needs next. One worker alone stores them at the end,
+        # saving a write per parameter (10 float parameters on SQLite: 6.5 against 10.1 ms
+        # per trial with TPE).
+        trial._eager = self.sampler.hedges_running and (
+            self._beside_others or self._history.others_running(raw.number))
         if self._space is not None:
             self._fill_from_space(trial, self._space, fixed or {}, rng)
         return trial
@@ -370,6 +381,9 @@ class Study:
             reporter = ConsoleReporter()
         if n_trials is None and timeout is None:
             n_trials = self._remaining_for_sampler()
+        self._history.mark_stale()
+        planned = None if n_trials is None else len(self._history.states) + n_trials
+        self.sampler.plan(planned, n_workers if executor == "ray" else n_workers or 1)
         self._stop_requested = False
         from tunesmith.execution.resources import Resources, worker_envs
 

@@ -198,3 +198,18 @@ def test_multi_objective_is_seeded_and_spreads_running_trials() -> None:
 def test_invalid_settings(bad: dict) -> None:
     with pytest.raises(ValueError, match="TPESampler"):
         TPESampler(**bad)
+
+
+def test_pareto_split_takes_whole_fronts_then_the_most_hypervolume_and_weighs_by_contribution() -> None:
+    from tunesmith.samplers.tpe import _split_pareto
+
+    # Front 0: rows 0, 1, 4, 5, 6, 7; front 1: rows 2 and 3 (dominated by rows 0 and 1).
+    loss = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 1.0], [1.0, 0.2], [0.1, 0.9], [0.5, 0.5], [0.45, 0.55],
+                     [0.9, 0.1]])
+    good, bad, weights = _split_pareto(loss, 3)  # within front 0, greedily: the knee, then the most area
+    assert good.tolist() == [5, 4, 7] and bad.tolist() == [0, 1, 2, 3, 6]
+    assert weights.max() == 1.0 and weights.min() > 0.1
+    good, bad, weights = _split_pareto(loss, 7)  # all of front 0, and one of front 1
+    assert sorted(good[:6].tolist()) == [0, 1, 4, 5, 6, 7] and good[6] in (2, 3) and len(bad) == 1
+    assert weights[6] == pytest.approx(1e-3)  # dominated within the good group: no area of its own
+    assert weights.max() == 1.0 and weights[:6].min() > 0.2

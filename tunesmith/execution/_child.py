@@ -23,6 +23,7 @@ def main(fd: int, forked: bool = False) -> int:
     study = Study(payload.study_name, get_storage(payload.storage_url), payload.sampler, payload.space,
         payload.scheduler,
     )
+    study._beside_others = payload.beside_others
     # Failures are counted by the driver across all workers, not here.
     settings = payload.settings
     settings.max_failures = None

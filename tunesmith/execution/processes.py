@@ -47,6 +47,7 @@ class WorkerPayload:
     space: Any
     settings: LoopSettings
     scheduler: Any = None
+    beside_others: bool = False  # more than one worker: see Study.ask
 
 
 @dataclass
@@ -112,7 +113,7 @@ def run_processes(
             "with storage='sqlite:///study.db' (or a postgresql:// URL)"
         )
     payload = cloudpickle.dumps(WorkerPayload(
-        url, study.name, objective, study.sampler, study.space, settings, study.scheduler,
+        url, study.name, objective, study.sampler, study.space, settings, study.scheduler, n_workers > 1,
     ))
     envs = worker_envs or [{} for _ in range(n_workers)]
     workers = [_spawn(i, payload, envs[i], zygote) for i in range(n_workers)]

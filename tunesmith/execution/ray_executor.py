@@ -198,6 +198,7 @@ def _worker(blob: bytes, coordinator: Any, worker: int) -> str:
     payload: _Payload = cloudpickle.loads(blob)
     storage = payload.storage if isinstance(payload.storage, Storage) else get_storage(payload.storage)
     study = Study(payload.study_name, storage, payload.sampler, payload.space, payload.scheduler)
+    study._beside_others = True  # Ray tasks run side by side
     settings = payload.settings
     settings.max_failures = None  # counted by the coordinator across workers
 

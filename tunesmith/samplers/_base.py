@@ -75,6 +75,14 @@ class Sampler:
         for name in self.lazy_imports:
             importlib.import_module(name)
 
+    def plan(self, n_trials: int | None, n_workers: int | None) -> None:
+        """Hear what :meth:`Study.optimize` is about to run; the default ignores it.
+
+        ``n_trials`` is the study's planned size (its trials so far plus those this call
+        runs; None: until a timeout or a stop), ``n_workers`` the parallel workers (None:
+        as many as the executor fits). Called before the sampler is copied to workers.
+        """
+
     def max_trials(self, space: Mapping[str, Distribution]) -> int | None:
         """How many trials exhaust this sampler on ``space`` (None: never exhausted)."""
         return None

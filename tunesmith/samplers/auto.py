@@ -2,9 +2,17 @@
 
 The rules, in order (``n`` is the number of completed trials):
 
-1. ``n < n_startup_trials`` (10): independent random draws, the same points the GP or
-   TPE sampler with this seed would draw, so where one delegate runs the whole study
-   Auto's trials are that sampler's. Several objectives: scrambled Sobol points.
+1. ``n`` below the start: independent random draws, the same points the GP or TPE
+   sampler with this seed would draw, so where one delegate runs the whole study (and
+   the start is its 10 trials) Auto's trials are that sampler's. Several objectives:
+   scrambled Sobol points. The start is ``n_startup_trials`` if given, else 10 trials;
+   with a planned budget (``Study.optimize(n_trials=...)`` tells it, :meth:`plan`) a
+   quarter of it, but at least d + 1 for d parameters and at most 10 (so budgets of 40
+   and more, and runs with no planned number of trials, start with 10). With 25 trials
+   on BBOB (instance 1, 10 seeds, median regret; ``benchmarks/auto_rules.py``) a 6-trial
+   start against 10 was better on 18 of the 24 functions in d = 2 (worse on 5; mean
+   log10 ratio -0.12) and on 14 in d = 5 (worse on 9; -0.02), but worse on 14 in
+   d = 10 (better on 9; +0.01), where d + 1 keeps the 10.
    GP-BO gets stuck in a local basin more often after a space-filling start: on
    Hartmann-6 (100 trials, seeds 0-19) it reached the global basin in 14 or 15 of 20 runs
    from 10 random points and in 9 of 20 from 10 Sobol points. On a conditional space
@@ -16,13 +24,14 @@ The rules, in order (``n`` is the number of completed trials):
    from random; on the 12 Bayesmark tasks Auto sends to TPE (10 seeds, 16 trials) the
    random start was better on 5 and worse on 4 (session 10).
    Either start has parallel workers draw distinct points.
-2. Several objectives: TPE (MOTPE-style) while ``n < nsga2_min_trials`` (300), then
-   NSGA-II, whose first parents are the best of the trials so far. On ZDT1 and ZDT2
-   (d=10, 3 seeds, ``benchmarks/multi_objective.py``) TPE alone beats NSGA-II alone up
-   to 700 trials on ZDT1 and up to 1,000 on ZDT2; switching at 300 gives the best
-   hypervolume of the three at 1,000 trials on both (at 500, slightly below TPE's on
-   ZDT2). TPE's cost per suggestion grows as n^2 (it sorts every trial into fronts);
-   NSGA-II's stays about a millisecond.
+2. Several objectives: TPE (MOTPE) while ``n < nsga2_min_trials`` (300), then NSGA-II,
+   whose first parents are the best of the trials so far. On ZDT1 and ZDT2 (d=10, 3
+   seeds, ``benchmarks/multi_objective.py``, session 13's MOTPE) TPE alone is ahead of
+   NSGA-II alone at every budget to 1,000 trials; switching at 300 gives the best
+   hypervolume of the three from 500 trials on (at 1,000: 11.69 against TPE's 11.60
+   and NSGA-II's 11.47 on ZDT1; 11.05, 10.92 and 10.54 on ZDT2). TPE's cost per
+   suggestion grows as n^2 (it sorts every trial into fronts); NSGA-II's stays about a
+   millisecond.
 3. A conditional space (some parameter missing from some completed trials),
    categorical parameters for half or more of the space, integer, stepped or
    categorical ones for more than half, or more than ``max_gp_dims`` (10) parameters:
@@ -53,8 +62,19 @@ The rules, in order (``n`` is the number of completed trials):
    14 of the 24 BBOB functions in d = 2 and worse on 5 (mean log10 ratio -0.16), and
    level in d = 5 (better on 6, worse on 7), 10 seeds, 50 trials (session 8). In d = 2
    the check had sent 112 of 240 runs to TPE, which ranks well behind the GP there.
-5. Past that, an all-continuous space goes to CMA-ES, which keeps improving on long
-   runs at negligible cost; anything else to TPE.
+5. Past that: TPE, which models every trial so far at O(n·d) per suggestion. Until
+   session 13 a continuous space went to CMA-ES here, which starts from the centre of
+   the box and so throws the GP phase's progress away: continuing the same 200-trial
+   runs to 300 trials (BBOB d = 10 and the four classic problems, ``benchmarks/
+   auto_rules.py``), CMA-ES was never better than TPE, which was better on
+   Rosenbrock-10 and on most BBOB functions (RESULTS.md, session 13). The GP itself
+   continued best, at a cost per suggestion that grows as n^3 (46 ms at 300 trials);
+   hence the cap.
+
+Parallel workers do not change the choice: with 4 workers and instant objectives the GP
+phase (its constant liar keeps running trials apart) stays ahead of TPE on Branin,
+Hartmann-6 and Ackley-10 after 100 trials and behind on Rosenbrock-10, as it is with
+one worker (``benchmarks/RESULTS.md``, the batch tables).
 
 Each delegate is a pure function of the study record, so the switch needs no
 hand-over, and every worker (with its own copy) makes the same choice for a trial
@@ -83,22 +103,27 @@ from tunesmith.trial import TrialState
 
 __all__ = ["AutoSampler"]
 
+_STARTUP = 10  # rule 1's length when no budget is planned
+
 
 class AutoSampler(Sampler):
-    """A random start, then GP, TPE or CMA-ES by the rules in this module's docstring."""
+    """A random start, then GP or TPE (NSGA-II for several objectives) by the rules in this module's docstring."""
 
-    lazy_imports = ("scipy.stats.qmc", "tunesmith.samplers.tpe", "tunesmith.samplers.gp",
-                    "tunesmith.samplers.cmaes", "tunesmith.samplers.nsga2")
+    lazy_imports = ("scipy.stats.qmc", "tunesmith.samplers.tpe", "tunesmith.samplers.gp", "tunesmith.samplers.nsga2")
 
     @property
     def hedges_running(self) -> bool:
         return self.last_choice in ("tpe", "gp")  # the delegate that made the last suggestion
 
     def __init__(
-        self, seed: int | None = None, n_startup_trials: int = 10, gp_max_trials: int = 200, max_gp_dims: int = 10,
-        nsga2_min_trials: int = 300, check_trials: int = 15, check_sigmas: float | None = None,
+        self, seed: int | None = None, n_startup_trials: int | None = None, gp_max_trials: int = 200,
+        max_gp_dims: int = 10, nsga2_min_trials: int = 300, check_trials: int = 15,
+        check_sigmas: float | None = None,
     ) -> None:
         super().__init__(seed)
+        if n_startup_trials is not None and (
+                not isinstance(n_startup_trials, int) or isinstance(n_startup_trials, bool) or n_startup_trials < 0):
+            raise ValueError(f"n_startup_trials must be a non-negative integer or None, got {n_startup_trials!r}")
         if not isinstance(check_trials, int) or isinstance(check_trials, bool) or check_trials < 3:
             raise ValueError(f"check_trials must be an integer >= 3, got check_trials={check_trials!r}")
         if check_sigmas is not None and not check_sigmas > 0:
@@ -112,7 +137,8 @@ class AutoSampler(Sampler):
         self._check: tuple[np.ndarray, np.ndarray, bool] | None = None  # (X, y, GP calibrated) of rule 4
         self._qmc = QMCSampler(seed)
         self._delegates: dict[str, Sampler] = {}
-        #: the algorithm used for the latest suggestion: "random", "sobol", "gp", "tpe", "cmaes" or "nsga2"
+        self.planned_trials: int | None = None  # from plan(): the study's planned size
+        #: the algorithm used for the latest suggestion: "random", "sobol", "gp", "tpe" or "nsga2"
         self.last_choice = "random"
 
     def _spec_kwargs(self) -> dict[str, Any]:
@@ -122,6 +148,18 @@ class AutoSampler(Sampler):
             "nsga2_min_trials": self.nsga2_min_trials, "check_trials": self.check_trials,
             "check_sigmas": self.check_sigmas,
         }
+
+    def plan(self, n_trials: int | None, n_workers: int | None) -> None:
+        self.planned_trials = n_trials
+
+    def startup_trials(self, n_params: int) -> int:
+        """Rule 1's length for a space of ``n_params`` parameters: ``n_startup_trials`` if given,
+        else 10, or with a planned budget under 40 a quarter of it, but at least ``n_params + 1``."""
+        if self.n_startup_trials is not None:
+            return self.n_startup_trials
+        if self.planned_trials is None:
+            return _STARTUP
+        return min(_STARTUP, max(n_params + 1, self.planned_trials // 4))
 
     def choose(self, space: Mapping[str, Distribution], history: History) -> str:
         """The algorithm the rules pick for the next suggestion."""
@@ -138,16 +176,14 @@ class AutoSampler(Sampler):
         conditional = bool(np.isnan(x).any())
         gp_next = not (conditional or 2 * categorical >= len(numeric) or 2 * discrete > len(numeric)
                        or len(numeric) > self.max_gp_dims)
-        if complete < self.n_startup_trials:
+        if complete < self.startup_trials(len(numeric)):
             return "random" if single else "sobol"
         if not single:
             return "nsga2" if complete >= self.nsga2_min_trials else "tpe"
         if not gp_next:
             return "tpe"
-        if complete < self.gp_max_trials:
-            return "gp" if self._gp_calibrated(numeric, history) else "tpe"
-        if continuous == len(numeric):
-            return "cmaes"
+        if complete < self.gp_max_trials and self._gp_calibrated(numeric, history):
+            return "gp"
         return "tpe"
 
     def _gp_calibrated(self, numeric: Mapping[str, Distribution], history: History) -> bool:
@@ -216,12 +252,6 @@ def _make(name: str, seed: int) -> Sampler:
         except ImportError:
             return _tpe(seed)
         return GPSampler(seed=seed, n_startup_trials=0)
-    if name == "cmaes":
-        try:
-            from tunesmith.samplers.cmaes import CmaEsSampler
-        except ImportError:
-            return _tpe(seed)
-        return CmaEsSampler(seed=seed)
     if name == "nsga2":
         from tunesmith.samplers.nsga2 import NSGAIISampler
 

@@ -18,7 +18,10 @@ algorithm components and their roles for better empirical performance" (2023):
 - multivariate kernels (one component spans all dimensions), 24 candidates,
   10 start-up trials;
 - conditional parameters are modelled in groups that always occur together;
-- running trials join the bad group (a constant liar), so parallel workers spread out.
+- running trials join the bad group (a constant liar), so parallel workers spread out;
+- several objectives: MOTPE (Ozaki et al. 2022): the good group is whole non-domination
+  fronts, then the members of the next front that add the most hypervolume, and each
+  good trial weighs by the hypervolume only it covers (``_split_pareto``).
 
 History arrives as columns (:class:`~tunesmith.history.History`), so a suggestion
 costs O(n·d) numerics and never walks trial objects.
@@ -109,7 +112,7 @@ class TPESampler(Sampler):
             states == int(TrialState.COMPLETE))
         if int(complete.sum()) < max(self.n_startup_trials, 2):
             return proposal
-        x, score = x_all[complete], _split_score(losses[complete])
+        x, loss = x_all[complete], losses[complete]
         running = x_all[states == int(TrialState.RUNNING)] if self.constant_liar else x_all[:0]
         names = list(dists)
         n_choices = np.array([len(d.choices) if isinstance(d, CategoricalDistribution) else 0 for d in dists.values()])
@@ -120,22 +123,18 @@ class TPESampler(Sampler):
                 continue
             liars = running[:, group]
             liars = liars[~np.isnan(liars).any(axis=1)]
-            u = self._sample(x[rows][:, group], score[rows], liars, n_choices[group], spacing[group], rng)
+            u = self._sample(x[rows][:, group], loss[rows], liars, n_choices[group], spacing[group], rng)
             for k, j in enumerate(group):
                 proposal[names[j]] = dists[names[j]].from_unit(float(u[k]))
         return proposal
 
     def _sample(
-        self, x: np.ndarray, score: np.ndarray, liars: np.ndarray, n_choices: np.ndarray, spacing: np.ndarray,
+        self, x: np.ndarray, loss: np.ndarray, liars: np.ndarray, n_choices: np.ndarray, spacing: np.ndarray,
         rng: np.random.Generator,
     ) -> np.ndarray:
-        order = np.argsort(score, kind="stable")
-        n_good = self.gamma(len(score))
-        good, bad = order[:n_good], order[n_good:]
-        # EI-style weights (Watanabe 2023, Sec. 3.2): a good trial weighs by its improvement
-        # over the split value; a tiny floor keeps ties (or a single good trial) usable.
-        improvement = score[order[min(n_good, len(order) - 1)]] - score[good]
-        w_good = np.maximum(improvement, 0.0) + 1e-12 + 1e-3 * np.ptp(score[good]) if n_good > 1 else np.ones(1)
+        n_good = self.gamma(len(loss))
+        split = _split if loss.shape[1] <= 1 else _split_pareto
+        good, bad, w_good = split(loss, n_good)
         x_bad = np.vstack([x[bad], liars])
         # A kernel much narrower than the step between a discrete parameter's values makes
         # l / g spike on the values already tried (measured about neutral on mixed
@@ -170,13 +169,51 @@ def _groups(x: np.ndarray) -> list[np.ndarray]:
     return [np.array(cols) for cols in groups.values()]
 
 
-def _split_score(losses: np.ndarray) -> np.ndarray:
-    """A lower-is-better score to split on: the loss, or for several objectives the
-    non-domination rank with the normalised loss sum breaking ties (a MOTPE-style split)."""
-    if losses.shape[1] <= 1:
-        return losses[:, 0] if losses.shape[1] else np.zeros(len(losses))
-    from tunesmith.multi_objective import nondominated_ranks
+def _split(loss: np.ndarray, n_good: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(good rows, bad rows, weights of the good ones) for one objective (or none: every loss 0)."""
+    score = loss[:, 0] if loss.shape[1] else np.zeros(len(loss))
+    order = np.argsort(score, kind="stable")
+    good, bad = order[:n_good], order[n_good:]
+    if n_good == 1:
+        return good, bad, np.ones(1)
+    # EI-style weights (Watanabe 2023, Sec. 3.2): a good trial weighs by its improvement
+    # over the split value; a tiny floor keeps ties (or a single good trial) usable.
+    improvement = score[order[min(n_good, len(order) - 1)]] - score[good]
+    return good, bad, np.maximum(improvement, 0.0) + 1e-12 + 1e-3 * np.ptp(score[good])
 
-    span = np.ptp(losses, axis=0)
-    normalised = (losses - losses.min(axis=0)) / np.where(span > 0, span, 1.0)
-    return nondominated_ranks(losses) + normalised.sum(axis=1) / (losses.shape[1] + 1.0)
+
+def _split_pareto(loss: np.ndarray, n_good: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MOTPE's split (Ozaki et al. 2022): whole non-domination fronts while they fit, then the
+    members of the next front that add the most hypervolume (chosen greedily); each good
+    trial weighs by the hypervolume only it covers within the good group.
+
+    Losses are scaled to [0, 1] per objective over the completed trials, and the
+    hypervolume is taken up to 1.1 in each, so no objective's units dominate.
+
+    Against the split it replaced (non-domination rank, ties broken by the scaled loss sum,
+    EI-style weights on that score), on ZDT1 and ZDT2 (d = 10, seeds 0-9, hypervolume
+    with reference (1.1, 11), ``benchmarks/multi_objective.py``): after 100 / 200 / 300
+    trials 10.35 / 10.91 / 11.18 against 9.99 / 10.16 / 10.65 on ZDT1 and 10.16 / 10.72 /
+    10.82 against 9.10 / 9.57 / 10.02 on ZDT2 (Optuna's MOTPE in the same run: 10.87 and
+    9.71 after 300). Its worst seed after 300 trials matches the old median on ZDT1 (10.64
+    against 10.65) and beats it on ZDT2 (10.50 against 10.02).
+    """
+    from tunesmith.multi_objective import hypervolume, hypervolume_contributions, nondominated_ranks
+
+    span = np.ptp(loss, axis=0)
+    unit = (loss - loss.min(axis=0)) / np.where(span > 0, span, 1.0)
+    ref = np.full(loss.shape[1], 1.1)
+    ranks = nondominated_ranks(loss)
+    order = np.argsort(ranks, kind="stable")
+    whole = order[: int(np.count_nonzero(ranks < ranks[order[n_good - 1]]))]  # fronts that fit entirely
+    front = np.flatnonzero(ranks == ranks[order[n_good - 1]]).tolist()
+    picked: list[int] = []
+    while len(whole) + len(picked) < n_good:  # greedy hypervolume subset selection within that front
+        volumes = [hypervolume(unit[[*picked, i]], ref) for i in front]
+        picked.append(front.pop(int(np.argmax(volumes))))
+    good = np.concatenate([whole, np.array(picked, dtype=int)])
+    bad = np.setdiff1d(np.arange(len(loss)), good)
+    contributions = hypervolume_contributions(unit[good], ref)
+    top = float(contributions.max())
+    weights = contributions / top if top > 0 else np.ones(len(good))
+    return good, bad, np.maximum(weights, 1e-3)  # dominated members keep a little weight
