@@ -142,16 +142,6 @@ def problems_and_groups(suite: str, dims: Sequence[int]) -> tuple[list[str], dic
     return list(CONTINUOUS_CLASSIC), {p: functools.partial(str.__eq__, p) for p in CONTINUOUS_CLASSIC}
 
 
-def _map_problems(fn: Callable[..., str], tasks: list[tuple[Any, ...]], jobs: int) -> None:
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
-    with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(fn, *t) for t in tasks]
-        for i, future in enumerate(cf.as_completed(futures), 1):
-            print(f"[{i}/{len(tasks)}] {future.result()}", file=sys.stderr, flush=True)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ablation", choices=("start", "long"), required=True)
@@ -170,8 +160,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     chosen = variants(args.ablation, args.trials)
     suite = args.suite if args.workers == 1 else f"{args.suite}-w{args.workers}"
     if not args.report_only and args.ablation == "long":
-        _map_problems(run_long, [(args.results_dir, suite, p, tuple(range(args.seeds)), args.trials)
-                                 for p in problems], args.jobs)
+        ablation.map_tasks(run_long, [(args.results_dir, suite, p, tuple(range(args.seeds)), args.trials)
+                                      for p in problems], args.jobs)
     elif not args.report_only:
         ablation.execute(args.results_dir, suite, problems, chosen, args.seeds, args.trials, args.jobs,
                          args.workers)

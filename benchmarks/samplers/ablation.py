@@ -59,11 +59,16 @@ def run_variant(results_dir: str, suite: str, problem_name: str, variant: Varian
 
 def execute(results_dir: str, suite: str, problems: Sequence[str], variants: Sequence[Variant], seeds: int,
             n_trials: int, jobs: int, workers: int = 1) -> None:
-    todo = [(results_dir, suite, p, v, tuple(range(seeds)), n_trials, workers) for p in problems for v in variants]
+    map_tasks(run_variant, [(results_dir, suite, p, v, tuple(range(seeds)), n_trials, workers)
+                            for p in problems for v in variants], jobs)
+
+
+def map_tasks(fn: Callable[..., str], tasks: Sequence[tuple[Any, ...]], jobs: int) -> None:
+    """``fn(*task)`` for every task in ``jobs`` spawned processes, printing each one's line of news."""
     with cf.ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(run_variant, *t) for t in todo]
+        futures = [pool.submit(fn, *t) for t in tasks]
         for i, future in enumerate(cf.as_completed(futures), 1):
-            print(f"[{i}/{len(todo)}] {future.result()}", file=sys.stderr, flush=True)
+            print(f"[{i}/{len(tasks)}] {future.result()}", file=sys.stderr, flush=True)
 
 
 def compare(
