@@ -8,6 +8,7 @@ import pytest
 import tunesmith
 from tunesmith import TrialState
 from tunesmith.exceptions import DuplicatedStudyError, StudyNotFoundError, TrialFinishedError
+from tunesmith.storage import get_storage
 
 
 def quadratic(trial: tunesmith.Trial) -> float:
@@ -192,6 +193,20 @@ def test_create_load_errors(sqlite_url: str) -> None:
         tunesmith.create_study(storage="mysql+nothing://x")
     with pytest.raises(ValueError, match="n_trials"):
         tunesmith.create_study().optimize(quadratic, n_trials=-1)
+
+
+def test_optuna_study_name_keyword(sqlite_url: str) -> None:
+    """A ported Optuna script passes ``study_name=`` (keyword-only in Optuna) to both functions."""
+    study = tunesmith.create_study(study_name="ported", storage=sqlite_url, direction="minimize")
+    study.optimize(quadratic, n_trials=3)
+    again = tunesmith.load_study(study_name="ported", storage=sqlite_url)
+    assert again.name == "ported" and len(again.trials) == 3
+    assert tunesmith.create_study(study_name="ported", storage=sqlite_url, load_if_exists=True).name == "ported"
+    with pytest.raises(ValueError, match="name='a' and study_name='b' disagree"):
+        tunesmith.create_study("a", study_name="b")
+    with pytest.raises(TypeError, match="needs the study's name"):
+        tunesmith.load_study(storage=sqlite_url)
+    assert [s.name for s in get_storage(sqlite_url).list_studies()] == ["ported"]
 
 
 def test_multi_objective_values_round_trip(sqlite_url: str) -> None:

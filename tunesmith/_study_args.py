@@ -54,6 +54,13 @@ def make_sampler(sampler: Sampler | None, seed: int | None) -> Sampler:
     return AutoSampler(seed=seed)
 
 
+def one_name(name: str | None, study_name: str | None) -> str | None:
+    """``name``, or Optuna's ``study_name``; both only if they agree."""
+    if study_name is not None and name is not None and study_name != name:
+        raise ValueError(f"name={name!r} and study_name={study_name!r} disagree; pass one of them")
+    return name if name is not None else study_name
+
+
 def one_scheduler(scheduler: Scheduler | None, pruner: Scheduler | None) -> Scheduler | None:
     if scheduler is not None and pruner is not None:
         raise ValueError("pass either scheduler= or pruner= (Optuna's name for the same thing), not both")

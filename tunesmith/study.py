@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tunesmith._study_args import directions_and_metrics, json_spec, make_sampler, one_scheduler
+from tunesmith._study_args import directions_and_metrics, json_spec, make_sampler, one_name, one_scheduler
 from tunesmith.checkpoints import CheckpointConfig, CheckpointStore, default_artifact_root
 from tunesmith.distributions import DerivedDistribution, Distribution
 from tunesmith.exceptions import StudyNotFoundError
@@ -42,10 +42,12 @@ def create_study(
     sampler: Sampler | None = None, seed: int | None = None, load_if_exists: bool = False,
     scheduler: Scheduler | None = None, pruner: Scheduler | None = None,
     artifact_dir: str | os.PathLike[str] | None = None, checkpoint_config: CheckpointConfig | None = None,
+    study_name: str | None = None,
 ) -> Study:
     """Create a study (or, with ``load_if_exists``, reopen the one of that name).
 
     Args:
+        name: the study's name (default: a new unique one); ``study_name`` is Optuna's spelling.
         storage: None (in memory), ``"sqlite:///file.db"``, a ``postgresql://`` URL, or a Storage.
         direction / directions: ``"minimize"`` or ``"maximize"`` (one per objective).
         metric / mode: Ray Tune's spelling: the metric name(s) and ``"min"``/``"max"``.
@@ -58,6 +60,7 @@ def create_study(
             else ``./tunesmith_artifacts``); a shared path for workers on several machines.
         checkpoint_config: how many checkpoints each trial keeps (default: all).
     """
+    name = one_name(name, study_name)
     dirs, names = directions_and_metrics(direction, directions, metric, mode)
     store = get_storage(storage)
     if name is None:
@@ -83,14 +86,18 @@ def create_study(
 
 
 def load_study(
-    name: str, storage: Storage | str | os.PathLike[str] | None, *, sampler: Sampler | None = None,
-    seed: int | None = None, scheduler: Scheduler | None = None, pruner: Scheduler | None = None,
+    name: str | None = None, storage: Storage | str | os.PathLike[str] | None = None, *,
+    sampler: Sampler | None = None, seed: int | None = None, scheduler: Scheduler | None = None,
+    pruner: Scheduler | None = None, study_name: str | None = None,
 ) -> Study:
     """Open an existing study; raises StudyNotFoundError if there is none of that name.
 
-    Without ``sampler`` (``scheduler``), the study goes on with the sampler (scheduler)
-    it was created with.
+    ``study_name`` is Optuna's spelling of ``name``. Without ``sampler`` (``scheduler``),
+    the study goes on with the sampler (scheduler) it was created with.
     """
+    name = one_name(name, study_name)
+    if name is None:
+        raise TypeError("load_study needs the study's name: load_study('my-study', 'sqlite:///tunesmith.db')")
     if storage is None:
         raise ValueError("load_study needs the storage the study lives in, e.g. 'sqlite:///tunesmith.db'")
     store = get_storage(storage)
