@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from tunesmith.samplers import AutoSampler, Sampler
+from tunesmith.samplers import AutoSampler, RandomSampler, Sampler
 from tunesmith.schedulers import Scheduler
 
 _DIRECTIONS = {"minimize": "minimize", "maximize": "maximize", "min": "minimize", "max": "maximize"}
@@ -44,13 +44,17 @@ def directions_and_metrics(
     return out, names
 
 
-def make_sampler(sampler: Sampler | None, seed: int | None) -> Sampler:
+def make_sampler(sampler: Sampler | None, seed: int | None, scheduler: Scheduler | None = None) -> Sampler:
+    """``sampler`` as given, else the default: Auto, or random search under a scheduler that
+    changes parameters as trials train (PBT; as Ray Tune draws PBT's population)."""
     if sampler is not None:
         if seed is not None and sampler.seed is None:
             raise ValueError("seed= goes to the sampler: pass it there, e.g. RandomSampler(seed=...)")
         if not isinstance(sampler, Sampler):
             raise TypeError(f"sampler must be a tunesmith Sampler, got {type(sampler).__name__}")
         return sampler
+    if scheduler is not None and scheduler.random_population:
+        return RandomSampler(seed=seed)
     return AutoSampler(seed=seed)
 
 

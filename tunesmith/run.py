@@ -254,7 +254,8 @@ def run(
         num_samples: trials to run (times the grid size when ``config`` has grid_search axes).
         metric / mode: the reported metric to optimize, ``"min"`` or ``"max"``.
         storage: where the study lives; default ``sqlite:///tunesmith.db`` in the current directory.
-        search_alg: a tunesmith sampler (default: ``AutoSampler``; seeded by ``seed``).
+        search_alg: a tunesmith sampler (default: ``AutoSampler``, random search under PBT;
+            seeded by ``seed``).
         resources_per_trial: ``{"cpu": c, "gpu": g, "memory": bytes}``; trials run in
             parallel worker processes, as many as the machine's CPUs allow (capped by
             ``max_concurrent_trials``); ``memory`` caps each worker's address space.

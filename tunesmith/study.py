@@ -52,7 +52,8 @@ def create_study(
         direction / directions: ``"minimize"`` or ``"maximize"`` (one per objective).
         metric / mode: Ray Tune's spelling: the metric name(s) and ``"min"``/``"max"``.
         sampler: a sampler from :mod:`tunesmith.samplers` (default: :class:`AutoSampler`, which
-            picks Sobol, GP, TPE, CMA-ES or NSGA-II from the problem).
+            picks Sobol, GP, TPE, CMA-ES or NSGA-II from the problem; random search under
+            population-based training, whose trials change their parameters as they train).
         seed: seed for the default sampler; a seeded study reproduces its suggestions.
         scheduler / pruner: decides from intermediate reports whether a trial goes on
             (:mod:`tunesmith.schedulers`; ``pruner`` is Optuna's name for it).
@@ -65,8 +66,8 @@ def create_study(
     store = get_storage(storage)
     if name is None:
         name = f"study-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    chosen = make_sampler(sampler, seed)
     sched = one_scheduler(scheduler, pruner)
+    chosen = make_sampler(sampler, seed, sched)
     attrs: dict[str, Any] = {
         "sampler": chosen.spec(),
         "artifacts": os.path.abspath(artifact_dir) if artifact_dir is not None else default_artifact_root(store.url),
@@ -108,7 +109,7 @@ def load_study(
             from tunesmith.samplers import sampler_from_spec
 
             return Study(name, store, sampler_from_spec(spec), scheduler=sched)
-    return Study(name, store, make_sampler(sampler, seed), scheduler=sched)
+    return Study(name, store, make_sampler(sampler, seed, sched), scheduler=sched)
 
 
 class Study:

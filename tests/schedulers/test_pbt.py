@@ -64,13 +64,12 @@ def _trainable(config, checkpoint_dir=None):
 
 def test_weak_trials_continue_from_a_strong_trial_checkpoint(tmp_path):
     pbt = _pbt(hyperparam_mutations={"lr": tunesmith.uniform(0.0, 1.0)})
-    # A random population (as Ray Tune's PBT gets by default): with 6 samples the default Auto would hand
-    # over to its GP after 2 trials, and a population of GP picks may leave no weak trial to exploit.
+    # No search_alg: under PBT the default is a random population, as in Ray Tune.
     result = tunesmith.run(
-        _trainable, {"lr": tunesmith.uniform(0.0, 1.0)}, num_samples=6,
-        search_alg=tunesmith.samplers.RandomSampler(seed=2), scheduler=pbt, verbose=0,
+        _trainable, {"lr": tunesmith.uniform(0.0, 1.0)}, num_samples=6, seed=2, scheduler=pbt, verbose=0,
         storage=f"sqlite:///{tmp_path / 'pbt.db'}", local_dir=str(tmp_path / "art"), name="pbt",
     )
+    assert type(result.study.sampler) is tunesmith.samplers.RandomSampler
     trials = result.study.trials
     continuations = [t for t in trials if "continues" in t.system_attrs]
     assert continuations, "some weak trial must have exploited"
@@ -96,6 +95,19 @@ def test_weak_trials_continue_from_a_strong_trial_checkpoint(tmp_path):
     assert len(finals) == 6 and all(t.state != TrialState.FAILED for t in trials)
     worst_start = min(trials[n].params["lr"] for n in range(6)) * 8
     assert min(finals) > worst_start
+
+
+def test_pbt_draws_its_population_at_random_unless_given_a_sampler():
+    """PBT changes parameters as trials train, so a model of them would be fitted to the wrong points;
+    a small population from Auto would also be GP picks after its first d + 1 trials."""
+    from tunesmith.samplers import AutoSampler, RandomSampler, TPESampler
+
+    study = tunesmith.create_study(scheduler=_pbt(hyperparam_mutations={"lr": [0.1, 0.2]}), seed=3)
+    assert type(study.sampler) is RandomSampler and study.sampler.seed == 3
+    given = TPESampler(seed=1)
+    assert tunesmith.create_study(scheduler=_pbt(hyperparam_mutations={"lr": [0.1]}), sampler=given).sampler is given
+    assert type(tunesmith.create_study(scheduler=tunesmith.schedulers.ASHAScheduler()).sampler) is AutoSampler
+    assert type(tunesmith.create_study().sampler) is AutoSampler
 
 
 def _two_trials(study):

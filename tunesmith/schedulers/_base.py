@@ -121,6 +121,9 @@ class Scheduler:
     needs_checkpoints = False
     #: the scheduler may PAUSE trials and resume them later (:meth:`promotable`)
     pauses = False
+    #: the scheduler changes trials' parameters as they train (PBT), so a study without a
+    #: sampler of its own draws its population at random instead of fitting a model to it
+    random_population = False
 
     def __init__(self, metric: str | None = None, mode: str | None = None, time_attr: str = "training_iteration"):
         if mode is not None and mode not in ("min", "max"):

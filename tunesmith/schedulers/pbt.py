@@ -51,6 +51,7 @@ class PopulationBasedTraining(Scheduler):
     """
 
     needs_checkpoints = True
+    random_population = True
 
     def __init__(
         self, time_attr: str = "time_total_s", metric: str | None = None, mode: str | None = None,
