@@ -274,7 +274,7 @@ def _timing(runs: report.Runs, checkpoints: Sequence[int]) -> dict[str, dict[int
 
 
 def render(args: argparse.Namespace) -> str:
-    runs_by_suite = {suite: store.load(args.results_dir, suite) for suite in SUITES}
+    runs_by_suite = {suite: store.load(args.results_dir, suite, args.report_seeds) for suite in SUITES}
     samplers = [s for s in SAMPLERS if s in args.samplers or s in TIMING_SAMPLERS]
     out: list[str] = [f"Environment: {_environment()}. BLAS, OpenMP and torch limited to one thread per process.", ""]
     out += [
@@ -474,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rerun-changed", action="store_true",
                         help="redo tunesmith runs recorded with other tunesmith sampler sources than the current ones")
     parser.add_argument("--report-only", action="store_true", help="tables from recorded runs; run nothing")
+    parser.add_argument("--report-seeds", type=int, metavar="N",
+                        help="report seeds 0 .. N-1 only: samplers run with more seeds compared on the same ones")
     args = parser.parse_args(argv)
     limit_threads()
     if not args.report_only:

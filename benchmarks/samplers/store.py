@@ -59,10 +59,10 @@ def append(results_dir: str, key: Key, record: dict[str, Any]) -> None:
         f.write(line + "\n")
 
 
-def load(results_dir: str, suite: str) -> dict[Key, list[dict[str, Any]]]:
+def load(results_dir: str, suite: str, seeds: int | None = None) -> dict[Key, list[dict[str, Any]]]:
     """Every recorded run of ``suite``: per key, one record per seed (the longest; the latest of
-    equally long ones, so a rerun supersedes), sorted by seed;
-    keys with only ``unavailable`` lines map to those lines."""
+    equally long ones, so a rerun supersedes), sorted by seed; with ``seeds``, only seeds
+    0 .. seeds - 1; keys with only ``unavailable`` lines map to those lines."""
     out: dict[Key, list[dict[str, Any]]] = {}
     root = os.path.join(results_dir, suite)
     if not os.path.isdir(root):
@@ -77,6 +77,8 @@ def load(results_dir: str, suite: str) -> dict[Key, list[dict[str, Any]]]:
             for r in _lines(path(results_dir, key)):
                 if "unavailable" in r:
                     missing.append(r)
+                elif seeds is not None and r["seed"] >= seeds:
+                    continue
                 elif r["seed"] not in runs or len(r["values"]) >= len(runs[r["seed"]]["values"]):
                     runs[r["seed"]] = r
             out[key] = [runs[s] for s in sorted(runs)] or missing[-1:]
