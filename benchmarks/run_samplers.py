@@ -127,6 +127,10 @@ def _seed_caps(specs: Sequence[str]) -> dict[str, int]:
     return caps
 
 
+def _bayesmark_names(args: argparse.Namespace) -> list[str]:
+    return [t if t.startswith("bayesmark-") else f"bayesmark-{t}" for t in args.bayesmark_tasks]
+
+
 def tasks(args: argparse.Namespace) -> list[Task]:
     caps = _seed_caps(args.sampler_seeds)
     out: list[Task] = []
@@ -146,8 +150,7 @@ def tasks(args: argparse.Namespace) -> list[Task]:
         names = [bbob_name(f, d, i) for d in args.bbob_dims for f in args.bbob_functions for i in args.bbob_instances]
         add("bbob", names, samplers, args.bbob_seeds or args.seeds, args.bbob_trials)
     if "bayesmark" in args.suites:
-        names = [t if t.startswith("bayesmark-") else f"bayesmark-{t}" for t in args.bayesmark_tasks]
-        add("bayesmark", names, samplers, args.bayesmark_seeds or args.seeds, args.bayesmark_trials)
+        add("bayesmark", _bayesmark_names(args), samplers, args.bayesmark_seeds or args.seeds, args.bayesmark_trials)
     if "batch" in args.suites:
         add("batch", args.batch_problems, [s for s in BATCH_SAMPLERS if s in samplers],
             args.batch_seeds or args.seeds, args.batch_trials, args.batch_workers)
@@ -274,7 +277,10 @@ def _timing(runs: report.Runs, checkpoints: Sequence[int]) -> dict[str, dict[int
 
 
 def render(args: argparse.Namespace) -> str:
-    runs_by_suite = {suite: store.load(args.results_dir, suite, args.report_seeds) for suite in SUITES}
+    runs_by_suite = {suite: store.merge(*(store.load(d, suite, args.report_seeds)
+                                          for d in [args.results_dir, *args.also_results_dir])) for suite in SUITES}
+    chosen = set(_bayesmark_names(args))  # all 90 unless --bayesmark-tasks names some
+    runs_by_suite["bayesmark"] = {k: v for k, v in runs_by_suite["bayesmark"].items() if k.problem in chosen}
     samplers = [s for s in SAMPLERS if s in args.samplers or s in TIMING_SAMPLERS]
     out: list[str] = [f"Environment: {_environment()}. BLAS, OpenMP and torch limited to one thread per process.", ""]
     out += [
@@ -474,6 +480,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rerun-changed", action="store_true",
                         help="redo tunesmith runs recorded with other tunesmith sampler sources than the current ones")
     parser.add_argument("--report-only", action="store_true", help="tables from recorded runs; run nothing")
+    parser.add_argument("--also-results-dir", nargs="+", default=[], metavar="DIR",
+                        help="the report also shows the runs cached here (e.g. HEBO's, made in its own virtualenv)")
     parser.add_argument("--report-seeds", type=int, metavar="N",
                         help="report seeds 0 .. N-1 only: samplers run with more seeds compared on the same ones")
     args = parser.parse_args(argv)

@@ -85,6 +85,21 @@ def load(results_dir: str, suite: str, seeds: int | None = None) -> dict[Key, li
     return out
 
 
+def merge(*loaded: dict[Key, list[dict[str, Any]]]) -> dict[Key, list[dict[str, Any]]]:
+    """The runs of several :func:`load` calls (several caches) as one: per key and seed the longest run (the
+    first of equally long ones); a key's ``unavailable`` lines only where no cache has a run."""
+    out: dict[Key, list[dict[str, Any]]] = {}
+    for runs in loaded:
+        for key, recs in runs.items():
+            have = {r["seed"]: r for r in out.get(key, []) if "unavailable" not in r}
+            for r in recs:
+                old = have.get(r.get("seed", -1))
+                if "unavailable" not in r and (old is None or len(r["values"]) > len(old["values"])):
+                    have[r["seed"]] = r
+            out[key] = [have[s] for s in sorted(have)] or out.get(key) or recs
+    return out
+
+
 def relabel(results_dir: str, samplers: dict[str, str], old: str) -> int:
     """Give runs recorded with tunesmith sources ``old`` the fingerprint ``samplers[name]`` (per sampler file
     name, e.g. ``{"tunesmith-tpe": "701b1adbf8"}``); returns how many lines changed.
