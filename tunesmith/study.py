@@ -23,6 +23,7 @@ from tunesmith.exceptions import StudyNotFoundError
 from tunesmith.history import History
 from tunesmith.samplers import Sampler
 from tunesmith.schedulers import Decision, Exploit, Scheduler, StudyView, scheduler_from_spec
+from tunesmith.schedulers.pbt import clip_into
 from tunesmith.space import SearchSpace
 from tunesmith.storage import Storage, get_storage
 from tunesmith.trial import FrozenTrial, Trial, TrialState
@@ -530,7 +531,7 @@ class Study:
             if isinstance(dist, DerivedDistribution):
                 continue  # resolved again from the others
             if dist is not None and not dist.contains(value):
-                value = _clip_into(name, dist, value)
+                value = clip_into(name, dist, value)
             params[name] = value
         self.storage.enqueue_trial(self._study_id, loads(dumps(params)), attrs)
         self._continuations += 1
@@ -593,16 +594,3 @@ _DERIVED = DerivedDistribution()
 _END_STATES = {
     Decision.STOP: TrialState.PRUNED, Decision.FINISH: TrialState.COMPLETE, Decision.PAUSE: TrialState.PAUSED,
 }
-
-
-def _clip_into(name: str, dist: Distribution, value: Any) -> Any:
-    """A mutated value brought back into its parameter's range (PBT explores past the bounds)."""
-    from tunesmith.distributions import FloatDistribution, IntDistribution, clip
-
-    if isinstance(dist, (FloatDistribution, IntDistribution)) and isinstance(value, (int, float)):
-        return clip(dist, value)
-    raise ValueError(
-        f"PopulationBasedTraining set parameter {name!r} to {value!r}, outside its search space {dist}; "
-        "give hyperparam_mutations the same domain as the search space (e.g. tunesmith.uniform(...) for "
-        "both, or a list of the choices)"
-    )

@@ -192,6 +192,17 @@ class PopulationBasedTraining(Scheduler):
         return round(out) if isinstance(value, int) else out
 
 
+def clip_into(name: str, dist: Distribution, value: Any) -> Any:
+    """A mutated value brought back into its parameter's range (PBT explores past the bounds)."""
+    if isinstance(dist, (FloatDistribution, IntDistribution)) and isinstance(value, (int, float)):
+        return clip(dist, value)
+    raise ValueError(
+        f"PopulationBasedTraining set parameter {name!r} to {value!r}, outside its search space {dist}; "
+        "give hyperparam_mutations the same domain as the search space (e.g. tunesmith.uniform(...) for "
+        "both, or a list of the choices)"
+    )
+
+
 def _last_at(times: list[float], now: float) -> int:
     """Index of the last point at a time <= ``now`` (-1: none)."""
     return max((i for i, t in enumerate(times) if t <= now), default=-1)
