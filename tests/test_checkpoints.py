@@ -49,7 +49,8 @@ def test_retention_keeps_the_best_by_metric_and_the_latest(tmp_path):
 
 def test_default_root_is_next_to_a_sqlite_file(tmp_path):
     assert default_artifact_root(f"sqlite:///{tmp_path}/a.db") == str(tmp_path / "tunesmith_artifacts")
-    assert default_artifact_root(None) == os.path.abspath("tunesmith_artifacts")
+    assert default_artifact_root("postgresql://u@h/db") == os.path.abspath("tunesmith_artifacts")
+    assert default_artifact_root(None) == default_artifact_root(None) != os.path.abspath("tunesmith_artifacts")
     study = tunesmith.create_study(storage=f"sqlite:///{tmp_path}/a.db")
     assert study.checkpoints.root == str(tmp_path / "tunesmith_artifacts")
     again = tunesmith.load_study(study.name, f"sqlite:///{tmp_path}/a.db")

@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 import tunesmith
 from tunesmith.cli import cli
+from tunesmith.storage import get_storage
 from tunesmith.trial import Trial, TrialState
 
 N_TRIALS = 12
@@ -73,15 +74,35 @@ def test_ls_lists_names_counts_and_best(url: str) -> None:
     assert result.exit_code == 0, result.output
     table = rows(result.stdout)
     header = table["name"]
-    assert header[:8] == ["name", "direction", "metric", "trials", "complete", "pruned", "failed", "running"]
+    assert header == ["name", "direction", "metric", "trials", "complete", "failed", "best", "created"]
     quad = tunesmith.load_study("quad", url)
     counts = quad.count()
-    assert table["quad"][1:8] == [
-        "minimize", "value", str(N_TRIALS), str(counts[TrialState.COMPLETE]), "0", str(len(FAILING)), "0",
+    assert table["quad"][1:6] == [
+        "minimize", "value", str(N_TRIALS), str(counts[TrialState.COMPLETE]), str(len(FAILING)),
     ]
     assert counts[TrialState.COMPLETE] == N_TRIALS - len(FAILING)
-    assert table["quad"][8] == f"{quad.best_value:.6g}"
-    assert table["maxi"][1:4] == ["maximize", "value", "3"]
+    assert table["quad"][6] == f"{quad.best_value:.6g}"
+    assert table["maxi"][1:6] == ["maximize", "value", "3", "3", "0"]
+
+
+def test_ls_has_a_column_per_state_that_occurs_and_they_add_up(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/states.db"
+    study = tunesmith.create_study(name="every", storage=url)
+    for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED, TrialState.PAUSED):
+        trial = study.ask()
+        trial.report(0, value=0.5)
+        study.tell(trial, 0.5 if state == TrialState.COMPLETE else None, state=state)
+    study.ask()  # RUNNING
+    study.enqueue({})  # WAITING
+    study.enqueue({})
+    result = run("ls", "--storage", url)
+    assert result.exit_code == 0, result.output
+    table = rows(result.stdout)
+    states = ["waiting", "running", "complete", "pruned", "failed", "paused"]
+    assert table["name"] == ["name", "direction", "metric", "trials", *states, "best", "created"]
+    counts = [int(c) for c in table["every"][4:10]]
+    assert counts == [2, 1, 1, 1, 1, 1]
+    assert sum(counts) == int(table["every"][3]) == len(study.trials) == 7
 
 
 def test_storage_option_before_after_and_from_env(url: str) -> None:
@@ -110,8 +131,8 @@ def test_ls_on_an_empty_file_writes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "empty.db"
     path.write_bytes(b"")
     result = run("ls", "--storage", str(path))
-    assert result.exit_code == 0
-    assert "No studies" in result.stdout
+    assert_clean_error(result, "no tunesmith tables")
+    assert result.exit_code == 1
     assert path.read_bytes() == b""
     assert sorted(os.listdir(tmp_path)) == ["empty.db"]
 
@@ -119,7 +140,8 @@ def test_ls_on_an_empty_file_writes_nothing(tmp_path: Path) -> None:
 def test_ls_on_missing_default_file_does_not_create_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = run("ls")
-    assert_clean_error(result, "tunesmith.db", "does not exist")
+    assert_clean_error(result, f"no database file at {tmp_path / 'tunesmith.db'}")
+    assert result.exit_code == 2
     assert not (tmp_path / "tunesmith.db").exists()
     assert os.listdir(tmp_path) == []
 
@@ -142,20 +164,66 @@ def test_show_lists_trials_params_and_errors(url: str) -> None:
             assert f"{t.value:.6g}" in line
 
 
-def test_show_filters_by_state_and_limits(url: str) -> None:
+def numbers_shown(output: str) -> list[int]:
+    return [int(line.split()[0]) for line in output.splitlines() if line.split() and line.split()[0].isdigit()]
+
+
+def test_show_filters_by_state(url: str) -> None:
     failed = run("show", "quad", "--state", "failed", "--storage", url)
     assert failed.exit_code == 0
-    assert set(rows(failed.stdout)) - {"number"} == {str(n) for n in FAILING}
+    assert numbers_shown(failed.stdout) == sorted(FAILING)
     assert "COMPLETE" not in failed.stdout
-
-    limited = run("show", "quad", "--limit", "3", "--storage", url)
-    assert limited.exit_code == 0
-    numbers = [line.split()[0] for line in limited.stdout.splitlines()[1:] if line.split()[0].isdigit()]
-    assert numbers == [str(n) for n in range(N_TRIALS - 3, N_TRIALS)]
-    assert f"3 of {N_TRIALS} trials shown" in limited.stdout
 
     none = run("show", "maxi", "--state", "pruned", "--storage", url)
     assert none.exit_code == 0 and "No trials in state PRUNED" in none.stdout
+
+
+@pytest.mark.parametrize(("name", "limit"), [("quad", 3), ("maxi", 2)])
+def test_show_limit_shows_the_best_trials(url: str, name: str, limit: int) -> None:
+    study = tunesmith.load_study(name, url)
+    sign = 1 if study.direction == "minimize" else -1
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    best = [t.number for t in sorted(complete, key=lambda t: (sign * t.value, t.number))][:limit]
+    assert best != sorted(best)  # the order tells best-first from trial order
+
+    limited = run("show", name, "--limit", str(limit), "--storage", url)
+    assert limited.exit_code == 0, limited.output
+    assert numbers_shown(limited.stdout) == best
+    assert f"(the {limit} best of {len(study.trials)} trials)" in limited.stdout
+
+    by_number = run("show", name, "--limit", str(limit), "--sort", "number", "--storage", url)
+    assert numbers_shown(by_number.stdout) == sorted(best)
+
+
+def test_show_sorts_by_value_and_puts_trials_without_one_last(url: str) -> None:
+    study = tunesmith.load_study("quad", url)
+    ranked = run("show", "quad", "--sort", "value", "--storage", url)
+    assert ranked.exit_code == 0
+    complete = sorted((t for t in study.trials if t.state == TrialState.COMPLETE), key=lambda t: t.value)
+    assert numbers_shown(ranked.stdout) == [t.number for t in complete] + sorted(FAILING)
+    assert "best of" not in ranked.stdout  # every trial is shown
+
+    plain = run("show", "quad", "--storage", url)
+    assert numbers_shown(plain.stdout) == list(range(N_TRIALS))
+
+    failed = run("show", "quad", "--state", "failed", "--limit", "2", "--storage", url)
+    assert numbers_shown(failed.stdout) == sorted(FAILING)[:2]
+
+
+def test_show_limit_with_several_objectives_puts_the_pareto_front_first(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/mo.db"
+    study = tunesmith.create_study(name="mo", storage=url, directions=["minimize", "maximize"])
+    points = [(3.0, 3.0), (2.0, 2.0), (0.5, 0.5), (2.0, 3.0), (1.0, 1.0), (0.4, 0.1), (5.0, 0.0)]
+    for a, b in points:
+        study.tell(study.ask(), [a, b])
+    study.ask()  # RUNNING, no values: last
+    # Front: (0.4, 0.1) #5, (0.5, 0.5) #2, (1.0, 1.0) #4, (2.0, 3.0) #3, by the first objective;
+    # then (2.0, 2.0) #1 and (3.0, 3.0) #0 on the second front, (5.0, 0.0) #6 on the third.
+    result = run("show", "mo", "--limit", "7", "--storage", url)
+    assert result.exit_code == 0, result.output
+    assert numbers_shown(result.stdout) == [5, 2, 4, 3, 1, 0, 6]
+    front = run("show", "mo", "--limit", "4", "--sort", "number", "--storage", url)
+    assert numbers_shown(front.stdout) == [2, 3, 4, 5]
 
 
 # -- best -------------------------------------------------------------------------------
@@ -201,7 +269,7 @@ def test_export_csv_one_row_per_trial(url: str, tmp_path: Path) -> None:
     reader = csv.DictReader(io.StringIO(result.stdout))
     records = list(reader)
     assert reader.fieldnames == [
-        "number", "state", "value", "params_x", "params_opt", "datetime_start", "datetime_complete",
+        "number", "state", "values_value", "params_x", "params_opt", "last_step", "started_at", "finished_at",
         "duration", "error",
     ]
     study = tunesmith.load_study("quad", url)
@@ -212,14 +280,123 @@ def test_export_csv_one_row_per_trial(url: str, tmp_path: Path) -> None:
         assert float(rec["params_x"]) == t.params["x"]
         assert rec["params_opt"] == t.params["opt"]
         if t.state == TrialState.COMPLETE:
-            assert float(rec["value"]) == t.value and rec["error"] == ""
+            assert float(rec["values_value"]) == t.value and rec["error"] == ""
         else:
-            assert rec["value"] == "" and rec["error"].rstrip().endswith("with a second line")
+            assert rec["values_value"] == "" and rec["error"].rstrip().endswith("with a second line")
 
     out = tmp_path / "quad.csv"
     to_file = run("export", "quad", "--format", "csv", "-o", str(out), "--storage", url)
     assert to_file.exit_code == 0 and to_file.stdout == ""
     assert out.read_text() == result.stdout
+
+
+def _rich_study(url: str) -> tunesmith.Study:
+    """Two objectives, reported metrics, user attributes, a failed and a running trial."""
+    study = tunesmith.create_study(name="rich", storage=url, metric=["loss", "acc"], mode=["min", "max"])
+    for i in range(3):
+        trial = study.ask()
+        lr = trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+        trial.report(0, loss=1.0, acc=0.1)
+        trial.report(5, loss=lr, acc=0.5 + i / 10, epoch_time=1.5)
+        trial.user_attrs["note"] = {"i": i}
+        if i == 2:
+            study.tell(trial, state=TrialState.FAILED, error="Traceback ...\nRuntimeError: boom")
+        else:
+            study.tell(trial, [lr, 0.5 + i / 10])
+    study.ask()
+    return study
+
+
+def test_export_csv_and_json_carry_the_same_fields(tmp_path: Path) -> None:
+    import datetime as dt
+
+    url = f"sqlite:///{tmp_path}/r.db"
+    study = _rich_study(url)
+    csv_rows = list(csv.DictReader(io.StringIO(run("export", "rich", "--format", "csv", "--storage", url).stdout)))
+    data = json.loads(run("export", "rich", "--format", "json", "--storage", url).stdout)
+    flat = [
+        {(f"{k}_{name}" if isinstance(v, dict) else k): (w if isinstance(v, dict) else v)
+         for k, v in d.items() for name, w in (v.items() if isinstance(v, dict) else [(None, v)])}
+        for d in data
+    ]
+    columns = list({k: None for f in flat for k in f})  # JSON's fields, flattened, in order of appearance
+    assert all(list(r) == columns for r in csv_rows)  # are CSV's columns
+    assert columns == [
+        "number", "state", "values_loss", "values_acc", "params_lr", "last_step", "metrics_loss", "metrics_acc",
+        "metrics_epoch_time", "user_attrs_note", "started_at", "finished_at", "duration", "error",
+    ]
+    for f, r, t in zip(flat, csv_rows, study.trials, strict=True):
+        f = {c: f.get(c) for c in columns}
+        assert f["number"] == int(r["number"]) == t.number
+        assert f["state"] == r["state"] == t.state.name
+        assert f["last_step"] == (5 if t.state != TrialState.RUNNING else None)
+        assert f["metrics_epoch_time"] == (1.5 if t.state != TrialState.RUNNING else None)
+        assert f["user_attrs_note"] == t.user_attrs.get("note")
+        assert r["user_attrs_note"] == ("" if "note" not in t.user_attrs else json.dumps(t.user_attrs["note"]))
+        for key in ("started_at", "finished_at"):
+            ts = getattr(t, key)
+            expected = None if ts is None else dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+            parsed = None if f[key] is None else dt.datetime.fromisoformat(f[key])
+            assert parsed == expected and (parsed is None or parsed.utcoffset() == dt.timedelta(0))
+            assert r[key] == (f[key] or "")  # the same text in both
+        assert f["duration"] == t.duration and r["duration"] == ("" if t.duration is None else repr(t.duration))
+        assert f["error"] == t.error and r["error"] == (t.error or "")
+        for name, v in zip(["loss", "acc"], t.values or [None, None], strict=True):
+            assert f[f"values_{name}"] == v and r[f"values_{name}"] == ("" if v is None else repr(v))
+
+
+def test_export_csv_guards_cells_against_spreadsheet_formulas(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/f.db"
+    study = tunesmith.create_study(name="inj", storage=url, direction="minimize")
+    texts = ["=HYPERLINK(\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx", "plain", "-1.5", "+2e3"]
+    for i, text in enumerate(texts):
+        trial = study.ask()
+        trial.suggest_categorical("c", texts)
+        trial.user_attrs["attr"] = text
+        study.tell(trial, -1.5 - i)
+    result = run("export", "inj", "--format", "csv", "--storage", url)
+    assert result.exit_code == 0, result.output
+    records = list(csv.DictReader(io.StringIO(result.stdout)))
+    guarded = {"=HYPERLINK(\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"}
+    for rec, t in zip(records, study.trials, strict=True):
+        text = t.user_attrs["attr"]
+        expected = "'" + text if text in guarded else text  # "-1.5" and "+2e3" are numbers, not formulas
+        assert rec["user_attrs_attr"] == expected
+        assert rec["params_c"] == ("'" + t.params["c"] if t.params["c"] in guarded else t.params["c"])
+        assert rec["values_value"] == repr(t.value) and rec["values_value"].startswith("-")  # numbers stay numbers
+
+
+def test_export_of_a_study_without_trials(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/none.db"
+    tunesmith.create_study(name="none", storage=url)
+    as_csv = run("export", "none", "--format", "csv", "--storage", url)
+    assert as_csv.exit_code == 0, as_csv.output
+    assert next(csv.reader(io.StringIO(as_csv.stdout))) == [
+        "number", "state", "values_value", "last_step", "started_at", "finished_at", "duration", "error",
+    ]
+    assert json.loads(run("export", "none", "--format", "json", "--storage", url).stdout) == []
+
+
+def test_export_to_dash_writes_stdout(url: str, tmp_path: Path) -> None:
+    result = run("export", "quad", "--format", "json", "-o", "-", "--storage", url)
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == N_TRIALS
+    assert not (tmp_path / "-").exists()
+
+
+def test_export_refuses_to_overwrite_the_study_database(url: str, tmp_path: Path, monkeypatch) -> None:
+    db = tmp_path / "s.db"
+    (tmp_path / "link.csv").symlink_to(db)
+    monkeypatch.chdir(tmp_path)
+    before = db.read_bytes()
+    for target in (str(db), "s.db", "./sub/../s.db", "link.csv", f"{db}-wal"):
+        if "sub" in target:
+            (tmp_path / "sub").mkdir(exist_ok=True)
+        result = run("export", "quad", "--format", "csv", "-o", target, "--storage", url)
+        assert_clean_error(result, "study's database file", str(db))
+        assert result.exit_code == 2
+    assert db.read_bytes() == before
+    assert tunesmith.load_study("quad", url).trials  # still a database
 
 
 def test_export_json_round_trips_nan_and_infinities(tmp_path: Path) -> None:
@@ -235,20 +412,15 @@ def test_export_json_round_trips_nan_and_infinities(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert [d["number"] for d in data] == [0, 1, 2, 3]
-    assert set(data[0]) == {
-        "number", "state", "values", "params", "user_attrs", "last_result", "started_at", "finished_at", "error",
-    }
-    assert data[0]["state"] == "FAILED" and math.isnan(data[0]["values"][0]) and "NaN" in data[0]["error"]
-    assert data[1]["values"] == [math.inf] and data[2]["values"] == [-math.inf]
-    assert data[3]["values"] == [0.25] and data[3]["state"] == "COMPLETE"
-    trials = study.trials
-    for d, t in zip(data, trials, strict=True):
+    assert data[0]["state"] == "FAILED" and math.isnan(data[0]["values"]["value"]) and "NaN" in data[0]["error"]
+    assert data[1]["values"] == {"value": math.inf} and data[2]["values"] == {"value": -math.inf}
+    assert data[3]["values"] == {"value": 0.25} and data[3]["state"] == "COMPLETE"
+    for d, t in zip(data, study.trials, strict=True):
         assert d["params"] == t.params
         assert d["user_attrs"] == t.user_attrs
-        assert d["started_at"] == t.started_at and d["finished_at"] == t.finished_at
 
     stdout = run("export", "odd", "--format", "json", "--storage", url)
-    assert stdout.exit_code == 0 and json.loads(stdout.stdout)[1]["values"] == [math.inf]
+    assert stdout.exit_code == 0 and json.loads(stdout.stdout)[1]["values"] == {"value": math.inf}
 
 
 # -- errors -----------------------------------------------------------------------------
@@ -258,13 +430,21 @@ def test_unknown_study_names_it_and_the_available_ones(url: str, command: list[s
     assert_clean_error(result, "'nope'", "quad", "maxi")
 
 
-@pytest.mark.parametrize("command", [["ls"], ["show", "quad"], ["best", "quad"], ["export", "quad", "--format", "csv"]])
+READ_COMMANDS = [
+    ["ls"], ["show", "quad"], ["show", "quad", "--limit", "2"], ["best", "quad"], ["export", "quad", "--format", "csv"],
+    ["export", "quad", "--format", "json"],
+]
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS)
 def test_a_file_that_is_not_a_database_is_reported_and_left_alone(tmp_path: Path, command: list[str]) -> None:
     path = tmp_path / "junk.db"
     junk = random.Random(0).randbytes(8192)
     path.write_bytes(junk)
     for storage in (f"sqlite:///{path}", str(path)):
-        assert_clean_error(run(*command, "--storage", storage), "not a tunesmith database")
+        result = run(*command, "--storage", storage)
+        assert_clean_error(result, "junk.db")
+        assert result.exit_code == 1 and result.stdout == ""
     assert path.read_bytes() == junk
     assert os.listdir(tmp_path) == ["junk.db"]  # no journal, WAL or shm file either
 
@@ -275,15 +455,173 @@ def test_a_foreign_sqlite_database_is_reported_and_left_alone(tmp_path: Path) ->
         conn.execute("CREATE TABLE customers (id INTEGER)")
     conn.close()
     before = path.read_bytes()
-    assert_clean_error(run("ls", "--storage", str(path)), "not a tunesmith database", "customers")
+    result = run("ls", "--storage", str(path))
+    assert_clean_error(result, "tunesmith")
+    assert result.exit_code == 1
     assert path.read_bytes() == before
 
 
-def test_missing_file_and_bad_url_are_clean_errors(tmp_path: Path) -> None:
-    missing = tmp_path / "missing.db"
-    assert_clean_error(run("show", "quad", "--storage", str(missing)), "does not exist")
-    assert not missing.exists()
-    assert_clean_error(run("ls", "--storage", "mysql://nowhere/db"), "not understood")
+def _copy_database(url: str, dest: Path, journal_mode: str = "wal") -> Path:
+    """A copy that no open connection of the test touches, in WAL mode (as tunesmith writes it) or not."""
+    dest.mkdir()
+    copy = dest / "copy.db"
+    src, dst = sqlite3.connect(url[len("sqlite:///"):]), sqlite3.connect(copy)
+    src.backup(dst)
+    dst.execute(f"PRAGMA journal_mode={journal_mode}")
+    src.close()
+    dst.close()
+    assert copy.read_bytes()[18:20] == (b"\x02\x02" if journal_mode == "wal" else b"\x01\x01")  # the header's mode
+    assert os.listdir(dest) == ["copy.db"]
+    return copy
+
+
+@pytest.mark.parametrize("journal_mode", ["wal", "delete"])
+@pytest.mark.parametrize("command", READ_COMMANDS)
+def test_read_commands_leave_a_read_only_database_untouched(
+    url: str, tmp_path: Path, command: list[str], journal_mode: str,
+) -> None:
+    folder = tmp_path / "ro"
+    path = _copy_database(url, folder, journal_mode)
+    path.chmod(0o444)
+    folder.chmod(0o555)  # root may write anyway: the bytes, times and listing tell
+    before = (path.read_bytes(), path.stat().st_mtime_ns)
+    try:
+        result = run(*command, "--storage", f"sqlite:///{path}")
+        assert result.exit_code == 0, result.output
+        assert "quad" in result.stdout or "number" in result.stdout
+        assert (path.read_bytes(), path.stat().st_mtime_ns) == before  # not even switched to WAL mode
+        # A WAL reader may leave SQLite's index (-shm) and an empty log behind, never data.
+        assert set(os.listdir(folder)) <= {"copy.db", "copy.db-wal", "copy.db-shm"}
+        assert not (folder / "copy.db-wal").exists() or (folder / "copy.db-wal").stat().st_size == 0
+    finally:
+        folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("command", READ_COMMANDS)
+def test_a_damaged_database_is_a_one_line_error_not_partial_output(
+    url: str, tmp_path: Path, command: list[str],
+) -> None:
+    path = _copy_database(url, tmp_path / "damaged")
+    data = bytearray(path.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    data[page_size:] = b"\xff" * (len(data) - page_size)  # every page but the schema's is garbage
+    path.write_bytes(bytes(data))
+    result = run(*command, "--storage", f"sqlite:///{path}")
+    assert_clean_error(result)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert path.read_bytes() == data
+
+
+@pytest.mark.parametrize("command", [*READ_COMMANDS, ["rm", "quad", "--yes"]])
+def test_a_mistyped_path_is_a_usage_error_and_creates_nothing(tmp_path: Path, command: list[str]) -> None:
+    missing = tmp_path / "mistyped.db"
+    for storage in (str(missing), f"sqlite:///{missing}"):
+        result = run(*command, "--storage", storage)
+        assert_clean_error(result, f"no database file at {missing}")
+        assert result.exit_code == 2
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_bad_url_is_a_usage_error() -> None:
+    result = run("ls", "--storage", "mysql://nowhere/db")
+    assert_clean_error(result, "not understood")
+    assert result.exit_code == 2
+
+
+def test_read_commands_create_no_tables_in_an_empty_postgres_database(postgres_url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    name = f"tunesmith_cli_empty_{os.getpid()}_{random.randrange(10**6)}"
+    url = f"{postgres_url.rpartition('/')[0]}/{name}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        for command in READ_COMMANDS:
+            result = run(*command, "--storage", url)
+            assert_clean_error(result, "no tunesmith tables")
+            assert result.exit_code == 1
+        with psycopg.connect(url) as conn:
+            tables = conn.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')"
+            ).fetchall()
+        assert tables == []
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+# -- rm ---------------------------------------------------------------------------------
+def _names(url: str) -> list[str]:
+    return sorted(s.name for s in get_storage(url).list_studies())
+
+
+def test_rm_yes_deletes_the_study_and_only_it(url: str) -> None:
+    result = run("rm", "quad", "--yes", "--storage", url)
+    assert result.exit_code == 0, result.output
+    assert f"Deleted study 'quad' ({N_TRIALS} trial(s)) from {url}" in result.stdout
+    assert _names(url) == ["maxi"]
+    assert len(tunesmith.load_study("maxi", url).trials) == 3
+    assert_clean_error(run("show", "quad", "--storage", url), "no study named 'quad'")
+
+
+def test_rm_refuses_without_yes_when_it_cannot_ask(url: str) -> None:
+    result = run("rm", "quad", "--storage", url)  # stdin is not a terminal
+    assert_clean_error(result, "without confirmation", "--yes")
+    assert result.exit_code == 1
+    assert _names(url) == ["maxi", "quad"]
+
+
+def test_rm_asks_on_a_terminal(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tunesmith.cli import _delete
+
+    monkeypatch.setattr(_delete, "_stdin_is_terminal", lambda: True)
+    declined = CliRunner().invoke(cli, ["rm", "quad", "--storage", url], input="n\n")
+    assert declined.exit_code == 1
+    assert "Delete study 'quad'" in declined.stderr and "not deleted" in declined.stderr
+    assert _names(url) == ["maxi", "quad"]
+    accepted = CliRunner().invoke(cli, ["rm", "quad", "--storage", url], input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert _names(url) == ["maxi"]
+
+
+def test_rm_unknown_study_is_a_clean_error(url: str) -> None:
+    assert_clean_error(run("rm", "nope", "--yes", "--storage", url), "'nope'", "quad", "maxi")
+    assert _names(url) == ["maxi", "quad"]
+
+
+# -- Ctrl-C and help --------------------------------------------------------------------
+@pytest.mark.parametrize("command", [
+    *READ_COMMANDS, ["rm", "quad", "--yes"], ["worker", "--study", "quad", "--objective", "m:f"],
+])
+def test_ctrl_c_ends_any_command_with_one_line_and_status_130(
+    url: str, command: list[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tunesmith.cli import _open
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_open, "get_storage", interrupted)
+    result = run(*command, "--storage", url)
+    assert result.exit_code == 130
+    assert result.stderr == "interrupted\n" and result.stdout == ""
+
+
+def test_help_says_what_each_command_does() -> None:
+    top = run("--help")
+    assert top.exit_code == 0
+    for command in ("ls", "show", "best", "export", "rm", "worker"):
+        assert f"\n  {command} " in top.stdout
+    assert "only read" in top.stdout and "rm deletes" in top.stdout and "worker runs trials" in top.stdout
+    show = run("show", "--help").stdout
+    assert "N best trials" in show and "--sort [number|value]" in show and "Pareto front" in show
+    assert "paused" in run("ls", "--help").stdout
+    assert "--max-failures" in run("worker", "--help").stdout and "--quiet" in run("worker", "--help").stdout
+    import tunesmith.cli
+
+    assert "rm STUDY" in (tunesmith.cli.__doc__ or "") and "without writing" not in (tunesmith.cli.__doc__ or "")
 
 
 # -- the installed entry points ---------------------------------------------------------

@@ -18,6 +18,8 @@ from tunesmith.distributions import (
     FloatDistribution,
     IntDistribution,
     NormalDistribution,
+    build,
+    check_name,
     distribution_from_json,
 )
 
@@ -395,7 +397,108 @@ def test_float_step_accepts_a_range_with_rounding_error(low: float, high: float,
 
 @pytest.mark.parametrize("step", [0, -1])
 def test_int_step_is_checked_even_when_low_equals_high(step: int) -> None:
-    with pytest.raises(ValueError, match=f"'p'.*step={step}"):
-        IntDistribution(3, 3, step=step).validate("p")
+    with pytest.raises(ValueError, match=f"^step must be a positive number, got step={step}$"):
+        IntDistribution(3, 3, step=step)
     IntDistribution(3, 3).validate("p")
     assert IntDistribution(3, 3).from_unit(0.7) == 3
+
+
+# -- a malformed distribution cannot be constructed ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: FloatDistribution(0, 1, log=True), "log scale needs low > 0, got low=0"),
+        (lambda: FloatDistribution(5, 1), "low=5 must not exceed high=1"),
+        (lambda: FloatDistribution(1, 1), "low=1 must be < high=1 (use a constant for a fixed value)"),
+        (lambda: FloatDistribution(0, 1, step=0), "step must be a positive number, got step=0"),
+        (lambda: FloatDistribution(0, 1, step=float("inf")), "step must be a positive number, got step=inf"),
+        (lambda: IntDistribution(10, 3), "low=10 must not exceed high=3"),
+        (lambda: IntDistribution(0, 5, log=True), "log scale needs low > 0, got low=0"),
+        (lambda: IntDistribution(1, 9, log=True, step=2), "log scale needs step=1, got step=2"),
+        (lambda: IntDistribution(0, 1.5), "integer high expected, got high=1.5"),
+        (lambda: NormalDistribution(0, -1), "randn needs a finite mean and a finite sd > 0, got mean=0, sd=-1"),
+        (lambda: NormalDistribution(0, 1, step=0), "step must be a positive number, got step=0"),
+        (lambda: CategoricalDistribution(()), "choice needs at least one value, got an empty list"),
+        (lambda: CategoricalDistribution((), grid=True), "grid_search needs at least one value, got an empty list"),
+    ],
+)
+def test_malformed_distribution_fails_at_construction(make: Any, message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        make()
+    assert str(info.value) == message
+
+
+@settings(deadline=None)
+@given(
+    st.one_of(st.integers(-3, 3), st.floats(-3, 3), st.sampled_from([math.nan, math.inf])),
+    st.one_of(st.integers(-3, 3), st.floats(-3, 3)),
+    st.booleans(),
+    st.one_of(st.none(), st.sampled_from([-1.0, 0.0, 0.5, 1.0, 2.0])),
+    unit,
+)
+def test_a_constructed_float_distribution_is_usable(low: float, high: float, log: bool, step: float | None,
+                                                    u: float) -> None:
+    """Whatever the arguments, construction either fails with ValueError or gives a working domain."""
+    try:
+        d = FloatDistribution(low, high, log=log, step=step)
+    except ValueError:
+        return
+    d.validate("p")
+    assert d.contains(d.from_unit(u))
+    assert distribution_from_json(d.to_json()) == d
+
+
+def test_validate_names_the_parameter() -> None:
+    d = FloatDistribution(0.5, 1.0, log=True)
+    d.validate("model/lr")
+    object.__setattr__(d, "low", 0)  # a distribution changed after construction is checked again
+    with pytest.raises(ValueError, match=r"^parameter 'model/lr': log scale needs low > 0, got low=0$"):
+        d.validate("model/lr")
+
+
+def test_build_names_the_parameter() -> None:
+    assert build("lr", FloatDistribution, 1e-4, 1e-1, log=True) == FloatDistribution(1e-4, 1e-1, log=True)
+    with pytest.raises(ValueError, match=r"^parameter 'lr': log scale needs low > 0, got low=0$"):
+        build("lr", FloatDistribution, 0, 1, log=True)
+
+
+def test_internal_distributions_still_construct() -> None:
+    assert distribution_from_json(DerivedDistribution().to_json()) == DerivedDistribution()
+    assert distribution_from_json(NormalDistribution().to_json()) == NormalDistribution()
+    assert distribution_from_json(FloatDistribution(0, 1, step=0.5).to_json()) == FloatDistribution(0.0, 1.0, step=0.5)
+    assert CategoricalDistribution([1, 2], grid=True).choices == (1, 2)
+
+
+# -- parameter names ---------------------------------------------------------------------------------
+
+
+@given(st.text(st.characters(blacklist_categories=("Cc", "Cs")), min_size=1, max_size=256))
+def test_printable_names_up_to_256_characters_are_accepted(name: str) -> None:
+    check_name(name)
+    FloatDistribution(0, 1).validate(name)
+
+
+@given(st.text(max_size=20), st.characters(whitelist_categories=("Cc",)), st.text(max_size=20))
+def test_a_control_character_anywhere_is_rejected(before: str, control: str, after: str) -> None:
+    with pytest.raises(ValueError, match="control character"):
+        FloatDistribution(0, 1).validate(before + control + after)
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("", "parameter name must not be empty"),
+        ("x" * 257, "is 257 characters long; at most 256 are allowed"),
+        ("a\x00b", "parameter name 'a\\x00b' contains the control character '\\x00'"),
+        (None, "parameter name must be a str, got NoneType None"),
+        (("a", "b"), "must be a str, got tuple ('a', 'b')"),
+    ],
+    ids=["empty", "long", "nul", "none", "tuple"],
+)
+def test_bad_name_message(name: Any, message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        CategoricalDistribution((1, 2)).validate(name)
+    assert message in str(info.value)
+    assert len(str(info.value)) < 140  # a long name is shown shortened

@@ -27,3 +27,21 @@ def test_quickstart_runs_and_prints_best(tmp_path: Path) -> None:
     ls = subprocess.run([sys.executable, "-m", "tunesmith", "ls", "--storage", "sqlite:///quickstart.db"],
                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert ls.returncode == 0 and "svc-digits" in ls.stdout
+
+
+def _readme_block(after: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("```python", text.index(after)) + len("```python")
+    return text[start:text.index("```", start)]
+
+
+@pytest.mark.slow
+def test_readme_config_dict_snippet_runs_as_written(tmp_path: Path) -> None:
+    code = _readme_block("**A config dict**")
+    # The one line a user fills in: a loss that depends on the config and improves with epochs.
+    code = code.replace("loss = ...", 'loss = config["lr"] * config["layers"] / (epoch + 1)')
+    (tmp_path / "snippet.py").write_text(code)
+    proc = subprocess.run([sys.executable, "snippet.py"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "'hidden':" in proc.stdout and "'loss':" in proc.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["snippet.py"]  # storage=None keeps nothing

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 import tunesmith
 from tunesmith import TrialState
+from tunesmith._process import identity
 
 
 def train(config: dict) -> None:
@@ -78,12 +81,28 @@ def test_run_resume_and_name_clash(sqlite_url: str) -> None:
     assert len(again.trials) == 4  # two more to reach 2 x grid size
 
 
+def test_resume_counts_finished_trials_and_reruns_the_others(sqlite_url: str) -> None:
+    config = {"x": tunesmith.uniform(0, 2), "opt": {"beta": 0.5}}
+    first = tunesmith.run(train, config, num_samples=2, metric="loss", storage=sqlite_url, name="exp", verbose=0,
+                          max_concurrent_trials=1)
+    storage, sid = first.study.storage, first.study._study_id
+    # A trial whose process is gone (a pid above any kernel's limit), and one interrupted (back in the queue).
+    host, _, _, space = identity().split("/")
+    storage.start_trial(sid, owner=f"{host}/{2**22 + 1}/1/{space}")
+    interrupted = storage.start_trial(sid, owner=identity())
+    storage.recover_trials(sid, trial_ids=[interrupted.trial_id], max_retries=1)
+    again = tunesmith.run(train, config, num_samples=4, metric="loss", storage=sqlite_url, name="exp", verbose=0,
+                          max_concurrent_trials=1, resume=True)
+    assert [t.state for t in again.trials] == [TrialState.COMPLETE] * 4  # both ran again: 4 in all, none more
+    assert [t.frozen.system_attrs.get("retries", 0) for t in again.trials] == [0, 0, 1, 1]
+
+
 def test_run_validates_arguments(sqlite_url: str) -> None:
     with pytest.raises(ValueError, match="'tpu'"):
         tunesmith.run(train, CONFIG, resources_per_trial={"tpu": 1}, storage=sqlite_url, verbose=0)
     with pytest.raises(ValueError, match="mode"):
         tunesmith.run(train, CONFIG, metric="loss", mode="best", storage=sqlite_url, verbose=0)
-    with pytest.raises(ValueError, match="'x'"):
+    with pytest.raises(ValueError, match="low=2 must not exceed high=1"):  # raised by uniform() itself
         tunesmith.run(train, {"x": tunesmith.uniform(2, 1)}, storage=sqlite_url, verbose=0)
     with pytest.raises(RuntimeError, match="outside a trial"):
         tunesmith.report(loss=1.0)
@@ -98,7 +117,16 @@ def test_failed_trials_and_raise_on_failed_trial(sqlite_url: str) -> None:
                       raise_on_failed_trial=True, max_concurrent_trials=1)
 
 
-def test_default_storage_is_sqlite_file_in_cwd(tmp_path) -> None:
-    tunesmith.run(train, {"x": 1.0, "opt": {"beta": 0.1}}, num_samples=1, metric="loss", verbose=0,
-                  max_concurrent_trials=1)
-    assert (tmp_path / "tunesmith.db").exists()
+def test_no_storage_keeps_nothing_behind(tmp_path) -> None:
+    def saving(config: dict) -> None:
+        with tunesmith.checkpoint_dir(step=1) as d:
+            open(os.path.join(d, "w"), "w").write("x")
+        tunesmith.report(loss=config["x"])
+
+    result = tunesmith.run(saving, {"x": tunesmith.uniform(0, 1)}, num_samples=4, metric="loss", verbose=0,
+                           max_concurrent_trials=2)
+    assert len(result.trials) == 4 and result.best_trial is not None  # two workers shared the study
+    assert result.best_checkpoint is not None and os.path.isdir(result.best_checkpoint.path)
+    assert os.listdir(tmp_path) == []  # nothing in the working directory
+    with pytest.raises(ValueError, match="resume=True needs the storage"):
+        tunesmith.run(train, {"x": 1.0}, name=result.study.name, resume=True, verbose=0)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import tunesmith
@@ -23,6 +26,21 @@ def train(config):
     tunesmith.report(loss=(config["x"] - 1) ** 2)
 
 CONFIG = {"x": tunesmith.uniform(-3, 3), "k": tunesmith.grid_search([1, 2])}
+
+def flaky(trial):
+    x = trial.suggest_float("x", 0, 1)
+    if trial.number in (0, 1, 3, 4, 5):
+        raise RuntimeError(f"flaky trial {trial.number}")
+    return x
+
+def broken(trial):
+    raise ImportError("no module named 'torchh'")
+
+def slow(trial):
+    open("started", "w").close()
+    import time
+    time.sleep(60)
+    return 0.0
 
 def curve(trial):
     x = trial.suggest_float("x", 0, 1)
@@ -110,3 +128,106 @@ def test_workers_use_the_stored_scheduler(tmp_path: Path) -> None:
         assert p.returncode == 0, err
     counts = tunesmith.load_study("asha", url).count()
     assert counts[TrialState.PRUNED] >= 8 and counts[TrialState.COMPLETE] >= 1
+
+
+def _invoke(tmp_path: Path, study: str, objective: str, *args: str):
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    tunesmith.create_study(name=study, storage=url, load_if_exists=True)
+    return url, CliRunner().invoke(
+        cli, ["worker", "--study", study, "--storage", url, "--objective", f"myobjectives:{objective}", *args]
+    )
+
+
+@pytest.fixture
+def pauses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits of the worker between failed trials, recorded instead of slept."""
+    from tunesmith.cli import _worker
+
+    _write_module(tmp_path)
+    recorded: list[float] = []
+    monkeypatch.setattr(_worker, "_pause", recorded.append)
+    return recorded
+
+
+def test_worker_prints_its_start_each_trial_and_a_summary(tmp_path: Path, pauses: list[float]) -> None:
+    import os
+    import socket
+
+    url, result = _invoke(tmp_path, "talk", "flaky", "--n-trials", "3", "--max-failures", "5")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        f"worker {socket.gethostname()}/{os.getpid()} joins study 'talk' in {url} (for 3 trial(s); Ctrl-C stops it)"
+    )
+    trials = tunesmith.load_study("talk", url).trials
+    assert len(lines) == 1 + 3 + 1
+    for line, t in zip(lines[1:4], trials, strict=True):
+        assert line.startswith(f"trial {t.number} {t.state.name}")
+        assert f"({t.duration:.2f}s)" in line
+        if t.state == TrialState.FAILED:
+            assert line.endswith(f": RuntimeError: flaky trial {t.number}")
+        else:
+            assert f"value={t.value:.6g}" in line
+    assert lines[1].startswith("trial 0 FAILED") and lines[3].startswith("trial 2 COMPLETE")
+    assert lines[4].startswith("worker ran 3 trial(s) of 'talk' in ") and lines[4].endswith(": 1 complete, 2 failed")
+
+    url, quiet = _invoke(tmp_path, "talk", "flaky", "--n-trials", "2", "--quiet")
+    assert quiet.exit_code == 0 and quiet.output == ""
+    assert len(tunesmith.load_study("talk", url).trials) == 5
+
+
+def test_worker_stops_after_max_failures_in_a_row_waiting_longer_each_time(
+    tmp_path: Path, pauses: list[float],
+) -> None:
+    url, result = _invoke(tmp_path, "bad", "broken", "--n-trials", "1000", "--max-failures", "5", "--quiet")
+    assert result.exit_code == 1
+    trials = tunesmith.load_study("bad", url).trials
+    assert [t.state for t in trials] == [TrialState.FAILED] * 5
+    assert pauses == [0.1, 0.2, 0.4, 0.8]
+    error = result.stderr.strip().splitlines()
+    assert error[-1].startswith("Error: 5 trials failed in a row (--max-failures 5), so the worker stops")
+    assert "tunesmith show bad --state failed" in error[-1]
+    assert "ImportError: no module named 'torchh'" in result.stderr  # the last failure's traceback
+
+
+def test_worker_gives_up_after_10_failures_in_a_row_by_default(tmp_path: Path, pauses: list[float]) -> None:
+    url, result = _invoke(tmp_path, "bad", "broken", "--quiet")
+    assert result.exit_code == 1
+    assert len(tunesmith.load_study("bad", url).trials) == 10
+    assert pauses == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10.0, 10.0]
+
+
+def test_worker_failure_streak_and_wait_reset_after_a_success(tmp_path: Path, pauses: list[float]) -> None:
+    # Trials 0, 1, 3, 4 and 5 fail; no row reaches 4, and the wait starts again after trial 2.
+    url, result = _invoke(tmp_path, "flaky", "flaky", "--n-trials", "7", "--max-failures", "4", "--quiet")
+    assert result.exit_code == 0, result.output
+    states = [t.state for t in tunesmith.load_study("flaky", url).trials]
+    assert states.count(TrialState.FAILED) == 5 and len(states) == 7
+    assert pauses == [0.1, 0.2, 0.1, 0.2, 0.4]
+
+
+def test_worker_on_ctrl_c_records_the_trial_and_exits_130(tmp_path: Path) -> None:
+    _write_module(tmp_path)
+    url = f"sqlite:///{tmp_path / 'int.db'}"
+    tunesmith.create_study(name="int", storage=url)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tunesmith", "worker", "--study", "int", "--storage", url, "--objective",
+         "myobjectives:slow"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        for _ in range(1200):  # the trial has started once the objective wrote its file
+            if (tmp_path / "started").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert (tmp_path / "started").exists(), proc.communicate(timeout=10)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == "interrupted"
+    (trial,) = tunesmith.load_study("int", url).trials
+    assert trial.state != TrialState.RUNNING  # recorded, not left for a heartbeat to expire

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tunesmith import samplers, schedulers
+from tunesmith._delete import delete_study
 from tunesmith.checkpoints import Checkpoint, CheckpointConfig, checkpoint_dir, get_checkpoint, save_checkpoint
 from tunesmith.distributions import (
     CategoricalDistribution,
@@ -21,6 +22,7 @@ from tunesmith.distributions import (
 )
 from tunesmith.exceptions import (
     DuplicatedStudyError,
+    MaxFailuresError,
     SchemaVersionError,
     StorageError,
     StudyNotFoundError,
@@ -66,6 +68,7 @@ __all__ = [
     "ExperimentAnalysis",
     "FloatDistribution",
     "FrozenTrial",
+    "MaxFailuresError",
     "IntDistribution",
     "NormalDistribution",
     "RunResult",
@@ -83,6 +86,7 @@ __all__ = [
     "checkpoint_dir",
     "choice",
     "create_study",
+    "delete_study",
     "get_checkpoint",
     "grid_search",
     "load_study",

@@ -65,6 +65,22 @@ def one_name(name: str | None, study_name: str | None) -> str | None:
     return name if name is not None else study_name
 
 
+_MAX_NAME = 512  # the storage's column
+
+
+def check_study_name(name: object) -> None:
+    """A study name is stored and shown everywhere: a non-empty string of printable characters."""
+    if not isinstance(name, str):
+        raise TypeError(f"a study name must be a string, got {type(name).__name__}")
+    if not name.strip():
+        raise ValueError(f"a study name must not be empty or blank, got {name!r}")
+    if len(name) > _MAX_NAME:
+        raise ValueError(f"a study name may have at most {_MAX_NAME} characters, got {len(name)}: {name[:40]!r}...")
+    bad = next((c for c in name if ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise ValueError(f"a study name must not contain control characters ({bad!r}), got {name!r}")
+
+
 def one_scheduler(scheduler: Scheduler | None, pruner: Scheduler | None) -> Scheduler | None:
     if scheduler is not None and pruner is not None:
         raise ValueError("pass either scheduler= or pruner= (Optuna's name for the same thing), not both")

@@ -11,21 +11,28 @@ Inside an objective or trainable::
 
 A checkpoint is written to a temporary directory and renamed into place when the
 block ends without an error, so a reader never sees half of one. They live in the
-study's artifact folder, ``<root>/<study>/trial_<number>/checkpoint_<step>``; the
-root is fixed when the study is created (next to a SQLite file, else
-``./tunesmith_artifacts``) and must be a shared path for workers on several machines.
+study's artifact folder, ``<root>/<study>-<key>/trial_<number>/checkpoint_<step>``, where
+``key`` is drawn when the study is created, so two studies never share a folder (not even
+one deleted and created again under the same name). The root is fixed when the study is
+created (next to a SQLite file; for an in-memory study a temporary folder removed at
+exit; else ``./tunesmith_artifacts``) and must be a shared path for workers on several
+machines. Paths read from the study record (a PBT clone's source checkpoint) are used
+only inside the study's own folder: the record never points a worker at other files.
 The metrics a trial reports next are stored with each checkpoint, and a
 :class:`CheckpointConfig` keeps the N best by a metric (the latest is always kept).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import json
 import math
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +45,8 @@ __all__ = ["Checkpoint", "CheckpointConfig", "CheckpointStore", "checkpoint_dir"
            "save_checkpoint"]
 
 _DIR = re.compile(r"^checkpoint_(\d+)$")
+_TRIAL_DIR = re.compile(r"^trial_\d+$")
+_ANY_CHECKPOINT = re.compile(r"^(\.tmp_)?checkpoint_\d+(_[0-9a-f]+|\.old-[0-9a-f]+)?$")
 _METRICS = ".metrics.json"
 _DATA = "data.pkl"
 
@@ -106,10 +115,50 @@ class Checkpoint:
 class CheckpointStore:
     """A study's checkpoint folder: one directory per trial, one sub-directory per checkpoint."""
 
-    def __init__(self, root: str | os.PathLike[str], study_name: str, config: CheckpointConfig | None = None):
+    def __init__(
+        self, root: str | os.PathLike[str], study_name: str, config: CheckpointConfig | None = None,
+        key: str | None = None,
+    ):
         self.root = os.fspath(root)
-        self.study_dir = os.path.join(self.root, _safe(study_name))
+        # Studies created before keys existed keep their folder (``key`` None).
+        folder = _safe(study_name) if key is None else f"{_safe(study_name)}-{_safe(key)}"
+        self.study_dir = os.path.join(self.root, folder)
         self.config = config or CheckpointConfig()
+
+    def contains(self, path: str) -> bool:
+        """True if ``path`` lies inside this study's folder (links resolved)."""
+        base = os.path.realpath(self.study_dir)
+        return os.path.realpath(path).startswith(base + os.sep)
+
+    def foreign_entry(self) -> str | None:
+        """A path in the study's folder that this store did not write (None if there is none)."""
+        try:
+            trials = os.listdir(self.study_dir)
+        except FileNotFoundError:
+            return None
+        for name in trials:
+            path = os.path.join(self.study_dir, name)
+            inner = os.listdir(path) if _TRIAL_DIR.match(name) and os.path.isdir(path) else None
+            if inner is None or not all(_ANY_CHECKPOINT.match(c) for c in inner):
+                return path
+        return None
+
+    def check_deletable(self) -> None:
+        """ValueError if the study's folder holds anything this store did not write.
+
+        Its root comes from the study record, which is not trusted to name folders to delete.
+        """
+        foreign = self.foreign_entry()
+        if foreign is not None:
+            raise ValueError(
+                f"{self.study_dir!r} holds {foreign!r}, which tunesmith did not write; the folder is left "
+                "as it is (remove it yourself if it is the study's)"
+            )
+
+    def delete_all(self) -> None:
+        """Remove the study's folder and every checkpoint in it (see :meth:`check_deletable`)."""
+        self.check_deletable()
+        shutil.rmtree(self.study_dir, ignore_errors=True)
 
     def trial_dir(self, number: int) -> str:
         return os.path.join(self.study_dir, f"trial_{number:05d}")
@@ -206,12 +255,33 @@ def _json_safe(metrics: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def default_artifact_root(storage_url: str | None) -> str:
-    """Next to a SQLite file; otherwise ``./tunesmith_artifacts`` (absolute)."""
-    if storage_url and storage_url.startswith("sqlite:///"):
+    """Next to a SQLite file; a temporary folder (removed at exit) for an in-memory
+    study (``storage_url`` None); otherwise ``./tunesmith_artifacts`` (absolute)."""
+    if storage_url is None:
+        return _temporary_root()
+    if storage_url.startswith("sqlite:///"):
         db = storage_url[len("sqlite:///"):].split("?")[0]
         if db and db != ":memory:":
             return os.path.join(os.path.dirname(os.path.abspath(db)), "tunesmith_artifacts")
     return os.path.abspath("tunesmith_artifacts")
+
+
+@functools.cache
+def _temporary_root() -> str:
+    return temporary_dir("tunesmith-artifacts-")
+
+
+def temporary_dir(prefix: str) -> str:
+    """A new folder removed when this process exits (not when a forked child does)."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    owner = os.getpid()
+
+    def remove() -> None:
+        if os.getpid() == owner:
+            shutil.rmtree(path, ignore_errors=True)
+
+    atexit.register(remove)
+    return path
 
 
 # -- inside a trial ------------------------------------------------------------------------

@@ -18,10 +18,13 @@ themselves, a categorical choice as its index.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import unicodedata
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -32,7 +35,10 @@ __all__ = [
     "FloatDistribution",
     "IntDistribution",
     "NormalDistribution",
+    "build",
+    "check_name",
     "distribution_from_json",
+    "named",
 ]
 
 _EPS = 1e-9
@@ -48,14 +54,23 @@ def _num(x: Any) -> Any:
 
 
 class Distribution:
-    """Base class: a named parameter's domain."""
+    """Base class: a parameter's domain, checked when it is constructed."""
 
     kind: ClassVar[str] = ""
     #: whether samplers can place it in the unit cube (False for derived values)
     numeric_encoding: ClassVar[bool] = True
 
+    def __post_init__(self) -> None:
+        self._check()
+
+    def _check(self) -> None:
+        """Raise ValueError saying what is malformed and what would be valid (no parameter name)."""
+
     def validate(self, name: str) -> None:
-        """Raise ValueError naming ``name`` if the distribution is malformed."""
+        """Raise ValueError naming ``name`` if the name or the distribution is malformed."""
+        check_name(name)
+        with named(name):
+            self._check()
 
     def sample(self, rng: np.random.Generator) -> Any:
         """Draw one external value."""
@@ -91,32 +106,76 @@ class Distribution:
             raise ValueError(f"parameter {name!r}: value {value!r} is outside {self}")
 
 
-def _check_bounds(name: str, low: Any, high: Any, log: bool, what: str) -> None:
+#: the longest parameter name allowed, on every storage alike
+MAX_NAME_LENGTH = 256
+
+
+def check_name(name: Any) -> None:
+    """Raise ValueError unless ``name`` is a non-empty str of at most 256 characters and no
+    control characters: the same rule on every storage (PostgreSQL cannot store NUL)."""
+    if not isinstance(name, str):
+        raise ValueError(f"parameter name must be a str, got {type(name).__name__} {_shown(name)}")
+    if not name:
+        raise ValueError("parameter name must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(
+            f"parameter name {_shown(name)} is {len(name)} characters long; at most {MAX_NAME_LENGTH} are allowed"
+        )
+    # Cc: NUL and the other C0/C1 controls; Cs: lone surrogates, which UTF-8 cannot encode.
+    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cs")), None)
+    if bad is not None:
+        raise ValueError(
+            f"parameter name {_shown(name)} contains the control character {bad!r}; names must be printable text"
+        )
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-2:]}"
+
+
+@contextlib.contextmanager
+def named(name: str) -> Iterator[None]:
+    """Prefix a ValueError raised inside with ``parameter 'name': ``."""
+    try:
+        yield
+    except ValueError as e:
+        raise ValueError(f"parameter {_shown(name, 100)}: {e}") from None
+
+
+D = TypeVar("D", bound=Distribution)
+
+
+def build(name: str, make: Callable[..., D], /, *args: Any, **kwargs: Any) -> D:
+    """``make(*args, **kwargs)``, with an error naming the parameter ``name`` (define-by-run calls)."""
+    with named(name):
+        return make(*args, **kwargs)
+
+
+def _check_bounds(low: Any, high: Any, log: bool, what: str) -> None:
     if not (_is_number(low) and _is_number(high)):
-        raise ValueError(f"parameter {name!r}: {what} bounds must be numbers, got low={low!r}, high={high!r}")
+        raise ValueError(f"{what} bounds must be numbers, got low={low!r}, high={high!r}")
     if math.isnan(low) or math.isnan(high) or math.isinf(low) or math.isinf(high):
-        raise ValueError(f"parameter {name!r}: bounds must be finite, got low={low!r}, high={high!r}")
+        raise ValueError(f"bounds must be finite, got low={low!r}, high={high!r}")
     if low > high:
-        raise ValueError(f"parameter {name!r}: low={low!r} must not exceed high={high!r}")
+        raise ValueError(f"low={low!r} must not exceed high={high!r}")
     if log and low <= 0:
-        raise ValueError(f"parameter {name!r}: log scale needs low > 0, got low={low!r}")
+        raise ValueError(f"log scale needs low > 0, got low={low!r}")
 
 
-def _check_step(name: str, low: float, high: float, step: float | None) -> None:
+def _check_step(low: float, high: float, step: float | None) -> None:
     if step is None:
         return
-    if not _is_number(step) or not step > 0:
-        raise ValueError(f"parameter {name!r}: step must be a positive number, got step={step!r}")
+    if not _is_number(step) or not step > 0 or not math.isfinite(step):
+        raise ValueError(f"step must be a positive number, got step={step!r}")
     span = high - low
     if span > 0 and span / step < 1 - 1e-6:  # tolerant: in floats, 1.2 - 1.1 < 0.1
-        raise ValueError(
-            f"parameter {name!r}: step={step!r} is larger than the range [{low!r}, {high!r}]"
-        )
+        raise ValueError(f"step={step!r} is larger than the range [{low!r}, {high!r}]")
     k = span / step
     if abs(k - round(k)) > 1e-6 * max(1.0, abs(k)):
         top = round(low + math.floor(k + 1e-9) * step, 12)
         raise ValueError(
-            f"parameter {name!r}: step={step!r} does not divide the range [{low!r}, {high!r}]; "
+            f"step={step!r} does not divide the range [{low!r}, {high!r}]; "
             f"valid: a high of the form low + k*step, e.g. high={top!r}"
         )
 
@@ -131,14 +190,11 @@ class FloatDistribution(Distribution):
     step: float | None = None
     kind: ClassVar[str] = "float"
 
-    def validate(self, name: str) -> None:
-        _check_bounds(name, self.low, self.high, self.log, "float")
+    def _check(self) -> None:
+        _check_bounds(self.low, self.high, self.log, "float")
         if self.low == self.high and self.step is None:
-            raise ValueError(
-                f"parameter {name!r}: low={self.low!r} must be < high={self.high!r} "
-                "(use a constant for a fixed value)"
-            )
-        _check_step(name, self.low, self.high, self.step)
+            raise ValueError(f"low={self.low!r} must be < high={self.high!r} (use a constant for a fixed value)")
+        _check_step(self.low, self.high, self.step)
 
     def _quantize(self, x: float) -> float:
         if self.step is None:
@@ -194,14 +250,14 @@ class IntDistribution(Distribution):
     step: int = 1
     kind: ClassVar[str] = "int"
 
-    def validate(self, name: str) -> None:
+    def _check(self) -> None:
         for label, v in (("low", self.low), ("high", self.high), ("step", self.step)):
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
-                raise ValueError(f"parameter {name!r}: integer {label} expected, got {label}={v!r}")
-        _check_bounds(name, self.low, self.high, self.log, "int")
+                raise ValueError(f"integer {label} expected, got {label}={v!r}")
+        _check_bounds(self.low, self.high, self.log, "int")
         if self.log and self.step != 1:
-            raise ValueError(f"parameter {name!r}: log scale needs step=1, got step={self.step!r}")
-        _check_step(name, self.low, self.high, self.step)
+            raise ValueError(f"log scale needs step=1, got step={self.step!r}")
+        _check_step(self.low, self.high, self.step)
 
     def from_unit(self, u: float) -> int:
         if self.log:
@@ -245,11 +301,14 @@ class NormalDistribution(Distribution):
     step: float | None = None
     kind: ClassVar[str] = "normal"
 
-    def validate(self, name: str) -> None:
-        if not (_is_number(self.mean) and _is_number(self.sd)) or not self.sd > 0:
-            raise ValueError(f"parameter {name!r}: randn needs a finite mean and sd > 0, got sd={self.sd!r}")
-        if self.step is not None and not (_is_number(self.step) and self.step > 0):
-            raise ValueError(f"parameter {name!r}: step must be a positive number, got step={self.step!r}")
+    def _check(self) -> None:
+        finite = all(_is_number(v) and math.isfinite(v) for v in (self.mean, self.sd))
+        if not finite or not self.sd > 0:
+            raise ValueError(
+                f"randn needs a finite mean and a finite sd > 0, got mean={self.mean!r}, sd={self.sd!r}"
+            )
+        if self.step is not None and not (_is_number(self.step) and self.step > 0 and math.isfinite(self.step)):
+            raise ValueError(f"step must be a positive number, got step={self.step!r}")
 
     def _round(self, x: float) -> float:
         return x if self.step is None else float(round(x / self.step) * self.step)
@@ -300,11 +359,12 @@ class CategoricalDistribution(Distribution):
             except TypeError:  # unhashable choice: fall back to a linear scan
                 pass
         object.__setattr__(self, "_index", index)
+        super().__post_init__()
 
-    def validate(self, name: str) -> None:
+    def _check(self) -> None:
         if len(self.choices) == 0:
             what = "grid_search" if self.grid else "choice"
-            raise ValueError(f"parameter {name!r}: {what} needs at least one value, got an empty list")
+            raise ValueError(f"{what} needs at least one value, got an empty list")
 
     def sample(self, rng: np.random.Generator) -> Any:
         return self.choices[int(rng.integers(len(self.choices)))]

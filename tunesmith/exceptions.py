@@ -4,6 +4,8 @@ from __future__ import annotations
 
 __all__ = [
     "DuplicatedStudyError",
+    "LeaseLostError",
+    "MaxFailuresError",
     "SchemaVersionError",
     "StorageError",
     "StudyNotFoundError",
@@ -32,3 +34,15 @@ class DuplicatedStudyError(ValueError):
 
 class TrialFinishedError(RuntimeError):
     """A finished trial is immutable: it cannot be reported to or finished again."""
+
+
+class LeaseLostError(TrialFinishedError):
+    """This worker's run of a trial was taken back (its heartbeat lapsed): it may no longer write it.
+
+    The trial went back to the queue, or to another worker, or was failed; whatever this
+    run does now is dropped, so that it cannot overwrite what its successor writes.
+    """
+
+
+class MaxFailuresError(RuntimeError):
+    """Too many trials failed (``optimize(max_failures=...)``): the study stopped."""

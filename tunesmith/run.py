@@ -19,6 +19,8 @@ Ray Tune's ``randint``.
 from __future__ import annotations
 
 import inspect
+import os
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from tunesmith.checkpoints import Checkpoint, CheckpointConfig
 from tunesmith.exceptions import DuplicatedStudyError, StudyNotFoundError
-from tunesmith.execution import current_trial
+from tunesmith.execution import LoopSettings, current_trial, recover_lost_trials
 from tunesmith.execution.resources import Resources, plan_slots
 from tunesmith.samplers import Sampler
 from tunesmith.schedulers import Scheduler
 from tunesmith.space import SearchSpace
-from tunesmith.storage import DEFAULT_STORAGE_URL, Storage, get_storage
+from tunesmith.storage import Storage, get_storage
 from tunesmith.study import Callback, Study, create_study
 from tunesmith.trial import FrozenTrial, Trial, TrialState, TrialStopped
 
@@ -249,11 +251,15 @@ def run(
 ) -> RunResult:
     """Tune ``run_or_experiment(config)`` over ``config``; Ray Tune's ``tune.run`` arguments.
 
+    Ctrl-C ends the run, not the program: the result so far is returned, and the trials
+    that were running go back to the queue (``resume=True`` runs them again).
+
     Args:
         config: dict-style search space (``uniform``, ``choice``, ``grid_search``...).
         num_samples: trials to run (times the grid size when ``config`` has grid_search axes).
         metric / mode: the reported metric to optimize, ``"min"`` or ``"max"``.
-        storage: where the study lives; default ``sqlite:///tunesmith.db`` in the current directory.
+        storage: where the study lives (``"sqlite:///tunesmith.db"``, a ``postgresql://`` URL);
+            None keeps nothing after the process exits (a temporary file its workers share).
         search_alg: a tunesmith sampler (default: ``AutoSampler``, random search under PBT;
             seeded by ``seed``).
         resources_per_trial: ``{"cpu": c, "gpu": g, "memory": bytes}``; trials run in
@@ -273,7 +279,9 @@ def run(
         start_method: how worker processes start (``Study.optimize``'s; default: forked
             with this process's imports where that is safe).
         progress_reporter: a ConsoleReporter/CLIReporter; default one when ``verbose >= 1``.
-        resume: continue the study called ``name`` where it stopped.
+        resume: continue the study called ``name`` where it stopped: the trials a killed or
+            interrupted run left unfinished run again (same parameters), until
+            ``num_samples`` trials (times the grid) finished in all.
         raise_on_failed_trial: raise at the end if any trial failed.
 
     >>> import tempfile, os, tunesmith
@@ -299,21 +307,24 @@ def run(
     if metric is not None and mode is None:
         mode = "min"
     space = SearchSpace(config)
-    total = num_samples * space.grid_size
-    store = get_storage(DEFAULT_STORAGE_URL if storage is None else storage)
+    if storage is None and resume:
+        raise ValueError("resume=True needs the storage the run was kept in, e.g. storage='sqlite:///tunesmith.db'")
+    store = get_storage(_temporary_storage_url() if storage is None else storage)
     directions = [] if metric is None else ["minimize" if mode == "min" else "maximize"]
     checkpoints = CheckpointConfig.from_ray(keep_checkpoints_num, checkpoint_score_attr)
     artifacts = storage_path or local_dir
     study = _open_study(name, store, metric, directions, search_alg, seed, resume, scheduler, artifacts, checkpoints)
     study.set_space(space)
+    total = num_samples * study.sampler.grid_size(space.distributions)  # the axes it enumerates
     remaining = total
     if resume:
-        # Trials still RUNNING belong to live workers, or are taken back as lost and
-        # re-queued (a retry does not use up the budget): all count as started.
-        # Trials that continue another's line (PBT) are not part of the budget.
+        # What a killed or interrupted run left behind runs again: trials whose process is
+        # gone are taken back first (re-queued). Then the trials that finished (or are PAUSED,
+        # or still RUNNING in a live process) count; those back in the queue run within the
+        # rest of the budget. Trials that continue another's line (PBT) are not part of it.
+        recover_lost_trials(study, max_retries, LoopSettings().heartbeat_grace)
         started = sum(
-            1 for t in study.trials
-            if (t.state != TrialState.WAITING or t.system_attrs.get("retries")) and "continues" not in t.system_attrs
+            1 for t in study.trials if t.state != TrialState.WAITING and "continues" not in t.system_attrs
         )
         remaining = max(0, total - started)
     resources = Resources.from_dict(resources_per_trial)
@@ -332,12 +343,17 @@ def run(
 
         reporter = ConsoleReporter()
     if remaining:
-        study.optimize(
-            _Trainable(run_or_experiment, space, stop), n_trials=remaining, timeout=time_budget_s,
-            n_workers=n_workers, callbacks=callbacks, reporter=reporter, max_retries=max_retries,
-            trial_timeout=trial_timeout, resources_per_trial=resources_per_trial, executor=executor,
-            ray_address=ray_address, start_method=start_method,
-        )
+        try:
+            study.optimize(
+                _Trainable(run_or_experiment, space, stop), n_trials=remaining, timeout=time_budget_s,
+                n_workers=n_workers, callbacks=callbacks, reporter=reporter, max_retries=max_retries,
+                trial_timeout=trial_timeout, resources_per_trial=resources_per_trial, executor=executor,
+                ray_address=ray_address, start_method=start_method,
+            )
+        except KeyboardInterrupt:
+            # Ray Tune's behaviour: Ctrl-C ends the run, not the program. The trials that
+            # were running are back in the queue; resume=True runs them again.
+            print(_interrupted_message(study, total, storage), file=sys.stderr)
     result = RunResult(study, space, metric, mode)
     if raise_on_failed_trial and result.errors:
         failed = result.errors
@@ -345,9 +361,25 @@ def run(
     return result
 
 
+def _interrupted_message(study: Study, total: int, storage: Storage | str | None) -> str:
+    finished = sum(1 for t in study.trials if t.state.is_finished())
+    head = f"interrupted: {finished} of {total} trials finished"
+    if storage is None:
+        return f"{head}; the run is not kept (pass storage=... to be able to resume a run)"
+    where = storage if isinstance(storage, str) else study.storage.url
+    return f"{head}; resume with run(..., name={study.name!r}, storage={where!r}, resume=True)"
+
+
 #: Ray Tune arguments that change nothing here (actors are never restarted per trial, logs go to the storage)
 _IGNORED_RAY_ARGS = {"reuse_actors", "log_to_file", "checkpoint_at_end", "checkpoint_freq", "fail_fast",
                      "sync_config", "loggers", "trial_name_creator", "trial_dirname_creator"}
+
+
+def _temporary_storage_url() -> str:
+    """A SQLite file that worker processes can share, removed with its checkpoints at exit."""
+    from tunesmith.checkpoints import temporary_dir
+
+    return f"sqlite:///{os.path.join(temporary_dir('tunesmith-run-'), 'study.db')}"
 
 
 def _open_study(

@@ -1,8 +1,9 @@
 """Dict-style search spaces (Ray Tune's vocabulary) compiled to one representation.
 
 A config is a (possibly nested) dict whose leaves are domains (``uniform(0, 1)``),
-``grid_search([...])`` axes, ``sample_from(fn)`` or plain constants. Compiling it
-with :class:`SearchSpace` validates every parameter and names the offender.
+``grid_search([...])`` axes, ``sample_from(fn)`` or plain constants. A malformed
+domain fails where it is written; compiling the config with :class:`SearchSpace`
+checks the parameter names and names the offender.
 
 Integer upper bounds are **inclusive** (``randint(1, 3)`` gives 1, 2 or 3), unlike
 Ray Tune's ``randint`` which excludes the upper bound.
@@ -11,16 +12,20 @@ Ray Tune's ``randint`` which excludes the upper bound.
 ...                      "act": choice(["relu", "tanh"]), "epochs": 10})
 >>> sorted(space.distributions)
 ['act', 'lr', 'net/layers']
->>> SearchSpace({"lr": uniform(1.0, 0.5)})
+>>> uniform(1.0, 0.5)
 Traceback (most recent call last):
 ...
-ValueError: parameter 'lr': low=1.0 must not exceed high=0.5
+ValueError: low=1.0 must not exceed high=0.5
+>>> SearchSpace({"model": {"opt": {"grid_search": []}}})
+Traceback (most recent call last):
+...
+ValueError: parameter 'model/opt': grid_search needs at least one value, got an empty list
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +37,8 @@ from tunesmith.distributions import (
     FloatDistribution,
     IntDistribution,
     NormalDistribution,
+    check_name,
+    named,
 )
 
 __all__ = [
@@ -68,11 +75,13 @@ def quniform(low: float, high: float, q: float) -> FloatDistribution:
 
 def loguniform(low: float, high: float, base: float = 10) -> FloatDistribution:
     """A real drawn uniformly in log space (the base does not change the distribution)."""
+    _check_base(base)
     return FloatDistribution(low, high, log=True)
 
 
 def qloguniform(low: float, high: float, q: float, base: float = 10) -> FloatDistribution:
     """A log-uniform real rounded to ``low + k*q``."""
+    _check_base(base)
     return FloatDistribution(low, high, log=True, step=q)
 
 
@@ -88,6 +97,7 @@ def qrandint(low: int, high: int, q: int = 1) -> IntDistribution:
 
 def lograndint(low: int, high: int, base: float = 10) -> IntDistribution:
     """An integer in [low, high] (inclusive) drawn uniformly in log space."""
+    _check_base(base)
     return IntDistribution(low, high, log=True)
 
 
@@ -103,12 +113,25 @@ def qrandn(mean: float, sd: float, q: float) -> NormalDistribution:
 
 def choice(categories: Any) -> CategoricalDistribution:
     """One of ``categories``, uniformly."""
-    return CategoricalDistribution(tuple(categories))
+    return CategoricalDistribution(_values("choice", categories))
 
 
 def grid_search(values: Any) -> CategoricalDistribution:
     """An axis searched exhaustively: every value is tried (times ``num_samples``)."""
-    return CategoricalDistribution(tuple(values), grid=True)
+    return CategoricalDistribution(_values("grid_search", values), grid=True)
+
+
+def _values(what: str, values: Any) -> tuple[Any, ...]:
+    if isinstance(values, Mapping) or not isinstance(values, Iterable):
+        raise ValueError(f"{what} needs a list of values, got {values!r}")
+    return tuple(values)
+
+
+def _check_base(base: Any) -> None:
+    if isinstance(base, bool) or not isinstance(base, (int, float, np.integer, np.floating)) or not (
+        base > 0 and base != 1 and math.isfinite(base)
+    ):
+        raise ValueError(f"the log base must be a finite number > 0 other than 1, got base={base!r}")
 
 
 @dataclass(frozen=True)
@@ -129,7 +152,8 @@ def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     for key, value in config.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping) and set(value) == {"grid_search"}:
-            out[name] = grid_search(value["grid_search"])  # Ray's literal form
+            with named(name):
+                out[name] = grid_search(value["grid_search"])  # Ray's literal form
         elif isinstance(value, Mapping) and value:
             out.update(flatten(value, name + SEP))
         else:
@@ -186,6 +210,7 @@ class SearchSpace:
                 value.validate(name)
                 self.distributions[name] = value
             elif isinstance(value, SampleFrom):
+                check_name(name)  # stored with the trial, as a sampled parameter is
                 if not callable(value.func):
                     raise ValueError(
                         f"parameter {name!r}: sample_from needs a function of the config, "
@@ -203,7 +228,12 @@ class SearchSpace:
 
     @property
     def grid_size(self) -> int:
-        """Number of points of the ``grid_search`` product (1 without grid axes)."""
+        """Number of points of the ``grid_search`` product (1 without grid axes).
+
+        This is the grid every sampler enumerates; a :class:`~tunesmith.samplers.GridSampler`
+        crosses the ``choice`` axes too. How many trials a grid takes is the sampler's
+        :meth:`~tunesmith.samplers.Sampler.grid_size`.
+        """
         dists = self.distributions
         return math.prod(len(d.choices) for d in dists.values() if isinstance(d, CategoricalDistribution) and d.grid)
 

@@ -16,7 +16,16 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tunesmith._study_args import directions_and_metrics, json_spec, make_sampler, one_name, one_scheduler
+from tunesmith._process import identity
+from tunesmith._study_args import (
+    check_study_name,
+    directions_and_metrics,
+    json_spec,
+    make_sampler,
+    one_name,
+    one_scheduler,
+)
+from tunesmith._values import objective_values, values_from_metrics
 from tunesmith.checkpoints import CheckpointConfig, CheckpointStore, default_artifact_root
 from tunesmith.distributions import DerivedDistribution, Distribution
 from tunesmith.exceptions import StudyNotFoundError
@@ -67,12 +76,14 @@ def create_study(
     store = get_storage(storage)
     if name is None:
         name = f"study-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    check_study_name(name)
     sched = one_scheduler(scheduler, pruner)
     chosen = make_sampler(sampler, seed, sched)
     attrs: dict[str, Any] = {
         "sampler": chosen.spec(),
         "artifacts": os.path.abspath(artifact_dir) if artifact_dir is not None else default_artifact_root(store.url),
         "checkpoint_config": (checkpoint_config or CheckpointConfig()).to_json(),
+        "key": uuid.uuid4().hex[:12],  # the checkpoint folder's: unique to this study, not to its name
     }
     if sched is not None:
         spec = json_spec(sched)
@@ -147,6 +158,7 @@ class Study:
         ckpt = record.attrs.get("checkpoint_config") or {}
         self.checkpoints = CheckpointStore(
             record.attrs.get("artifacts") or default_artifact_root(storage.url), self.name, CheckpointConfig(**ckpt),
+            key=record.attrs.get("key"),
         )
         self._view: StudyView | None = None
         if scheduler is not None:
@@ -228,7 +240,7 @@ class Study:
     # -- ask / tell -------------------------------------------------------------------
     def ask(self) -> Trial:
         """Start a trial: the next enqueued one, or a new one with the sampler's proposal."""
-        raw = self.storage.start_trial(self._study_id)
+        raw = self.storage.start_trial(self._study_id, owner=identity())
         self._history.mark_stale()
         rng = self.sampler.rng_for(raw.number)
         space = self._space.distributions if self._space is not None else self._known
@@ -276,7 +288,7 @@ class Study:
         vals: list[float] | None = None
         if values is not None:
             try:
-                vals = self._normalize(values)
+                vals = objective_values(values, self.metric_names, len(self.directions))
             except (TypeError, ValueError) as e:
                 if state not in (None, TrialState.COMPLETE):
                     raise
@@ -293,11 +305,11 @@ class Study:
         elif state == TrialState.COMPLETE and vals is None:
             raise ValueError("a COMPLETE trial needs values")
         if state in (TrialState.PRUNED, TrialState.PAUSED) and vals is None and trial.last_result:
-            vals = self._values_from_metrics(trial.last_result, strict=False)
+            vals = values_from_metrics(trial.last_result, self.metric_names, strict=False)
         params, dists = self._unflushed(trial)
         raw = self.storage.finish_trial(
             self._study_id, trial._trial_id, TrialState(state), vals, error, params, dists,
-            None if params is None else trial.user_attrs,
+            None if params is None else trial.user_attrs, attempt=trial._attempt,
         )
         self._stored.update(dists)
         trial._unflushed.clear()
@@ -470,13 +482,15 @@ class Study:
     def _flush(self, trial: Trial) -> None:
         if trial._unflushed:
             params, dists = self._unflushed(trial)
-            self.storage.update_trial(self._study_id, trial._trial_id, params, dists, trial.user_attrs)
+            self.storage.update_trial(
+                self._study_id, trial._trial_id, params, dists, trial.user_attrs, attempt=trial._attempt,
+            )
             self._stored.update(dists)
             trial._unflushed.clear()
 
     def _report(self, trial: Trial, step: int, metrics: Mapping[str, Any]) -> None:
         self._flush(trial)
-        self.storage.append_report(self._study_id, trial._trial_id, step, metrics)
+        self.storage.append_report(self._study_id, trial._trial_id, step, metrics, attempt=trial._attempt)
         trial._checkpoint_reported(metrics)
         if self.scheduler is None:
             return
@@ -535,32 +549,6 @@ class Study:
             params[name] = value
         self.storage.enqueue_trial(self._study_id, loads(dumps(params)), attrs)
         self._continuations += 1
-
-    def _normalize(self, values: Any) -> list[float]:
-        if isinstance(values, Mapping):
-            return self._values_from_metrics(values, strict=True) or []
-        if isinstance(values, (str, bytes)):
-            raise TypeError(f"the objective returned a string: {values!r}")
-        if hasattr(values, "__len__") and not hasattr(values, "item"):
-            out = [float(v) for v in values]
-        elif hasattr(values, "item") and getattr(values, "size", 1) > 1:
-            out = [float(v) for v in values]
-        else:
-            out = [float(values)]
-        if len(out) != len(self.directions):
-            raise ValueError(f"expected {len(self.directions)} value(s), got {len(out)}: {out}")
-        return out
-
-    def _values_from_metrics(self, metrics: Mapping[str, Any], strict: bool) -> list[float] | None:
-        missing = [m for m in self.metric_names if m not in metrics]
-        if missing:
-            if strict:
-                raise ValueError(
-                    f"the objective's result has no metric {missing[0]!r} (it has {sorted(metrics)}); "
-                    f"the study optimizes {self.metric_names}"
-                )
-            return None
-        return [float(metrics[m]) for m in self.metric_names]
 
     def _materialize(self, raw: FrozenTrial) -> FrozenTrial:
         cached = self._materialized.get(raw.trial_id)

@@ -30,6 +30,7 @@ from tunesmith.distributions import (
     Distribution,
     FloatDistribution,
     IntDistribution,
+    build,
 )
 from tunesmith.space import unflatten
 
@@ -86,6 +87,11 @@ class FrozenTrial:
     trial_id: int = -1
     internal_params: dict[str, Any] = field(default_factory=dict)
     distributions: dict[str, Distribution] = field(default_factory=dict)
+    #: the lease token: incremented each time the trial is started (retried, resumed); every
+    #: write of a running trial carries it, so a worker whose lease was taken back cannot write
+    attempt: int = 0
+    #: the process that started the trial (``tunesmith._process.identity()``), if known
+    owner: str | None = None
 
     def evolve(self, **changes: Any) -> FrozenTrial:
         """A copy with some fields changed (a fast ``dataclasses.replace``)."""
@@ -142,7 +148,7 @@ class Hyperparameters:
         sampling: str = "linear", default: int | None = None,
     ) -> int:
         log = _sampling(name, sampling)
-        dist = IntDistribution(min_value, max_value, log=log, step=1 if step is None else step)
+        dist = build(name, IntDistribution, min_value, max_value, log=log, step=1 if step is None else step)
         return int(self._trial.suggest(name, dist))
 
     def Float(  # noqa: N802
@@ -150,12 +156,13 @@ class Hyperparameters:
         sampling: str = "linear", default: float | None = None,
     ) -> float:
         log = _sampling(name, sampling)
-        return float(self._trial.suggest(name, FloatDistribution(min_value, max_value, log=log, step=step)))
+        dist = build(name, FloatDistribution, min_value, max_value, log=log, step=step)
+        return float(self._trial.suggest(name, dist))
 
     def Choice(  # noqa: N802
         self, name: str, values: Sequence[Any], ordered: bool | None = None, default: Any = None,
     ) -> Any:
-        return self._trial.suggest(name, CategoricalDistribution(tuple(values)))
+        return self._trial.suggest(name, build(name, CategoricalDistribution, tuple(values)))
 
     def Boolean(self, name: str, default: bool = False) -> bool:  # noqa: N802
         return bool(self._trial.suggest(name, CategoricalDistribution((False, True))))
@@ -185,6 +192,7 @@ class Trial:
         self.study = study
         self.number = frozen.number
         self._trial_id = frozen.trial_id
+        self._attempt = frozen.attempt  # this run's lease token (see FrozenTrial.attempt)
         self._proposal = proposal
         self._rng = rng
         self._params: dict[str, Any] = {}
@@ -232,15 +240,15 @@ class Trial:
         self, name: str, low: float, high: float, *, step: float | None = None, log: bool = False,
     ) -> float:
         """A real in [low, high]; ``log=True`` samples in log space; ``step`` quantizes."""
-        return float(self.suggest(name, FloatDistribution(low, high, log=log, step=step)))
+        return float(self.suggest(name, build(name, FloatDistribution, low, high, log=log, step=step)))
 
     def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> int:
         """An integer in [low, high], both inclusive."""
-        return int(self.suggest(name, IntDistribution(low, high, log=log, step=step)))
+        return int(self.suggest(name, build(name, IntDistribution, low, high, log=log, step=step)))
 
     def suggest_categorical(self, name: str, choices: Sequence[Any]) -> Any:
         """One of ``choices``."""
-        return self.suggest(name, CategoricalDistribution(tuple(choices)))
+        return self.suggest(name, build(name, CategoricalDistribution, tuple(choices)))
 
     def suggest(self, name: str, distribution: Distribution) -> Any:
         """Suggest a value for ``name`` from any :class:`Distribution`."""
@@ -333,6 +341,12 @@ class Trial:
             return own
         if self._restore is not None and self._restore.get("path"):
             path = str(self._restore["path"])
+            if not self.study.checkpoints.contains(path):
+                # The record is not trusted to choose files: a checkpoint is unpickled code.
+                raise ValueError(
+                    f"trial {self.number} was queued to restore from {path!r}, which is outside the "
+                    f"study's artifact folder {self.study.checkpoints.study_dir!r}; refusing to load it"
+                )
             if os.path.isdir(path):
                 return Checkpoint(path, int(self._restore["step"]), int(self._restore["trial"]))
         return None

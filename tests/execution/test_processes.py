@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -97,54 +95,119 @@ def test_failures_in_workers_recorded_with_traceback(sqlite_url: str) -> None:
         study.optimize(sometimes, n_trials=40, n_workers=2, max_failures=4)
 
 
-def test_ctrl_c_stops_cleanly_and_study_continues(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'int.db'}"
-    script = tmp_path / "driver.py"
-    script.write_text(textwrap.dedent(f"""
-        import signal, time, tunesmith
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, however CI started us
-        def slow(trial):
-            x = trial.suggest_float("x", 0, 1)
-            time.sleep(0.2)
-            return x
-        study = tunesmith.create_study(name="int", storage={url!r})
-        print("started", flush=True)
-        study.optimize(slow, n_trials=1000, n_workers=2)
-    """))
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    assert proc.stdout is not None
-    proc.stdout.readline()
-    deadline = time.time() + 30
-    study = None
-    while time.time() < deadline:  # wait until some trials completed
-        time.sleep(0.5)
-        study = tunesmith.load_study("int", url)
-        if sum(t.state == TrialState.COMPLETE for t in study.trials) >= 4:
-            break
-    os.killpg(proc.pid, signal.SIGINT)  # like Ctrl-C in a terminal: the whole process group
-    _, err = proc.communicate(timeout=30)
-    assert b"KeyboardInterrupt" in err
-    study = tunesmith.load_study("int", url)
-    states = [t.state for t in study.trials]
-    assert TrialState.RUNNING not in states
-    assert states.count(TrialState.COMPLETE) >= 4
-    interrupted = [t for t in study.trials if t.state == TrialState.FAILED]
-    assert all("interrupt" in (t.error or "") or "stopped" in (t.error or "") for t in interrupted)
-    n_before = len(study.trials)
-    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
-    assert len(study.trials) == n_before + 3
-
-
-def test_requeued_trial_gets_its_ticket_back_once() -> None:
+def test_a_trial_takes_one_ticket_however_often_it_runs() -> None:
     from tunesmith.execution._driver import TicketOffice
     from tunesmith.execution._loop import LoopSettings
 
-    office = TicketOffice(3, LoopSettings())
+    office = TicketOffice(3, LoopSettings(), running={5: 0})  # trial 5 was under way when the call began
     assert [office.grant() for _ in range(4)] == [True, True, True, False]
-    office.requeued(7)  # the driver re-queued trial 7: some worker must be able to run it
+    for trial_id in (7, 8, 9):
+        office.started(0, trial_id)
+    assert office.requeued(7)  # the driver re-queued trial 7: some worker must be able to run it
+    assert not office.requeued(7, 1)  # seen waiting afterwards: given back once only
     assert office.grant() and not office.grant()
-    office.started(True, 7)  # its start gives nothing back a second time
+    office.started(1, 7)  # its retry runs on that ticket
     assert not office.grant()
-    office.started(True, 9)  # re-queued elsewhere (a heartbeat): refunded when it starts
+    office.started(1, 9)  # re-queued by a heartbeat and started before the driver saw it: no second ticket
     assert office.grant() and not office.grant()
+    assert office.requeued(5, 1)  # one that was under way elsewhere is run again too
+    assert not office.requeued(8, 0)  # same retries count: resumed by a scheduler, not re-queued
+    assert not office.requeued(4, 1)  # waiting before the call began: it takes a ticket like a new trial
+    assert office.grant() and not office.grant()
+
+
+WORKER_ERROR_SCRIPT = """
+import tunesmith
+
+
+def objective(trial):
+    trial.suggest_float("x", 0, 1)
+    raise TypeError("not in catch")
+
+
+study = tunesmith.create_study(name="errors", storage={url!r})
+study.optimize(objective, n_trials=6, n_workers=2, catch=(ValueError,), start_method={method!r})
+"""
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_error_in_a_worker_names_the_users_file_and_line(tmp_path: Path, method: str) -> None:
+    script, url = tmp_path / "user_script.py", f"sqlite:///{tmp_path / 'e.db'}"
+    script.write_text(WORKER_ERROR_SCRIPT.format(url=url, method=method))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    where = f'File "{script}", line 7, in objective'  # the raise, not "<dynamic-code>" nor the driver's re-raise
+    assert where in proc.stderr, proc.stderr
+    assert proc.stderr.rstrip().endswith("TypeError: not in catch")
+    trials = tunesmith.load_study("errors", url).trials
+    assert trials and all(t.state == TrialState.FAILED for t in trials)  # none left RUNNING
+    assert all(where in (t.error or "") for t in trials)
+
+
+RUN_ERROR_SCRIPT = """
+import tunesmith
+
+
+def train(config):
+    raise ValueError(f"bad x: {{config['x']:.3f}}")
+
+
+tunesmith.run(train, {{"x": tunesmith.uniform(0, 1)}}, num_samples=2, storage={url!r}, verbose=0,
+              max_concurrent_trials=2, raise_on_failed_trial=True, start_method="spawn")
+"""
+
+
+def test_failed_trial_of_run_in_workers_names_the_users_line(tmp_path: Path) -> None:
+    script = tmp_path / "train_script.py"
+    script.write_text(RUN_ERROR_SCRIPT.format(url=f"sqlite:///{tmp_path / 'r.db'}"))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert f'File "{script}", line 6, in train' in proc.stderr, proc.stderr
+    assert "<dynamic-code>" not in proc.stderr
+
+
+def test_remote_error_carries_the_workers_traceback(sqlite_url: str) -> None:
+    study = tunesmith.create_study(storage=sqlite_url)
+    with pytest.raises(TypeError, match="not in catch") as info:
+        study.optimize(raise_type_error, n_trials=4, n_workers=2, catch=(ValueError,))
+    cause = info.value.__cause__
+    assert type(cause).__name__ == "RemoteTraceback"
+    assert f'File "{__file__}"' in str(cause) and "in raise_type_error" in str(cause)
+
+
+class FailingSampler(tunesmith.samplers.RandomSampler):
+    """Raises while it suggests for trial 2 (an error outside the objective, after the trial started)."""
+
+    def suggest(self, space, history, number, rng):  # type: ignore[no-untyped-def]
+        if number == 2:
+            raise RuntimeError("the sampler broke")
+        return super().suggest(space, history, number, rng)
+
+
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_error_while_asking_leaves_no_trial_running(sqlite_url: str, n_workers: int) -> None:
+    study = tunesmith.create_study(storage=sqlite_url, sampler=FailingSampler(seed=0))
+    with pytest.raises(RuntimeError, match="the sampler broke"):
+        study.optimize(trivial, n_trials=10, n_workers=n_workers)
+    trials = study.trials
+    assert TrialState.RUNNING not in {t.state for t in trials}
+    broken = trials[2]
+    assert broken.state == TrialState.FAILED and "the sampler broke" in (broken.error or "")
+
+
+def slow_trivial(trial: tunesmith.Trial) -> float:
+    time.sleep(0.3)
+    return trivial(trial)
+
+
+def test_error_in_the_driver_leaves_no_trial_running(sqlite_url: str) -> None:
+    def broken_callback(study: tunesmith.Study, trial: tunesmith.FrozenTrial) -> None:
+        raise KeyError("a callback broke")
+
+    study = tunesmith.create_study(storage=sqlite_url)
+    with pytest.raises(KeyError, match="a callback broke"):
+        study.optimize(slow_trivial, n_trials=10, n_workers=2, callbacks=[broken_callback])
+    trials = study.trials
+    assert TrialState.RUNNING not in {t.state for t in trials}
+    stopped = [t for t in trials if t.state == TrialState.FAILED]
+    assert all("stopped" in (t.error or "") for t in stopped)

@@ -86,9 +86,9 @@ def test_reader_never_passes_a_change_still_in_flight(storage: SQLStorage, other
     # A writer of the study takes its version (its transaction id) and writes, uncommitted ...
     (in_flight,) = _run(storage, other, PG_BEGIN_CHANGE, sid=sid).fetchone()
     _run(storage, other, SET_PARAMS, tid=a.trial_id, params='{"x": 1}', user_attrs="{}", now=time.time(),
-         version=in_flight)
+         version=in_flight, attempt=a.attempt)
     # ... while a later transaction commits a change: it is seen, the cursor stays below the first.
-    storage.finish_trial(sid, b.trial_id, TrialState.COMPLETE, [1.0])
+    storage.finish_trial(sid, b.trial_id, TrialState.COMPLETE, [1.0], attempt=b.attempt)
     changed, v1 = storage.get_trials(sid, v0)
     assert [(t.trial_id, t.state) for t in changed] == [(b.trial_id, TrialState.COMPLETE)]
     assert v0 <= v1 < in_flight
@@ -113,9 +113,9 @@ def test_versions_stay_exact_while_others_write(storage: SQLStorage, url: str, p
         _, version = storage.get_trials(sid)
         writes: list[Callable[[], object]] = [
             lambda: storage.start_trial(sid),
-            lambda: storage.update_trial(sid, t.trial_id, params={"a": 1}),
-            lambda: storage.append_report(sid, t.trial_id, 0, {"loss": 1.0}),
-            lambda: storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0]),
+            lambda: storage.update_trial(sid, t.trial_id, params={"a": 1}, attempt=t.attempt),
+            lambda: storage.append_report(sid, t.trial_id, 0, {"loss": 1.0}, attempt=t.attempt),
+            lambda: storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], attempt=t.attempt),
         ]
         for write in writes:
             write()
@@ -133,7 +133,9 @@ def test_a_number_is_taken_once_the_one_below_is_committed(
 ) -> None:
     sid = storage.create_study("s", ["minimize"], ["loss"]).study_id
     storage.start_trial(sid)
-    row = _run(storage, other, pg_inserts().start, sid=sid, now=time.time(), system_attrs="{}").fetchone()
+    row = _run(
+        storage, other, pg_inserts().start, sid=sid, now=time.time(), system_attrs="{}", owner=None,
+    ).fetchone()
     assert row.number == 1  # in flight
     th, out = _in_thread(lambda: storage.start_trial(sid))
     assert _blocked(th)  # waits for number 1 to commit or not
@@ -146,7 +148,9 @@ def test_a_number_is_taken_once_the_one_below_is_committed(
 def test_enqueued_trial_is_claimed_once(storage: SQLStorage, other: Any) -> None:
     sid = storage.create_study("s", ["minimize"], ["loss"]).study_id
     assert storage.enqueue_trial(sid, {"x": 1}) == 0
-    claimed = _run(storage, other, pg_inserts().start, sid=sid, now=time.time(), system_attrs="{}").fetchone()
+    claimed = _run(
+        storage, other, pg_inserts().start, sid=sid, now=time.time(), system_attrs="{}", owner=None,
+    ).fetchone()
     assert (claimed.number, claimed.state) == (0, int(TrialState.RUNNING))
     # Another start skips the trial being claimed (it does not wait) and takes a new number,
     # which waits only on a new number below it (there is none).
@@ -164,7 +168,9 @@ def test_concurrent_registration(storage: SQLStorage, other: Any, same: bool) ->
     first, second = FloatDistribution(0.0, 1.0), FloatDistribution(0.0, 1.0) if same else IntDistribution(0, 5)
     _run(storage, other, PG_BEGIN_CHANGE, sid=sid)
     _run(storage, other, pg_inserts().study_param, sid=sid, name="x", distribution=first.to_json())
-    th, out = _in_thread(lambda: storage.update_trial(sid, t.trial_id, params={"x": 0}, distributions={"x": second}))
+    th, out = _in_thread(lambda: storage.update_trial(
+        sid, t.trial_id, params={"x": 0}, distributions={"x": second}, attempt=t.attempt,
+    ))
     assert _blocked(th)  # on the other writer's uncommitted name
     other.commit()
     th.join(timeout=30)
@@ -182,12 +188,13 @@ def test_schema_1_database_is_migrated(url: str) -> None:
     sid = first.create_study("s", ["minimize"], ["loss"]).study_id
     for i in range(3):
         t = first.start_trial(sid)
-        first.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [float(i)])
+        first.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [float(i)], attempt=t.attempt)
     first.enqueue_trial(sid, {"x": 1})
     before = first.get_trials(sid)[0]
     first.close()
-    # What schema 1 looked like: counters on the study row, versions from them, no CHECK.
+    # What schema 1 looked like: counters on the study row, versions from them, no CHECK, no attempts.
     with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE tunesmith_trials DROP COLUMN attempt, DROP COLUMN owner")
         conn.execute("ALTER TABLE tunesmith_studies DROP CONSTRAINT ck_tunesmith_studies_no_counters")
         conn.execute("UPDATE tunesmith_studies SET next_number = 4, version = 9")
         conn.execute("UPDATE tunesmith_trials SET version = 5 + number")
@@ -205,3 +212,22 @@ def test_schema_1_database_is_migrated(url: str) -> None:
         # A schema-1 writer still running bumps the study row: refused, not silently skipped.
         with pytest.raises(psycopg.errors.CheckViolation):
             conn.execute("UPDATE tunesmith_studies SET version = version + 1")
+
+
+def test_schema_2_database_is_migrated(url: str) -> None:
+    first = SQLStorage(url)
+    sid = first.create_study("s", ["minimize"], ["loss"]).study_id
+    done = first.start_trial(sid)
+    first.finish_trial(sid, done.trial_id, TrialState.COMPLETE, [1.0], attempt=done.attempt)
+    running = first.start_trial(sid)
+    first.close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE tunesmith_trials DROP COLUMN attempt, DROP COLUMN owner")
+        conn.execute("UPDATE tunesmith_meta SET value = '2' WHERE key = 'schema_version'")
+    again = SQLStorage(url)
+    assert sorted((t.number, t.attempt, t.owner) for t in again.get_trials(sid)[0]) == [(0, 0, None), (1, 0, None)]
+    again.finish_trial(sid, running.trial_id, TrialState.COMPLETE, [2.0], attempt=0)
+    assert (again.start_trial(sid, owner="me").attempt, again.count_trials(sid)[TrialState.COMPLETE]) == (1, 2)
+    again.close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("SELECT value FROM tunesmith_meta").fetchone() == (str(SCHEMA_VERSION),)

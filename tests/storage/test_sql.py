@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from tunesmith.distributions import CategoricalDistribution, FloatDistribution
 from tunesmith.exceptions import SchemaVersionError, StorageError
 from tunesmith.storage import SQLStorage
+from tunesmith.storage._dbapi import Cursor
 from tunesmith.storage._schema import SCHEMA_VERSION
 from tunesmith.storage._statements import CHANGED
 from tunesmith.trial import TrialState
@@ -49,11 +49,14 @@ def _populate(storage: SQLStorage, name: str = "s", n: int = 12) -> int:
         storage.update_trial(
             sid, t.trial_id, params={"x": i / n, "c": i % 2}, user_attrs={"i": i},
             distributions={"x": FloatDistribution(0.0, 1.0), "c": CategoricalDistribution(("a", "b"))},
+            attempt=t.attempt,
         )
-        storage.append_report(sid, t.trial_id, 0, {"loss": float(i)})
+        storage.append_report(sid, t.trial_id, 0, {"loss": float(i)}, attempt=t.attempt)
         state = states[i % len(states)]
         if state != TrialState.RUNNING:
-            storage.finish_trial(sid, t.trial_id, state, None if state == TrialState.FAILED else [float(n - i)])
+            storage.finish_trial(
+                sid, t.trial_id, state, None if state == TrialState.FAILED else [float(n - i)], attempt=t.attempt,
+            )
     storage.enqueue_trial(sid, {"x": 0.5})
     return sid
 
@@ -108,9 +111,16 @@ def test_schema_1_database_is_migrated(db_path: Path) -> None:
     """Schema 2 changed PostgreSQL only: a SQLite file of schema 1 is taken as it is."""
     first = SQLStorage(_url(db_path))
     sid = _populate(first)
-    expected = (first.get_trials(sid), [first.get_reports(sid, t.trial_id) for t in first.get_trials(sid)[0]])
+    trials, version = first.get_trials(sid)
+    # Schema 3 adds the attempt (0 for older trials) and owner columns.
+    expected = (
+        ([t.evolve(attempt=0, owner=None) for t in trials], version),
+        [first.get_reports(sid, t.trial_id) for t in trials],
+    )
     first.close()
     con = sqlite3.connect(db_path)
+    con.execute("ALTER TABLE tunesmith_trials DROP COLUMN attempt")
+    con.execute("ALTER TABLE tunesmith_trials DROP COLUMN owner")
     con.execute("UPDATE tunesmith_meta SET value = '1' WHERE key = 'schema_version'")
     con.commit()
     con.close()
@@ -176,17 +186,20 @@ def test_wal_mode(storage: SQLStorage, db_path: Path) -> None:
 
 
 def _query_plans(storage: SQLStorage, db_path: Path, call: Callable[[], object]) -> list[str]:
-    """EXPLAIN QUERY PLAN of every SELECT the storage runs during ``call``."""
+    """EXPLAIN QUERY PLAN of every SELECT the storage runs during ``call`` (on its DBAPI cursors)."""
     seen: list[tuple[str, Any]] = []
+    execute = Cursor.execute
 
-    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        seen.append((statement, parameters))
+    def grab(self: Cursor, stmt: Any, params: Any = None) -> Any:
+        compiled = storage._session.compile(stmt)
+        seen.append((compiled.sql, compiled.args(params or {})))
+        return execute(self, stmt, params)
 
-    event.listen(storage._engine, "before_cursor_execute", grab)
+    Cursor.execute = grab  # type: ignore[method-assign]
     try:
         call()
     finally:
-        event.remove(storage._engine, "before_cursor_execute", grab)
+        Cursor.execute = execute  # type: ignore[method-assign]
     con = sqlite3.connect(db_path)
     try:
         return [
@@ -245,3 +258,29 @@ def test_queue_lookup_uses_the_state_number_index(storage: SQLStorage, db_path: 
         con.close()
     # Without it SQLite walks every trial of the study in number order (cost grows with the study).
     assert "ix_tunesmith_trials_state_number" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_schema_2_database_is_migrated(db_path: Path) -> None:
+    """Schema 3 adds the lease token (attempt) and owner of each trial; older trials get attempt 0."""
+    first = SQLStorage(_url(db_path))
+    sid = _populate(first)  # leaves RUNNING trials and a queued one
+    before = {t.trial_id: t for t in first.get_trials(sid)[0]}
+    first.close()
+    con = sqlite3.connect(db_path)
+    con.execute("ALTER TABLE tunesmith_trials DROP COLUMN attempt")
+    con.execute("ALTER TABLE tunesmith_trials DROP COLUMN owner")
+    con.execute("UPDATE tunesmith_meta SET value = '2' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    again = SQLStorage(_url(db_path))
+    after = {t.trial_id: t for t in again.get_trials(sid)[0]}
+    assert after == {i: t.evolve(attempt=0, owner=None) for i, t in before.items()}
+    running = next(t for t in after.values() if t.state == TrialState.RUNNING)
+    # A trial running when the database was migrated is still written as attempt 0.
+    again.append_report(sid, running.trial_id, 5, {"loss": 0.1}, attempt=0)
+    queued = again.start_trial(sid, owner="me")
+    assert (queued.number, queued.attempt, queued.owner) == (12, 1, "me")
+    again.close()
+    con = sqlite3.connect(db_path)
+    assert con.execute("SELECT value FROM tunesmith_meta").fetchall() == [(str(SCHEMA_VERSION),)]
+    con.close()

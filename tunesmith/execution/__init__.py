@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from tunesmith.execution._loop import LoopSettings, MaxFailuresError, current_trial, run_trial, worker_loop
+from tunesmith.execution._recovery import recover_lost_trials
 from tunesmith.execution._run import run_worker_loops
 
-__all__ = ["LoopSettings", "MaxFailuresError", "current_trial", "run_trial", "run_worker_loops", "worker_loop"]
+__all__ = [
+    "LoopSettings", "MaxFailuresError", "current_trial", "recover_lost_trials", "run_trial", "run_worker_loops",
+    "worker_loop",
+]

@@ -8,7 +8,8 @@ from multiprocessing.connection import Connection
 
 import cloudpickle
 
-from tunesmith.execution._loop import MaxFailuresError, worker_loop
+from tunesmith.exceptions import MaxFailuresError
+from tunesmith.execution._loop import worker_loop
 from tunesmith.execution.processes import WorkerPayload
 from tunesmith.storage import get_storage
 from tunesmith.trial import FrozenTrial
@@ -17,6 +18,15 @@ from tunesmith.trial import FrozenTrial
 def main(fd: int, forked: bool = False) -> int:
     """Run the worker loop for the payload read from ``fd``; ``forked``: started by the zygote."""
     conn = Connection(fd)
+    try:
+        return _serve(conn, forked)
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C: the trial this worker ran (if any) is back in the queue
+    finally:
+        conn.close()
+
+
+def _serve(conn: Connection, forked: bool) -> int:
     payload: WorkerPayload = cloudpickle.loads(conn.recv_bytes())
     from tunesmith.study import Study
 
@@ -44,8 +54,8 @@ def main(fd: int, forked: bool = False) -> int:
         except (EOFError, OSError):
             return False  # the driver is gone (killed?): stop after the current trial
 
-    def on_start(trial_id: int, retry: bool) -> None:
-        send(("start", trial_id, retry))
+    def on_start(trial_id: int, retries: int) -> None:
+        send(("start", trial_id, retries))
 
     def on_finished(frozen: FrozenTrial) -> None:
         send(("finished", int(frozen.state), frozen.number, frozen.error))
@@ -53,7 +63,7 @@ def main(fd: int, forked: bool = False) -> int:
     try:
         worker_loop(study, payload.objective, settings, claim, on_finished, on_start)
     except KeyboardInterrupt:
-        return 130  # the running trial is already recorded as interrupted
+        raise
     except MaxFailuresError:
         return 0
     except BaseException as e:
@@ -63,8 +73,6 @@ def main(fd: int, forked: bool = False) -> int:
             blob = b""
         send(("error", blob, traceback.format_exc()))
         return 1
-    finally:
-        conn.close()
     return 0
 
 

@@ -22,6 +22,11 @@ class Heartbeat:
     asks the storage to take back trials with no heartbeat for ``grace`` seconds
     (re-queued while they have retries left, else FAILED). Any worker, anywhere,
     thus recovers the trials of a worker that was killed or lost its machine.
+
+    The lease is renewed for this worker's attempt only: once the trial was taken back
+    (this worker stalled past ``grace``) the renewal is refused and the heartbeat stops
+    renewing it, so it cannot keep the trial's next attempt alive after that one's
+    worker is gone.
     """
 
     def __init__(self, storage: Storage, study_id: int, interval: float, grace: float, max_retries: int) -> None:
@@ -34,7 +39,8 @@ class Heartbeat:
         self.interval = interval
         self.grace = grace
         self.max_retries = max_retries
-        self._trial_id: int | None = None
+        self._lease: tuple[int, int] | None = None  # (trial id, attempt) renewed at each beat
+        self._lease_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tunesmith-heartbeat", daemon=True)
 
@@ -48,9 +54,21 @@ class Heartbeat:
         self._stop.set()
         self._thread.join(timeout=self.interval + 5)
 
-    def running(self, trial_id: int | None) -> None:
-        """Tell the heartbeat which trial this worker runs now (None: none)."""
-        self._trial_id = trial_id
+    def running(self, trial_id: int | None, attempt: int | None = None) -> None:
+        """Tell the heartbeat which trial this worker runs now (None: none), and which attempt of it.
+
+        ``attempt`` is the :attr:`~tunesmith.trial.FrozenTrial.attempt` the trial was started
+        with; without it, it is read from the storage now (right after the start, so it is
+        this worker's).
+        """
+        if trial_id is not None and attempt is None:
+            attempt = self._read_attempt(trial_id)
+        with self._lease_lock:
+            self._lease = None if trial_id is None or attempt is None else (trial_id, attempt)
+
+    def _read_attempt(self, trial_id: int) -> int | None:
+        trials, _ = self.storage.get_trials(self.study_id)
+        return next((t.attempt for t in trials if t.trial_id == trial_id), None)
 
     def recover(self) -> None:
         """Take back trials whose lease expired."""
@@ -60,13 +78,15 @@ class Heartbeat:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            trial_id = self._trial_id
+            lease = self._lease
             try:
-                if trial_id is not None:
+                if lease is not None:
                     try:
-                        self.storage.update_trial(self.study_id, trial_id)
-                    except TrialFinishedError:
-                        pass  # it finished meanwhile, or was taken back
+                        self.storage.heartbeat(self.study_id, *lease)
+                    except TrialFinishedError:  # finished meanwhile, or taken back (LeaseLostError)
+                        with self._lease_lock:
+                            if self._lease == lease:
+                                self._lease = None  # renew it no more: the lease is not ours
                 self.recover()
             except Exception as e:  # a flaky database must not kill the worker; retry next beat
                 _log.warning("tunesmith heartbeat failed (will retry): %s", e)

@@ -10,14 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tunesmith.exceptions import TrialFinishedError
+from tunesmith.exceptions import MaxFailuresError, StorageError, TrialFinishedError
 from tunesmith.execution._heartbeat import Heartbeat
+from tunesmith.execution._recovery import release
+from tunesmith.storage._retry import is_database_error
 from tunesmith.trial import FrozenTrial, Trial, TrialState, TrialStopped
 
 if TYPE_CHECKING:
     from tunesmith.study import Objective, Study
 
-__all__ = ["LoopSettings", "current_trial", "run_trial", "worker_loop"]
+__all__ = ["LoopSettings", "MaxFailuresError", "current_trial", "run_trial", "worker_loop"]
 
 _log = logging.getLogger("tunesmith")
 
@@ -27,10 +29,6 @@ _current: contextvars.ContextVar[Trial | None] = contextvars.ContextVar("tunesmi
 def current_trial() -> Trial | None:
     """The trial whose objective is running in this thread (None outside one)."""
     return _current.get()
-
-
-class MaxFailuresError(RuntimeError):
-    """Too many trials failed: the study stopped."""
 
 
 @dataclass
@@ -65,7 +63,8 @@ class LoopSettings:
             )
 
 
-OnStart = Callable[[int, bool], Any]
+#: ``on_start(trial_id, retries)``: ``retries`` > 0 for a trial that runs again
+OnStart = Callable[[int, int], Any]
 _PROMOTION_POLL_S = 0.2
 
 
@@ -74,22 +73,28 @@ def run_trial(
 ) -> FrozenTrial | None:
     """Run one trial and record its outcome; exceptions outside ``catch`` are re-raised.
 
-    ``on_start(trial_id, is_retry)`` is called once the trial is started. Returns None
-    when the trial was taken back meanwhile (its lease expired): its outcome is dropped.
+    ``on_start(trial_id, retries)`` is called once the trial is started (``retries`` > 0:
+    it ran before). An interrupt (KeyboardInterrupt) in the objective puts the trial back
+    in the queue (WAITING, same parameters: a later ``optimize`` runs it again); any other
+    exception outside ``catch`` records it FAILED with the traceback. Returns None when
+    the outcome could not be recorded: the trial was taken back meanwhile (its lease
+    expired), or the storage failed (see :func:`_tell`).
     """
     trial = study.ask()
-    if on_start is not None:
-        on_start(trial._trial_id, trial.retries > 0)
     token = _current.set(trial)
     try:
+        if on_start is not None:
+            on_start(trial._trial_id, trial.retries)
         result = objective(trial)
     except TrialStopped:
         return _tell_stopped(study, trial)
+    except KeyboardInterrupt:
+        release(study, [trial._trial_id], interrupted=True)
+        raise
     except catch:
         return _tell(study, trial, state=TrialState.FAILED, error=traceback.format_exc())
-    except BaseException as e:  # KeyboardInterrupt, SystemExit, or not in `catch`
-        reason = "interrupted (KeyboardInterrupt)" if isinstance(e, KeyboardInterrupt) else traceback.format_exc()
-        _tell(study, trial, state=TrialState.FAILED, error=reason)
+    except BaseException:  # SystemExit, or not in `catch`
+        _tell(study, trial, state=TrialState.FAILED, error=traceback.format_exc())
         raise
     finally:
         _current.reset(token)
@@ -109,6 +114,13 @@ def _tell_stopped(study: Study, trial: Trial, result: Any = None) -> FrozenTrial
 
 
 def _tell(study: Study, trial: Trial, values: Any = None, **kwargs: Any) -> FrozenTrial | None:
+    """Record the outcome; a write that fails (after the storage's own retries) fails this trial, not the run.
+
+    The trial is then recorded FAILED with the error (a StorageError, a database's
+    error, or a ValueError such as a parameter registered with another distribution);
+    if even that write fails, None is returned and the trial is left to its worker loop
+    (see :func:`worker_loop`) or its lease.
+    """
     try:
         return study.tell(trial, values, **kwargs)
     except TrialFinishedError:
@@ -116,6 +128,44 @@ def _tell(study: Study, trial: Trial, values: Any = None, **kwargs: Any) -> Froz
             "trial %d was taken back while it ran (its heartbeat lapsed); its outcome is dropped", trial.number
         )
         return None
+    except Exception as e:
+        if not _write_failed(e):
+            raise
+        error = traceback.format_exc()
+    _log.warning("tunesmith could not record the outcome of trial %d; recording it FAILED:\n%s", trial.number, error)
+    try:
+        return study.tell(trial, state=TrialState.FAILED, error=f"recording the trial's outcome failed:\n{error}")
+    except Exception as e:
+        _log.error("tunesmith could not record trial %d as FAILED either: %s", trial.number, e)
+        return None
+
+
+def _write_failed(e: Exception) -> bool:
+    """Whether ``e`` says the storage refused or failed a write (not a bug in the caller)."""
+    return isinstance(e, (StorageError, OSError, ValueError)) or is_database_error(e)
+
+
+class _Held:
+    """The trial a worker loop runs now, and those whose outcome it could not record."""
+
+    def __init__(self, beat: Heartbeat | None) -> None:
+        self.beat = beat
+        self.current: int | None = None
+        self.unrecorded: list[int] = []
+
+    def start(self, trial_id: int) -> None:
+        self.current = trial_id
+        if self.beat is not None:
+            trial = current_trial()  # run_trial sets it before it calls on_start
+            attempt = trial._attempt if trial is not None and trial._trial_id == trial_id else None
+            self.beat.running(trial_id, attempt)
+
+    def end(self, recorded: bool) -> None:
+        if not recorded and self.current is not None:
+            self.unrecorded.append(self.current)
+        self.current = None
+        if self.beat is not None:
+            self.beat.running(None)
 
 
 def worker_loop(
@@ -125,31 +175,43 @@ def worker_loop(
     """Run trials while ``claim()`` grants one; returns the number of trials run.
 
     On a storage other processes can reach, a heartbeat thread renews the running
-    trial's lease and takes back the trials of lost workers.
+    trial's lease and takes back the trials of lost workers. Whatever ends the loop, no
+    trial it started stays RUNNING: an interrupt (KeyboardInterrupt, even while the
+    sampler suggests) puts the trial back in the queue, any other exception fails it
+    with the traceback, and a trial whose outcome could not be written is FAILED at the end.
     """
-    if study.storage.url is None or settings.heartbeat_interval is None:
-        return _loop(study, objective, settings, claim, on_finished, on_start)
-    beat = Heartbeat(
-        study.storage, study._study_id, settings.heartbeat_interval, settings.heartbeat_grace, settings.max_retries,
-    )
+    beat = None
+    if study.storage.url is not None and settings.heartbeat_interval is not None:
+        beat = Heartbeat(
+            study.storage, study._study_id, settings.heartbeat_interval, settings.heartbeat_grace,
+            settings.max_retries,
+        )
+    held = _Held(beat)
 
-    def started(trial_id: int, retry: bool) -> None:
-        beat.running(trial_id)
+    def started(trial_id: int, retries: int) -> None:
+        held.start(trial_id)
         if on_start is not None:
-            on_start(trial_id, retry)
+            on_start(trial_id, retries)
 
-    def finished(frozen: FrozenTrial) -> None:
-        beat.running(None)
-        if on_finished is not None:
-            on_finished(frozen)
-
-    with beat:
-        return _loop(study, objective, settings, claim, finished, started)
+    try:
+        if beat is None:
+            ran = _loop(study, objective, settings, claim, on_finished, started, held)
+        else:
+            with beat:
+                ran = _loop(study, objective, settings, claim, on_finished, started, held)
+    except BaseException as e:
+        interrupted = isinstance(e, KeyboardInterrupt)
+        reason = "" if interrupted else f"the run stopped with an error while this trial ran:\n{traceback.format_exc()}"
+        release(study, [t for t in (held.current, *held.unrecorded) if t is not None], interrupted=interrupted,
+                reason=reason, all_mine=True)  # all_mine: a trial asked for when the error came
+        raise
+    release(study, held.unrecorded, interrupted=False, reason="its outcome could not be written to the storage")
+    return ran
 
 
 def _loop(
     study: Study, objective: Objective, settings: LoopSettings, claim: Callable[[], bool],
-    on_finished: Callable[[FrozenTrial], Any] | None, on_start: OnStart | None,
+    on_finished: Callable[[FrozenTrial], Any] | None, on_start: OnStart, held: _Held,
 ) -> int:
     failures = 0
     ran = 0
@@ -170,6 +232,7 @@ def _loop(
             if not study._resume_promotable(final=True):
                 break
         frozen = run_trial(study, objective, settings.catch, on_start)
+        held.end(recorded=frozen is not None)
         ran += 1
         if frozen is None:
             continue

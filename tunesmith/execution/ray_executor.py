@@ -24,6 +24,7 @@ import cloudpickle
 from tunesmith.distributions import Distribution
 from tunesmith.execution._driver import POLL_S, StudyWatcher, TicketOffice
 from tunesmith.execution._loop import LoopSettings, worker_loop
+from tunesmith.execution._pickle import dumps, remote_error
 from tunesmith.execution.resources import Resources
 from tunesmith.storage import InMemoryStorage, Report, Storage, StudyRecord, StudySummary, get_storage
 from tunesmith.trial import FrozenTrial, TrialState
@@ -37,18 +38,18 @@ __all__ = ["run_ray"]
 class _Coordinator:
     """Ray actor: the ticket office, plus which trial each worker task runs."""
 
-    def __init__(self, n_trials: int | None, settings: LoopSettings) -> None:
-        self.tickets = TicketOffice(n_trials, settings)
+    def __init__(self, tickets: TicketOffice) -> None:
+        self.tickets = tickets
         self.current: dict[int, int | None] = {}
         self.started_at: dict[int, float] = {}
 
     def claim(self, worker: int) -> bool:
         return self.tickets.grant()
 
-    def started(self, worker: int, trial_id: int, retry: bool) -> None:
+    def started(self, worker: int, trial_id: int, retries: int) -> None:
         self.current[worker] = trial_id
         self.started_at[worker] = time.time()
-        self.tickets.started(retry, trial_id)
+        self.tickets.started(retries, trial_id)
 
     def overdue(self, limit: float) -> list[tuple[int, int]]:
         """(worker, trial) pairs whose trial has run longer than ``limit`` seconds (then forgotten)."""
@@ -60,19 +61,22 @@ class _Coordinator:
                 self.current[worker] = None
         return out
 
-    def requeued(self, trial_id: int) -> None:
-        self.tickets.requeued(trial_id)
+    def requeued(self, trial_id: int, retries: int | None = None) -> bool:
+        return self.tickets.requeued(trial_id, retries)
+
+    def available(self) -> int | None:
+        return self.tickets.available()
+
+    def holding(self) -> list[int]:
+        """The trials the worker tasks run now."""
+        return [t for t in self.current.values() if t is not None]
 
     def finished(self, worker: int, state: int, number: int, error: str | None) -> None:
         self.current[worker] = None
         self.tickets.finished(state, number, error)
 
     def fail(self, blob: bytes, text: str) -> None:
-        try:
-            error = cloudpickle.loads(blob)
-        except Exception:
-            error = RuntimeError(text)
-        self.tickets.fail(error)
+        self.tickets.fail(remote_error(blob, text))
 
     def stop(self) -> None:
         self.tickets.stopping = True
@@ -81,9 +85,11 @@ class _Coordinator:
         """The trial a lost worker was running (and forget it)."""
         return self.current.pop(worker, None)
 
-    def state(self) -> tuple[bool, bytes | None, int]:
-        error = None if self.tickets.error is None else cloudpickle.dumps(self.tickets.error)
-        return self.tickets.stopping, error, self.tickets.granted
+    def state(self) -> tuple[bool, tuple[bytes, str] | None, int]:
+        """Whether the run stops; its error (pickled, and the worker's traceback); tickets granted."""
+        error = self.tickets.error
+        failure = None if error is None else (cloudpickle.dumps(error), getattr(error.__cause__, "tb", ""))
+        return self.tickets.stopping, failure, self.tickets.granted
 
 
 class _StorageServer:
@@ -124,31 +130,45 @@ class ActorStorage(Storage):
     def list_studies(self) -> list[StudySummary]:
         return self._call("list_studies")
 
+    def delete_study(self, name: str) -> None:
+        self._call("delete_study", name)
+
     def enqueue_trial(
         self, study_id: int, fixed_params: Mapping[str, Any], system_attrs: Mapping[str, Any] | None = None,
     ) -> int:
         return self._call("enqueue_trial", study_id, dict(fixed_params), system_attrs)
 
-    def start_trial(self, study_id: int) -> FrozenTrial:
-        return self._call("start_trial", study_id)
+    def start_trial(self, study_id: int, owner: str | None = None) -> FrozenTrial:
+        return self._call("start_trial", study_id, owner)
+
+    def heartbeat(self, study_id: int, trial_id: int, attempt: int) -> None:
+        self._call("heartbeat", study_id, trial_id, attempt)
 
     def update_trial(
         self, study_id: int, trial_id: int, params: Mapping[str, Any] | None = None,
         distributions: Mapping[str, Distribution] | None = None, user_attrs: Mapping[str, Any] | None = None,
+        *, attempt: int,
     ) -> None:
-        self._call("update_trial", study_id, trial_id, params, distributions, user_attrs)
+        self._call("update_trial", study_id, trial_id, params, distributions, user_attrs, attempt=attempt)
 
-    def append_report(self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
-        self._call("append_report", study_id, trial_id, step, dict(metrics))
+    def append_report(
+        self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any], *, attempt: int,
+    ) -> None:
+        self._call("append_report", study_id, trial_id, step, dict(metrics), attempt=attempt)
 
     def finish_trial(
         self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
         error: str | None = None, params: Mapping[str, Any] | None = None,
         distributions: Mapping[str, Distribution] | None = None, user_attrs: Mapping[str, Any] | None = None,
+        *, attempt: int,
     ) -> FrozenTrial:
         return self._call(
             "finish_trial", study_id, trial_id, state, values, error, params, distributions, user_attrs,
+            attempt=attempt,
         )
+
+    def finish_paused(self, study_id: int) -> list[FrozenTrial]:
+        return self._call("finish_paused", study_id)
 
     def resume_trial(self, study_id: int, trial_id: int) -> bool:
         return self._call("resume_trial", study_id, trial_id)
@@ -205,8 +225,8 @@ def _worker(blob: bytes, coordinator: Any, worker: int) -> str:
     def claim() -> bool:
         return bool(ray.get(coordinator.claim.remote(worker)))
 
-    def on_start(trial_id: int, retry: bool) -> None:
-        ray.get(coordinator.started.remote(worker, trial_id, retry))
+    def on_start(trial_id: int, retries: int) -> None:
+        ray.get(coordinator.started.remote(worker, trial_id, retries))
 
     def on_finished(frozen: FrozenTrial) -> None:
         coordinator.finished.remote(worker, int(frozen.state), frozen.number, frozen.error)
@@ -223,7 +243,7 @@ def _worker(blob: bytes, coordinator: Any, worker: int) -> str:
 
 
 def run_ray(
-    study: Study, objective: Objective, *, n_trials: int | None, settings: LoopSettings, n_workers: int | None,
+    study: Study, objective: Objective, *, tickets: TicketOffice, settings: LoopSettings, n_workers: int | None,
     callbacks: list[Callback], reporter: Any, resources: Resources, ray_address: str | None = None,
 ) -> None:
     """Run the worker loop as Ray tasks until the budget is spent."""
@@ -257,9 +277,9 @@ def run_ray(
         else:
             worker_storage = study.storage.url
         n = n_workers or _fit(resources, ray.cluster_resources())
-        if n_trials is not None:
-            n = max(1, min(n, n_trials))
-        coordinator = ray.remote(_Coordinator).options(num_cpus=0, scheduling_strategy=here).remote(n_trials, settings)
+        if tickets.n_trials is not None:
+            n = max(1, min(n, tickets.n_trials))
+        coordinator = ray.remote(_Coordinator).options(num_cpus=0, scheduling_strategy=here).remote(tickets)
         task = ray.remote(_worker).options(
             num_cpus=resources.cpu, num_gpus=resources.gpu, max_retries=0,
             **({"memory": resources.memory} if resources.memory else {}),
@@ -278,8 +298,6 @@ def run_ray(
             driver_storage.replace_contents(contents)
         if started_here:
             ray.shutdown()
-        if reporter is not None:
-            reporter.finish(study)
 
 
 def _dumps_shipping_user_code(payload: _Payload, objective: Any) -> bytes:
@@ -299,7 +317,7 @@ def _dumps_shipping_user_code(payload: _Payload, objective: Any) -> bytes:
     for module in modules:
         cloudpickle.register_pickle_by_value(module)
     try:
-        return cloudpickle.dumps(payload)
+        return dumps(payload)
     finally:
         for module in modules:
             cloudpickle.unregister_pickle_by_value(module)
@@ -330,10 +348,34 @@ def _drive(
     callbacks: list[Callback], reporter: Any,
 ) -> None:
     import ray
-    from ray.exceptions import RayError, RayTaskError
 
     watcher = StudyWatcher(study, settings, callbacks, reporter)
     running = {task.remote(blob, coordinator, i): i for i in range(n)}
+    try:
+        _serve(study, task, blob, coordinator, n, settings, watcher, running)
+    except BaseException as e:
+        # Stop the tasks and record their trials: none stays RUNNING (interrupted: back in the queue).
+        coordinator.stop.remote()
+        for ref in running:
+            ray.cancel(ref, force=True)
+        interrupted = isinstance(e, KeyboardInterrupt)
+        for trial_id in ray.get(coordinator.holding.remote()):
+            watcher.take_back(trial_id, "the run stopped with an error while this trial ran", retry=False,
+                              interrupted=interrupted)
+        raise
+    watcher.poll()
+    _, failure, _ = ray.get(coordinator.state.remote())
+    if failure is not None:
+        raise remote_error(*failure)
+
+
+def _serve(
+    study: Study, task: Any, blob: bytes, coordinator: Any, n: int, settings: LoopSettings, watcher: StudyWatcher,
+    running: dict[Any, int],
+) -> None:
+    import ray
+    from ray.exceptions import RayError, RayTaskError
+
     restarts = 0
     while running:
         ready, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
@@ -358,10 +400,11 @@ def _drive(
             coordinator.stop.remote()
         if settings.trial_timeout is not None:
             _stop_overdue(study, coordinator, running, watcher, settings.trial_timeout)
-        if watcher.due():
-            watcher.poll()
-    watcher.poll()
-    _, error_blob, _ = ray.get(coordinator.state.remote())
-    if error_blob is not None:
-        raise cloudpickle.loads(error_blob)
-
+        if watcher.due() or not running:
+            for t in watcher.poll():
+                if t.state == TrialState.WAITING:  # re-queued (a lapsed lease): runs before the call ends
+                    coordinator.requeued.remote(t.trial_id, int(t.system_attrs.get("retries", 0)))
+        if len(running) < n and ray.get(coordinator.available.remote()) != 0:
+            free = set(range(n)) - set(running.values())
+            worker = min(free)
+            running[task.remote(blob, coordinator, worker)] = worker

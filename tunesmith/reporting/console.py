@@ -7,15 +7,12 @@ at once unless a redraw is due, so the reporter costs little however fast trials
 
 from __future__ import annotations
 
-import bisect
 import math
 import numbers
 import time
-from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.errors import LiveError
 from rich.live import Live
@@ -24,6 +21,8 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
+from tunesmith.reporting._table import STATE_STYLE, Column, build_table, fit_columns
+from tunesmith.reporting._tracker import Tracker
 from tunesmith.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -37,24 +36,24 @@ _TABLE_TICK_S = 5.0  # default period of plain tables (Ray's max_report_frequenc
 _LINES_PER_S = 5.0  # sustained rate of plain lines; a burst may use up to _LINE_BURST
 _LINE_BURST = 10.0
 _MAX_SHARE_INV = 40  # redraws may take at most 1/40 (2.5 %) of the run's time
-_MAX_AUTO_PARAMS = 8
+_MAX_AUTO_PARAMS = 8  # parameters on a plain line
+_MAX_TABLE_PARAMS = 40  # parameter columns considered for the table (those that fit are shown)
 _MAX_AUTO_METRICS = 6
-_STATE_STYLE = {
-    TrialState.WAITING: "dim", TrialState.RUNNING: "cyan", TrialState.COMPLETE: "green",
-    TrialState.PRUNED: "yellow", TrialState.FAILED: "red",
-}
 
 
 class ConsoleReporter:
     """Show trials, progress, ETA and the best value while a study optimizes.
 
-    In a terminal it draws a live table (running trials, the latest and best finished
-    ones) above a progress bar; otherwise it prints one line per finished trial, at
-    most a few lines a second, summarising the trials it skips.
+    In a terminal it draws a live table (running and paused trials, the latest and best
+    finished ones) above a progress bar; otherwise it prints one line per finished
+    trial, at most a few lines a second, summarising the trials it skips. The table
+    fits the console's width: numbers are never cut; the columns that fit are kept (the
+    objective first, then parameters and other metrics in turn), the caption counts the
+    others, and long headers are abbreviated.
 
     Args:
         parameter_columns: parameters to show, a list or ``{name: header}`` (default:
-            those seen, up to 8).
+            those seen: as many as fit in a table, up to 8 on a line).
         metric_columns: metrics to show, a list or ``{name: header}`` (default: the
             study's metrics and the keys of ``trial.report``; ``"step"`` is the last step).
         max_rows: rows of the live table (``max_progress_rows`` is Ray's name for it).
@@ -65,7 +64,7 @@ class ConsoleReporter:
         console: a :class:`rich.console.Console` (default: standard output).
         max_report_frequency: seconds between plain reports (default 0.25 for lines,
             5 for tables).
-        max_column_length: longer cell texts are cut to this many characters.
+        max_column_length: longer texts (not numbers) are cut to this many characters.
 
     >>> import tunesmith
     >>> study = tunesmith.create_study(name="demo", seed=0)
@@ -114,7 +113,8 @@ class ConsoleReporter:
         self._interval = _LINE_TICK_S
         self._live: Live | None = None
         self._table: _Rendered | None = None  # the live table, laid out at the last redraw
-        self._tracker = _Tracker([], 1)
+        self._widths: dict[str, int] = {}  # column key -> widest cell seen in this run
+        self._tracker = Tracker([], 1)
         self._pending: list[tuple[FrozenTrial, bool]] = []  # finished, not yet printed (lines mode)
         self._tokens = _LINE_BURST
         self._last_emit = 0.0
@@ -135,11 +135,11 @@ class ConsoleReporter:
         self._n_trials, self._timeout = n_trials, timeout
         self._study_name = study.name
         self._metric_names = list(study.metric_names)
-        self._pending, self._tokens, self._table = [], _LINE_BURST, None
+        self._pending, self._tokens, self._table, self._widths = [], _LINE_BURST, None, {}
         if self.quiet:
             self._mode, self._next = "quiet", math.inf
             return
-        self._tracker = _Tracker(study.directions, self.max_rows)
+        self._tracker = Tracker(study.directions, self.max_rows)
         self._tracker.scan(study.trials)  # trials from earlier runs are not reported as new
         self._base_done = self._done = self._tracker.n_finished
         tables = self.print_intermediate_tables
@@ -218,7 +218,7 @@ class ConsoleReporter:
     def _param_columns(self) -> dict[str, str]:
         if self.parameter_columns is not None:
             return self.parameter_columns
-        return {n: n for n in list(self._tracker.param_names)[:_MAX_AUTO_PARAMS]}
+        return {n: n for n in list(self._tracker.param_names)[:_MAX_TABLE_PARAMS]}
 
     def _metric_columns(self) -> dict[str, str]:
         if self.metric_columns is not None:
@@ -298,42 +298,48 @@ class ConsoleReporter:
         tr = self._tracker
         params, metrics = self._param_columns(), self._metric_columns()
         rows, hidden = tr.rows(self.max_rows, self.sort_by_metric)
+        wall = time.time()
+        columns = [
+            Column("trial", "trial", [Text(str(t.number)) for t in rows], 0, required=True),
+            Column("state", "state", [Text(t.state.name, style=STATE_STYLE[t.state]) for t in rows], 0, required=True),
+        ]
+        # Priority: the first metric (the objective), then parameters and the other metrics in
+        # turn, each in order (p1 m2 p2 m3 ...), so a narrow console shows some of both; the time last.
+        columns += [
+            Column(f"param:{n}", label, [Text(self._fmt(t.params.get(n))) for t in rows], 2 + 2 * i)
+            for i, (n, label) in enumerate(params.items())
+        ]
+        columns += [
+            Column(f"metric:{n}", label, [Text(self._fmt(self._metric(t, n))) for t in rows], 1 + 2 * i)
+            for i, (n, label) in enumerate(metrics.items())
+        ]
+        # Durations take up to 6 characters ("100 ms", "59.9 s", "59m59s"): reserved, so the layout stays put.
+        columns.append(Column("time", "time", [Text(_took(t, wall)) for t in rows], math.inf, min_width=6))
+        for col in columns:
+            # Widths never shrink during a run, so columns do not come and go as values change.
+            col.min_width = max(col.min_width, self._widths.get(col.key, 0))
+            self._widths[col.key] = col.data_width
+        shown = fit_columns(columns, self.console.width)
         counts = tr.counts()
         caption = Text(style="dim")
         for state in TrialState:
             if counts.get(state):
                 caption.append(", " if caption else "")
-                caption.append(f"{counts[state]} {state.name}", style=_STATE_STYLE[state])
+                caption.append(f"{counts[state]} {state.name}", style=STATE_STYLE[state])
         if hidden:
-            caption.append(f" · {hidden} more running not shown")
-        if self.parameter_columns is None and len(tr.param_names) > len(params):
-            caption.append(f" · {len(tr.param_names) - len(params)} more parameters not shown")
-        table = Table(
-            title=Text(f"study {self._study_name}", style="bold"), title_justify="left", caption=caption,
-            caption_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-        )
-        table.add_column("trial", justify="right")
-        table.add_column("state")
-        for label in params.values():
-            table.add_column(Text(label), justify="right", overflow="ellipsis")
-        for label in metrics.values():
-            table.add_column(Text(label), justify="right", overflow="ellipsis")
-        table.add_column("time", justify="right")
-        wall = time.time()
+            caption.append(f" · {_counts_text(hidden)} more not shown")
+        left_out = {
+            kind: sum(1 for c in columns if c.key.startswith(kind) and c not in shown)
+            for kind in ("param", "metric")
+        }
+        if self.parameter_columns is None:
+            left_out["param"] += len(tr.param_names) - len(params)
+        notes = [f"+{n} {kind}{'s' if n > 1 else ''}" for kind, n in left_out.items() if n]
+        if notes:
+            caption.append(f" · {', '.join(notes)} not shown")
         best = tr.best
-        for t in rows:
-            if t.duration is not None:
-                took = _fmt_duration(t.duration)
-            elif t.started_at is not None and t.state == TrialState.RUNNING:
-                took = _fmt_duration(max(0.0, wall - t.started_at))
-            else:
-                took = "-"
-            cells = [Text(str(t.number)), Text(t.state.name, style=_STATE_STYLE[t.state])]
-            cells += [Text(self._fmt(t.params.get(n))) for n in params]
-            cells += [Text(self._fmt(self._metric(t, n))) for n in metrics]
-            cells.append(Text(took))
-            table.add_row(*cells, style="bold" if best is not None and t.number == best.number else None)
-        return table
+        styles = ["bold" if best is not None and t.number == best.number else None for t in rows]
+        return build_table(Text(f"study {self._study_name}", style="bold"), caption, shown, styles)
 
     def _layout_table(self) -> _Rendered:
         # Laying out a rich Table takes ~10 ms: do it once per redraw, not on each refresh.
@@ -343,12 +349,6 @@ class ConsoleReporter:
         """What the live display draws (called from rich's refresh thread: no study access)."""
         now = time.monotonic()
         elapsed = now - self._t0
-        if self._n_trials:
-            bar = ProgressBar(total=self._n_trials, completed=min(self._done, self._n_trials), width=30)
-        elif self._timeout:
-            bar = ProgressBar(total=self._timeout, completed=min(elapsed, self._timeout), width=30)
-        else:
-            bar = ProgressBar(total=None, width=30)
         total = f"{self._done}/{self._n_trials} trials" if self._n_trials is not None else f"{self._done} trials"
         text = Text(f" {total} · elapsed {_fmt_clock(elapsed)}", no_wrap=True, overflow="ellipsis")
         eta = self._eta(now)
@@ -359,6 +359,13 @@ class ConsoleReporter:
             text.append(" · best ")
             text.append(self._fmt(best.values[0]), style="bold green")
             text.append(f" (trial {best.number})")
+        width = max(10, min(30, self.console.width - text.cell_len))  # the text first on a narrow console
+        if self._n_trials:
+            bar = ProgressBar(total=self._n_trials, completed=min(self._done, self._n_trials), width=width)
+        elif self._timeout:
+            bar = ProgressBar(total=self._timeout, completed=min(elapsed, self._timeout), width=width)
+        else:
+            bar = ProgressBar(total=None, width=width)
         grid = Table.grid()
         grid.add_row(bar, text)
         return grid if self._table is None else Group(self._table, grid)
@@ -405,10 +412,12 @@ class ConsoleReporter:
         return " ".join(f"{n}={self._fmt(v)}" for n, v in zip(self._metric_names, values, strict=False))
 
     def _fmt(self, value: Any) -> str:
-        """Floats to 4 significant digits; other values as text cut to ``max_column_length``."""
+        """Floats to 4 significant digits, integers whole; other values as text cut to ``max_column_length``."""
         if value is None:
             return "-"
-        if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):  # numpy floats too
+        if isinstance(value, numbers.Integral):  # numpy integers too; never cut
+            return str(value)
+        if isinstance(value, numbers.Real):  # numpy floats too
             return f"{float(value):.4g}"
         text = str(value)
         n = self.max_column_length
@@ -429,115 +438,6 @@ class _Rendered:
         for line in self.lines:
             yield from line
             yield Segment.line()
-
-
-class _Tracker:
-    """What the reporter knows of a study's trials, updated from each new listing in O(changes)."""
-
-    def __init__(self, directions: Sequence[str], keep: int) -> None:
-        self.maximize = directions[0] == "maximize" if len(directions) == 1 else None
-        self.keep = keep
-        self.cursor = 0  # trials[:cursor] are finished and ingested
-        self.cursor_number = -1  # number of trials[cursor - 1], to notice a reordered listing
-        self.seen: set[int] = set()  # numbers of the finished trials ingested
-        self.paused_at: dict[int, int | None] = {}  # number -> step of the pause already shown
-        self.finished: dict[TrialState, int] = {}
-        self.active: list[FrozenTrial] = []  # not finished, as of the last scan
-        self.recent: deque[FrozenTrial] = deque(maxlen=keep)
-        self.failed: deque[FrozenTrial] = deque(maxlen=max(1, keep // 4))
-        self.top: list[tuple[float, int, FrozenTrial]] = []  # (sort key, number, trial), best first
-        self.best: FrozenTrial | None = None
-        self.param_names: dict[str, None] = {}
-        self.result_keys: dict[str, None] = {}
-        self.has_step = False
-
-    @property
-    def n_finished(self) -> int:
-        """Finished trials, and PAUSED ones (done unless a scheduler resumes them)."""
-        return sum(self.finished.values()) + sum(1 for t in self.active if t.state == TrialState.PAUSED)
-
-    def counts(self) -> dict[TrialState, int]:
-        out = dict(self.finished)
-        for t in self.active:
-            out[t.state] = out.get(t.state, 0) + 1
-        return out
-
-    def scan(self, trials: Sequence[FrozenTrial]) -> list[tuple[FrozenTrial, bool]]:
-        """Ingest a listing (by number); returns newly finished trials and whether each improved the best."""
-        if self.cursor > len(trials) or (self.cursor and trials[self.cursor - 1].number != self.cursor_number):
-            self.cursor = 0  # not the listing we scanned before: start over (``seen`` avoids repeats)
-        new: list[tuple[FrozenTrial, bool]] = []
-        active: list[FrozenTrial] = []
-        for i in range(self.cursor, len(trials)):
-            t = trials[i]
-            if t.state.is_finished():
-                if t.number not in self.seen:
-                    self.seen.add(t.number)
-                    new.append((t, self._add(t)))
-                if not active:
-                    self.cursor, self.cursor_number = i + 1, t.number
-            else:
-                active.append(t)
-                self._note_columns(t)
-                if t.state == TrialState.PAUSED and self.paused_at.get(t.number, -1) != t.last_step:
-                    self.paused_at[t.number] = t.last_step
-                    new.append((t, False))  # a line for each pause; it is counted when it finishes
-        self.active = active
-        return new
-
-    def _add(self, t: FrozenTrial) -> bool:
-        self.finished[t.state] = self.finished.get(t.state, 0) + 1
-        self.recent.append(t)
-        self._note_columns(t)
-        if t.state == TrialState.FAILED:
-            self.failed.append(t)
-        if self.maximize is None or t.state != TrialState.COMPLETE or not t.values:
-            return False
-        value = float(t.values[0])
-        if math.isnan(value):
-            return False
-        key = -value if self.maximize else value
-        top = self.top
-        if len(top) >= self.keep and key >= top[-1][0]:
-            return False
-        improved = not top or key < top[0][0]
-        bisect.insort(top, (key, t.number, t))  # numbers are unique: trials are never compared
-        del top[self.keep:]
-        if improved:
-            self.best = t
-        return improved
-
-    def _note_columns(self, t: FrozenTrial) -> None:
-        for k in t.params:
-            if k not in self.param_names:
-                self.param_names[k] = None
-        for k in t.last_result:
-            if k not in self.result_keys:
-                self.result_keys[k] = None
-        self.has_step = self.has_step or t.last_step is not None
-
-    def rows(self, max_rows: int, sort_by_metric: bool) -> tuple[list[FrozenTrial], int]:
-        """Running trials, then the best, failed and latest finished ones; and how many running are left out."""
-        running = [t for t in self.active if t.state == TrialState.RUNNING]
-        best = [e[2] for e in self.top]
-        finished = {t.number: t for t in (*best, *self.failed, *self.recent)}
-        n_fin = min(len(finished), max(max_rows - len(running), min(3, max_rows // 2)))
-        shown_running = running[: max_rows - n_fin]
-        n_best = n_fin if sort_by_metric else min(len(best), max(1, n_fin // 4))
-        chosen = {t.number: t for t in best[:n_best]}
-        for t in list(self.failed)[-max(1, n_fin // 4):]:
-            if len(chosen) < n_fin:
-                chosen.setdefault(t.number, t)
-        for t in reversed(self.recent):
-            if len(chosen) >= n_fin:
-                break
-            chosen.setdefault(t.number, t)
-        if sort_by_metric:
-            ranked = [t for t in best if t.number in chosen]
-            others = sorted((t for t in chosen.values() if t not in ranked), key=lambda t: t.number)
-            return [*shown_running, *ranked, *others], len(running) - len(shown_running)
-        rows = sorted([*shown_running, *chosen.values()], key=lambda t: t.number)
-        return rows, len(running) - len(shown_running)
 
 
 def _columns(arg: str, value: Sequence[str] | Mapping[str, str] | None) -> dict[str, str] | None:
@@ -569,6 +469,16 @@ def _error_line(error: str, width: int = 100) -> str:
     lines = [ln.strip() for ln in error.strip().splitlines() if ln.strip()]
     text = lines[-1] if lines else ""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _took(t: FrozenTrial, wall: float) -> str:
+    """How long a trial ran, or runs so far (a resumed trial: since it was resumed)."""
+    if t.state == TrialState.RUNNING:
+        # Not ``duration``: a resumed trial still holds the end of its pause, before its new start.
+        return "-" if t.started_at is None else _fmt_duration(max(0.0, wall - t.started_at))
+    if t.duration is not None and t.duration >= 0:
+        return _fmt_duration(t.duration)
+    return "-"
 
 
 def _fmt_duration(seconds: float) -> str:

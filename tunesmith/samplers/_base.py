@@ -10,8 +10,11 @@ receive a copy of the sampler suggest the same values for the same trial number.
 
 from __future__ import annotations
 
+import bisect
 import importlib
 import math
+import weakref
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,15 +23,18 @@ import numpy as np
 from tunesmith._spec import class_path, from_spec
 from tunesmith.distributions import CategoricalDistribution, Distribution
 from tunesmith.history import History
+from tunesmith.trial import FrozenTrial
 
-__all__ = ["Sampler", "grid_index", "grid_point", "sampler_from_spec"]
+__all__ = ["Sampler", "grid_point", "next_grid_point", "sampler_from_spec"]
 
 
 class Sampler:
     """Base class; subclasses override :meth:`suggest` and/or :meth:`suggest_one`.
 
-    ``grid_search`` axes are enumerated by every sampler (Ray Tune's semantics): trial
-    *k* (not counting enqueued trials) takes grid point *k* mod the grid size.
+    ``grid_search`` axes are enumerated by every sampler (Ray Tune's semantics): each
+    point once per round, *num_samples* rounds (see :func:`next_grid_point`).
+    :meth:`grid_axes` says which axes a sampler enumerates; :meth:`grid_size` counts
+    their points, which is how many trials one round takes.
     """
 
     #: modules that suggestions import on first use (SciPy is slow to import); a fork
@@ -87,14 +93,20 @@ class Sampler:
         """How many trials exhaust this sampler on ``space`` (None: never exhausted)."""
         return None
 
+    def grid_axes(self, space: Mapping[str, Distribution]) -> dict[str, CategoricalDistribution]:
+        """The axes this sampler enumerates on ``space``: here its ``grid_search`` axes."""
+        return {n: d for n, d in space.items() if isinstance(d, CategoricalDistribution) and d.grid}
+
+    def grid_size(self, space: Mapping[str, Distribution]) -> int:
+        """Points of the product of :meth:`grid_axes` (1 without axes): the trials of one round."""
+        return math.prod(len(d.choices) for d in self.grid_axes(space).values())
+
     def suggest(
         self, space: Mapping[str, Distribution], history: History, number: int, rng: np.random.Generator,
     ) -> dict[str, Any]:
         """Joint proposal for the parameters of ``space`` (may leave some out)."""
-        axes = {n: d for n, d in space.items() if isinstance(d, CategoricalDistribution) and d.grid}
-        if not axes:
-            return {}
-        return grid_point(axes, grid_index(history, number))
+        axes = self.grid_axes(space)
+        return next_grid_point(axes, space, history, number) if axes else {}
 
     def suggest_one(
         self, name: str, distribution: Distribution, history: History, number: int,
@@ -123,10 +135,117 @@ def grid_point(axes: Mapping[str, CategoricalDistribution], index: int) -> dict[
     return dict(reversed(list(out.items())))
 
 
-def grid_index(history: History, number: int) -> int:
-    """Position of trial ``number`` among sampler-made trials (enqueued ones do not count).
+def next_grid_point(
+    axes: Mapping[str, CategoricalDistribution], space: Mapping[str, Distribution], history: History, number: int,
+) -> dict[str, Any]:
+    """The grid point trial ``number`` takes: each point once per round, none skipped.
 
-    Numbers are handed out in one transaction with the trial's creation, so every
-    trial numbered below ``number`` is already in storage when this runs.
+    What is stored decides, not the trial number alone: the points that sampler-made
+    trials numbered below ``number`` took (enqueued trials do not count) are filled in,
+    lowest round first, then point order. A trial whose point is not stored yet (it
+    is running, or it never suggested an axis) holds the next open slot, in number
+    order. When every trial follows this rule, trial *k* gets point *k* mod the size,
+    so parallel workers neither repeat nor skip a point; when the record departs from
+    it (a resumed study, a first define-by-run trial drawn before its axes were known,
+    axes reordered or added, trials of another sampler), the missing points come next.
     """
-    return number - history.n_enqueued_before(number)
+    size = math.prod(len(d.choices) for d in axes.values())
+    record = _decoded(axes, space, history, size)
+    if bisect.bisect_left(record.irregular, number) == 0:
+        # Every trial below followed the rule: the open slots before ours are the pending trials'.
+        return grid_point(axes, number - history.n_enqueued_before(number))
+    taken: Counter[int] = Counter()
+    pending = 0
+    for n, point in record.points.items():
+        if n < number and point is not None and point >= 0:
+            taken[point] += 1
+        elif n < number and point is None:
+            pending += 1
+    # The pending-th open slot, where slot (round r, point p) is open while p was taken <= r times.
+    rnd = min(taken.values()) if len(taken) == size else 0
+    while True:
+        closed = sorted(p for p, c in taken.items() if c > rnd)
+        if not closed:
+            rnd += pending // size  # whole rounds of open points; counts only matter below here
+            pending %= size
+        if pending < size - len(closed):
+            index = pending
+            for p in closed:  # the pending-th point not in ``closed``
+                if p > index:
+                    break
+                index += 1
+            return grid_point(axes, index)
+        pending -= size - len(closed)
+        rnd += 1
+
+
+class _GridRecord:
+    """Each trial's stored grid point, decoded once per change of the trial (per History)."""
+
+    def __init__(self, setup: Any) -> None:
+        self.setup = setup
+        #: the History's rows as last decoded, and the places of those not finished then
+        self.rows: list[FrozenTrial] = []
+        self.unfinished: list[int] = []
+        #: number -> stored point: an index, None if unstored, -1 off the grid or enqueued
+        self.points: dict[int, int | None] = {}
+        #: sorted numbers of trials whose stored point is not the one the rule gives them
+        self.irregular: list[int] = []
+
+
+_RECORDS: weakref.WeakKeyDictionary[History, _GridRecord] = weakref.WeakKeyDictionary()
+
+
+def _decoded(
+    axes: Mapping[str, CategoricalDistribution], space: Mapping[str, Distribution], history: History, size: int,
+) -> _GridRecord:
+    setup = tuple((name, axis, space.get(name)) for name, axis in axes.items())
+    record = _RECORDS.get(history)
+    # By identity: the study hands the same distribution objects to every suggestion, and
+    # choices need not compare cleanly (arrays).
+    if record is None or len(record.setup) != len(setup) or any(
+        n != m or a is not b or d is not e for (n, a, d), (m, b, e) in zip(record.setup, setup, strict=True)
+    ):
+        record = _RECORDS[history] = _GridRecord(setup)
+    rows = history.trials
+    # Only a trial not finished when last decoded can have changed: a suggestion costs
+    # O(trials in flight), not O(trials) (rows keep their place; a change is a new object).
+    changed = [i for i in record.unfinished if rows[i] is not record.rows[i]] + list(range(len(record.rows), len(rows)))
+    record.rows.extend(rows[len(record.rows):])
+    for i in changed:
+        trial = record.rows[i] = rows[i]
+        regular = True
+        if "fixed_params" in trial.system_attrs:  # enqueued: neither takes a point nor holds a slot
+            point: int | None = -1
+        else:
+            point = _stored_index(trial.internal_params, axes, space)
+            regular = point is None or point == (trial.number - history.n_enqueued_before(trial.number)) % size
+        record.points[trial.number] = point
+        at = bisect.bisect_left(record.irregular, trial.number)
+        listed = at < len(record.irregular) and record.irregular[at] == trial.number
+        if listed and regular:
+            del record.irregular[at]
+        elif not listed and not regular:
+            record.irregular.insert(at, trial.number)
+    if changed:
+        record.unfinished = [i for i in sorted({*record.unfinished, *changed}) if not rows[i].state.is_finished()]
+    return record
+
+
+def _stored_index(
+    internal: Mapping[str, Any], axes: Mapping[str, CategoricalDistribution], space: Mapping[str, Distribution],
+) -> int | None:
+    """A trial's stored grid point as an index; None if an axis is unstored, -1 if off the grid."""
+    index = 0
+    for name, axis in axes.items():
+        if name not in internal:
+            return None
+        # Stored in the form of the study's distribution for ``name`` (a choice's position in
+        # its own list, a number for suggest_int), which need not be the axis itself.
+        dist = space.get(name, axis)
+        try:
+            k = axis.index_of(dist.to_external(internal[name]))
+        except (ValueError, TypeError, IndexError):
+            return -1
+        index = index * len(axis.choices) + k
+    return index

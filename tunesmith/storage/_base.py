@@ -8,6 +8,11 @@ O(changes), never a re-scan.
 
 Parameters are stored in their internal, JSON-safe form (see
 :meth:`Distribution.to_internal`); the study converts them back.
+
+Each start of a trial (new, claimed from the queue, retried, resumed) is an *attempt*
+with its own number, the lease token. Every write of a running trial names its attempt
+and is refused (:class:`LeaseLostError`) once another attempt holds the trial or it was
+taken back, so a worker that stalled past its lease cannot write over its successor.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tunesmith.distributions import Distribution
-from tunesmith.exceptions import TrialFinishedError
+from tunesmith.exceptions import LeaseLostError, StorageError, TrialFinishedError
 from tunesmith.trial import FrozenTrial, TrialState
 
 __all__ = ["Report", "Storage", "StudyRecord", "StudySummary", "dumps", "loads"]
@@ -86,6 +91,14 @@ class Storage(ABC):
         """Every study with its trial counts and best value."""
 
     @abstractmethod
+    def delete_study(self, name: str) -> None:
+        """Remove the study called ``name`` with its trials, reports and parameter registry, atomically.
+
+        Raises :class:`StudyNotFoundError` if there is none. A worker still writing the
+        study's trials gets :class:`TrialFinishedError` (its trial is gone).
+        """
+
+    @abstractmethod
     def enqueue_trial(
         self, study_id: int, fixed_params: Mapping[str, Any], system_attrs: Mapping[str, Any] | None = None,
     ) -> int:
@@ -96,38 +109,54 @@ class Storage(ABC):
         """
 
     @abstractmethod
-    def start_trial(self, study_id: int) -> FrozenTrial:
-        """Start the oldest WAITING trial, or else a new one; returns it RUNNING."""
+    def start_trial(self, study_id: int, owner: str | None = None) -> FrozenTrial:
+        """Start the oldest WAITING trial, or else a new one; returns it RUNNING.
+
+        The trial gets a new :attr:`~FrozenTrial.attempt` (1 for a new trial, one more
+        than its last for a queued one), which the caller's writes carry, and ``owner``
+        (the starting process's identity, see :mod:`tunesmith._process`).
+        """
+
+    @abstractmethod
+    def heartbeat(self, study_id: int, trial_id: int, attempt: int) -> None:
+        """Renew the lease of this attempt of a RUNNING trial (no version bump, no lock on the study).
+
+        Raises :class:`LeaseLostError` if the attempt was superseded or taken back,
+        :class:`TrialFinishedError` if the trial is finished.
+        """
 
     @abstractmethod
     def update_trial(
         self, study_id: int, trial_id: int, params: Mapping[str, Any] | None = None,
         distributions: Mapping[str, Distribution] | None = None,
-        user_attrs: Mapping[str, Any] | None = None,
+        user_attrs: Mapping[str, Any] | None = None, *, attempt: int,
     ) -> None:
         """Set a RUNNING trial's parameters (all of them, internal form) and user attributes.
 
-        Also renews the trial's heartbeat; called with nothing else, it is the heartbeat
-        alone (no version bump, no lock on the study). New parameter names are
-        registered with the study; a name already registered with another distribution
-        raises ValueError.
+        Also renews the trial's heartbeat. New parameter names are registered with the
+        study; a name already registered with another distribution raises ValueError.
+        Like every write of a running trial, it raises :class:`LeaseLostError` unless
+        ``attempt`` still holds the trial, :class:`TrialFinishedError` if it is finished.
         """
 
     @abstractmethod
-    def append_report(self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
-        """Store intermediate metrics of a RUNNING trial."""
+    def append_report(
+        self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any], *, attempt: int,
+    ) -> None:
+        """Store intermediate metrics of a RUNNING trial (this attempt's)."""
 
     @abstractmethod
     def finish_trial(
         self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
         error: str | None = None, params: Mapping[str, Any] | None = None,
         distributions: Mapping[str, Distribution] | None = None,
-        user_attrs: Mapping[str, Any] | None = None,
+        user_attrs: Mapping[str, Any] | None = None, *, attempt: int,
     ) -> FrozenTrial:
         """Move a RUNNING trial to a finished state, or PAUSED; raises TrialFinishedError if not RUNNING.
 
         ``params``/``user_attrs``, when given, replace the stored ones (all of them).
         A PAUSED trial keeps its reports and may go back to the queue (:meth:`resume_trial`).
+        ``error`` is stored as text every backend holds (NUL as ``\\x00``).
         """
 
     @abstractmethod
@@ -135,6 +164,14 @@ class Storage(ABC):
         """Queue a PAUSED trial again (WAITING, same number, parameters and reports).
 
         Returns False if the trial is not PAUSED (another worker resumed it first).
+        """
+
+    @abstractmethod
+    def finish_paused(self, study_id: int) -> list[FrozenTrial]:
+        """End every PAUSED trial: it becomes PRUNED (stopped early), keeping params, values and reports.
+
+        Called when a run ends, so that no trial stays paused for a promotion that will
+        not come. Returns the trials changed.
         """
 
     @abstractmethod
@@ -198,6 +235,7 @@ def lost_trial_reason(reason: str, heartbeat_at: float | None, now: float) -> st
 
 
 def check_finished_state(state: TrialState) -> None:
+    """ValueError unless ``state`` is one a running trial can be finished (or paused) in."""
     state = TrialState(state)
     if not (state.is_finished() or state == TrialState.PAUSED):
         raise ValueError(f"finish_trial needs COMPLETE, PRUNED, FAILED or PAUSED, got {state.name}")
@@ -206,11 +244,12 @@ def check_finished_state(state: TrialState) -> None:
 def check_distributions(
     study_name: str, known: Mapping[str, Distribution], new: Mapping[str, Distribution],
 ) -> dict[str, Distribution]:
-    """The entries of ``new`` not in ``known``; ValueError if one conflicts."""
+    """The entries of ``new`` not in ``known``; ValueError if one conflicts, StorageError if one cannot be stored."""
     added = {}
     for name, dist in new.items():
         old = known.get(name)
         if old is None:
+            check_storable_name("parameter", name)
             added[name] = dist
         elif old.to_json() != dist.to_json():
             raise ValueError(
@@ -225,6 +264,48 @@ def finished_error(trial_id: int, state: Any) -> TrialFinishedError:
         f"trial (id {trial_id}) is {TrialState(state).name if state is not None else 'missing'}; "
         "a finished trial cannot change"
     )
+
+
+def refused_write(trial_id: int, attempt: int, state: Any, current: Any) -> TrialFinishedError:
+    """Why a write of attempt ``attempt`` was refused, given the trial's stored state and attempt."""
+    if state is None:
+        return finished_error(trial_id, None)
+    state = TrialState(state)
+    if current != attempt or state == TrialState.WAITING:
+        now = f"attempt {current} holds it" if state == TrialState.RUNNING else f"it is {state.name}"
+        return LeaseLostError(
+            f"trial (id {trial_id}) was taken back from this worker (attempt {attempt}): {now}; "
+            "this worker's writes to it are dropped"
+        )
+    return finished_error(trial_id, state)
+
+
+#: Longest study or parameter name a storage holds (the SQL column's size).
+MAX_NAME_LENGTH = 512
+
+
+def check_storable_name(kind: str, name: str) -> None:
+    """StorageError if ``name`` cannot be a key in a database (a NUL, or longer than the column)."""
+    if "\x00" in name:
+        raise StorageError(f"{kind} name {name!r} contains a NUL character (\\x00), which no database stores")
+    if len(name) > MAX_NAME_LENGTH:
+        raise StorageError(
+            f"{kind} name {name[:40]!r}... is {len(name)} characters long; storages hold at most {MAX_NAME_LENGTH}"
+        )
+
+
+def storable_text(text: str | None) -> str | None:
+    """``text`` as every backend stores it: NUL as ``\\x00`` (PostgreSQL's TEXT cannot hold it),
+    lone surrogates (undecodable bytes) as ``\\udcXX`` (no database encoding holds them)."""
+    if text is None:
+        return None
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def _default(obj: Any) -> Any:

@@ -8,15 +8,20 @@ trial takes about ten statements: it was most of the time of a trivial trial.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+
+from tunesmith.storage._retry import RetryPolicy, retrying
+
+T = TypeVar("T")
 
 
 class CompiledStatement:
@@ -41,16 +46,19 @@ class CompiledStatement:
 
 
 class Session:
-    """One DBAPI connection per thread, with explicit short transactions.
+    """One DBAPI connection per thread, with explicit short transactions, retried through transient errors.
 
     The connection runs in the driver's autocommit mode on both backends: a statement
-    outside :meth:`write` is a transaction of its own (PostgreSQL: one round trip, no
-    BEGIN/COMMIT), and :meth:`write` issues BEGIN and COMMIT itself.
+    outside a transaction is a transaction of its own (PostgreSQL: one round trip, no
+    BEGIN/COMMIT), and :meth:`run` issues BEGIN and COMMIT itself. A connection that
+    failed is dropped, and the call runs again on a fresh one (see :mod:`._retry`).
     """
 
-    def __init__(self, engine: Engine, sqlite: bool) -> None:
+    def __init__(self, engine: Engine, sqlite: bool, policy: RetryPolicy, where: str) -> None:
         self._engine = engine
         self._sqlite = sqlite
+        self._policy = policy
+        self._where = where
         self._begin = "BEGIN IMMEDIATE" if sqlite else "BEGIN"
         self._local = threading.local()
         self._compiled: dict[int, CompiledStatement] = {}
@@ -67,50 +75,79 @@ class Session:
             self._keep.append(stmt)
         return compiled
 
+    def run(self, what: str, fn: Callable[[Cursor, bool], T], *, transaction: bool = True) -> T:
+        """``fn(cursor, retry)`` in one transaction (or, with ``transaction=False``, each statement on its own).
+
+        Retried on a fresh connection through transient errors; ``retry`` tells ``fn`` that
+        an earlier try may have committed (its connection broke after COMMIT was sent).
+        Database errors come out as StorageError.
+        """
+
+        def call(retry: bool) -> T:
+            with self._transaction() if transaction else self._statements() as cur:
+                return fn(cur, retry)
+
+        return retrying(what, self._where, self._policy, call, self._discard)
+
     def _connection(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = self._engine.raw_connection()
+            conn = self._engine.raw_connection()
             if not self._sqlite:  # SQLite's is set up by SQLStorage (isolation_level None)
                 driver = conn.driver_connection
                 assert driver is not None
                 driver.autocommit = True
+            self._local.conn = conn
         return conn
 
-    @contextmanager
-    def write(self) -> Iterator[Cursor]:
-        """A transaction of several statements (SQLite: BEGIN IMMEDIATE, so writers queue on the lock)."""
-        conn = self._connection()
-        cur = conn.cursor()
-        cur.execute(self._begin)
-        try:
-            yield Cursor(self, cur)
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        else:
-            cur.execute("COMMIT")
-        finally:
-            cur.close()
+    def _discard(self) -> None:
+        """Drop this thread's connection (it may be broken); the next call opens a fresh one."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate()  # closes the DBAPI connection and gives the pool its slot back
 
     @contextmanager
-    def autocommit(self) -> Iterator[Cursor]:
+    def _transaction(self) -> Iterator[Cursor]:
+        """A transaction of several statements (SQLite: BEGIN IMMEDIATE, so writers queue on the lock)."""
+        cur = self._connection().cursor()
+        try:
+            self.execute_raw(cur, self._begin)
+            try:
+                yield Cursor(self, cur)
+            except BaseException:
+                try:
+                    self.execute_raw(cur, "ROLLBACK")
+                except Exception:  # the connection broke: the first error is the one that matters
+                    self._discard()
+                raise
+            self.execute_raw(cur, "COMMIT")
+        finally:
+            with contextlib.suppress(Exception):
+                cur.close()
+
+    @contextmanager
+    def _statements(self) -> Iterator[Cursor]:
         """Each statement a transaction of its own: reads, and changes made by one statement."""
         cur = self._connection().cursor()
         try:
             yield Cursor(self, cur)
         finally:
-            cur.close()
+            with contextlib.suppress(Exception):
+                cur.close()
 
-    def read(self) -> AbstractContextManager[Cursor]:
-        """Reads, statement by statement (see :meth:`autocommit`)."""
-        return self.autocommit()
+    @staticmethod
+    def execute_raw(cur: Any, sql: str) -> None:
+        """BEGIN, COMMIT, ROLLBACK (a seam for tests that break a connection at its commit)."""
+        cur.execute(sql)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
-            conn.close()
             self._local.conn = None
+            with contextlib.suppress(Exception):
+                conn.close()
 
 
 def _leave_autocommit(dbapi_conn: Any, _record: Any) -> None:

@@ -14,6 +14,12 @@ Schema versions:
    study's largest plus one. The two columns stay 0, pinned by a CHECK, so that a
    tunesmith of schema 1 still running against a migrated database fails on its first
    write instead of writing versions that readers would skip. SQLite is unchanged.
+3. Trials carry ``attempt`` (the lease token: every write of a running trial must name
+   the attempt that holds it) and ``owner`` (the process that started it). Trials of
+   an older database have attempt 0.
+
+Opening a database read-only never creates, migrates or otherwise writes anything; a
+database of another schema version is then refused with :class:`SchemaVersionError`.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from sqlalchemy.schema import AddConstraint
 
 from tunesmith.exceptions import SchemaVersionError, StorageError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 metadata = MetaData()
 
@@ -87,6 +93,8 @@ trials = Table(
     Column("last_step", BigInteger, nullable=True),
     Column("last_result", Text, nullable=True),
     Column("version", BigInteger, nullable=False),
+    Column("attempt", Integer, nullable=False, server_default="0"),  # schema 3
+    Column("owner", String(512), nullable=True),  # schema 3
     UniqueConstraint("study_id", "number", name="uq_tunesmith_trials_number"),
     Index("ix_tunesmith_trials_version", "study_id", "version"),
     Index("ix_tunesmith_trials_state_value", "study_id", "state", "value"),
@@ -109,6 +117,33 @@ meta = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+
+def check_schema(engine: Engine, url: str) -> None:
+    """Read-only: StorageError unless the database holds tunesmith tables of this schema version.
+
+    Nothing is created or migrated, and no lock is taken.
+    """
+    with engine.connect().execution_options(tunesmith_read=True) as conn:
+        names = set(inspect(conn).get_table_names())
+        if not names:
+            raise StorageError(f"{url} has no tunesmith tables (it holds no studies; nothing was created)")
+        if meta.name not in names:
+            raise StorageError(
+                f"{url} is not a tunesmith database: it holds other tables ({', '.join(sorted(names)[:5])})"
+            )
+        row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+    found = int(row[0]) if row else 0
+    if found > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{url} was written by a newer tunesmith (schema version {found}; this version "
+            f"reads {SCHEMA_VERSION}); upgrade tunesmith to read it"
+        )
+    if found < SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{url} has schema version {found}, older than this tunesmith's {SCHEMA_VERSION}; it is "
+            "migrated when opened for writing (e.g. by a run or a worker), never by a read"
+        )
 
 
 def ensure_schema(engine: Engine, url: str) -> None:
@@ -166,5 +201,11 @@ def _migrate_1_to_2(conn: Connection) -> None:
     conn.execute(AddConstraint(next(c for c in studies.constraints if c.name == _NO_COUNTERS)))
 
 
+def _migrate_2_to_3(conn: Connection) -> None:
+    """Both dialects: the lease token and the owner of each trial (see the module docstring)."""
+    conn.exec_driver_sql(f"ALTER TABLE {trials.name} ADD COLUMN attempt INTEGER DEFAULT 0 NOT NULL")
+    conn.exec_driver_sql(f"ALTER TABLE {trials.name} ADD COLUMN owner VARCHAR(512)")
+
+
 # schema version -> the step that brings a database of that version to the next one
-_MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2}
+_MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}

@@ -1,13 +1,15 @@
-"""The SQL storage's statements, built once (SQLAlchemy reuses their compiled form), and row decoding.
+"""The SQL storage's statements, built once (SQLAlchemy reuses their compiled form), row decoding,
+and the few queries its methods share (refusing a write, PostgreSQL's change horizon).
 
 PostgreSQL-only statements carry a ``PG_`` prefix; see :mod:`tunesmith.storage.sql` for
-how versions and trial numbers work on each backend.
+how versions and trial numbers work on each backend. Every write of a running trial
+matches on its ``attempt`` too (the lease token, see :mod:`tunesmith.storage._base`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -15,6 +17,7 @@ from sqlalchemy import (
     Double,
     Integer,
     SmallInteger,
+    String,
     Text,
     bindparam,
     cast,
@@ -25,12 +28,17 @@ from sqlalchemy import (
     union_all,
 )
 
-from tunesmith.storage._base import loads
+from tunesmith.distributions import Distribution
+from tunesmith.storage._base import StudyRecord, dumps, loads, refused_write
+from tunesmith.storage._dbapi import Cursor
 from tunesmith.storage._schema import reports, studies, study_params, trials
 from tunesmith.trial import FrozenTrial, TrialState
 
 _RUNNING = int(TrialState.RUNNING)
 WAITING = int(TrialState.WAITING)
+_PAUSED = int(TrialState.PAUSED)
+# The row a write of a running trial may change: this trial, RUNNING, held by this attempt.
+_HELD = (trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING, trials.c.attempt == bindparam("attempt"))
 
 # Statements built once: SQLAlchemy then reuses their compiled form.
 BUMP = (
@@ -57,7 +65,23 @@ FIRST_WAITING = (
 INSERT_RUNNING = trials.insert().values(
     study_id=bindparam("sid"), number=bindparam("number"), state=_RUNNING, params="{}", user_attrs="{}",
     system_attrs="{}", started_at=bindparam("now"), heartbeat_at=bindparam("now"), version=bindparam("version"),
+    attempt=1, owner=bindparam("owner", type_=String),
 ).returning(trials.c.trial_id)
+INSERT_WAITING = trials.insert().values(
+    study_id=bindparam("sid"), number=bindparam("number"), state=WAITING, params="{}", user_attrs="{}",
+    system_attrs=bindparam("system_attrs"), version=bindparam("version"), attempt=0,
+)
+# start_trial, tried again: the trial an earlier try started, if its commit went through.
+STARTED_BY = select(trials).where(
+    trials.c.study_id == bindparam("sid"), trials.c.state == _RUNNING, trials.c.started_at == bindparam("now"),
+    trials.c.owner.is_not_distinct_from(bindparam("owner", type_=String)),
+)
+# append_report, tried again: the report an earlier try wrote, if its commit went through.
+REPORT_WRITTEN = select(reports.c.report_id).where(
+    reports.c.trial_id == bindparam("tid"), reports.c.reported_at == bindparam("now"),
+    reports.c.step == bindparam("step"),
+)
+TRIAL = select(trials).where(trials.c.trial_id == bindparam("tid"))
 STUDY_PARAMS = select(study_params.c.name, study_params.c.distribution).where(
     study_params.c.study_id == bindparam("sid")
 )
@@ -68,28 +92,26 @@ STUDY_NAME = select(studies.c.name).where(studies.c.study_id == bindparam("sid")
 PARAMS_ATTRS = select(trials.c.params, trials.c.user_attrs).where(trials.c.trial_id == bindparam("tid"))
 CLAIM_WAITING = (
     trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == WAITING)
-    .values(state=_RUNNING, started_at=bindparam("now"), heartbeat_at=bindparam("now"), version=bindparam("version"))
+    .values(state=_RUNNING, started_at=bindparam("now"), heartbeat_at=bindparam("now"), version=bindparam("version"),
+            attempt=trials.c.attempt + 1, owner=bindparam("owner", type_=String))
     .returning(*trials.c)
 )
 _FINISH_COLUMNS: dict[str, Any] = {
     c: bindparam(c) for c in ("state", "values_json", "value", "error", "finished_at", "heartbeat_at", "version")
 }
-FINISH = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
-    .values(**_FINISH_COLUMNS).returning(*trials.c)
-)
+FINISH = trials.update().where(*_HELD).values(**_FINISH_COLUMNS).returning(*trials.c)
 FINISH_WITH_PARAMS = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
+    trials.update().where(*_HELD)
     .values(**_FINISH_COLUMNS, params=bindparam("params"), user_attrs=bindparam("user_attrs"))
     .returning(*trials.c)
 )
 SET_PARAMS = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
+    trials.update().where(*_HELD)
     .values(params=bindparam("params"), user_attrs=bindparam("user_attrs"), heartbeat_at=bindparam("now"),
             version=bindparam("version"))
 )
 SET_LAST_REPORT = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
+    trials.update().where(*_HELD)
     .values(last_step=bindparam("step"), last_result=bindparam("metrics"), heartbeat_at=bindparam("now"),
             version=bindparam("version"))
 )
@@ -102,7 +124,43 @@ STUDY_REPORTS = (
     .where(trials.c.study_id == bindparam("sid"), reports.c.report_id > bindparam("after"))
     .order_by(reports.c.report_id)
 )
-STATE = select(trials.c.state).where(trials.c.trial_id == bindparam("tid"))
+STATE = select(trials.c.state, trials.c.attempt).where(trials.c.trial_id == bindparam("tid"))
+FINISH_PAUSED = (
+    trials.update().where(trials.c.study_id == bindparam("sid"), trials.c.state == _PAUSED)
+    .values(state=int(TrialState.PRUNED), finished_at=func.coalesce(trials.c.finished_at, bindparam("now")),
+            version=bindparam("version"))
+    .returning(*trials.c)
+)
+
+# -- studies -----------------------------------------------------------------------------
+STUDY_BY_NAME = select(studies).where(studies.c.name == bindparam("name"))
+ALL_STUDIES = select(studies).order_by(studies.c.study_id)
+INSERT_STUDY = studies.insert().values(
+    name=bindparam("name"), directions=bindparam("directions"), metric_names=bindparam("metric_names"),
+    next_number=0, version=0, created_at=bindparam("created_at"), attrs=bindparam("attrs"),
+)
+_study_trials = select(trials.c.trial_id).where(trials.c.study_id == bindparam("sid")).scalar_subquery()
+# delete_study, in this order (foreign keys): reports, trials, parameter registry, the study.
+DELETE_STUDY = (
+    reports.delete().where(reports.c.trial_id.in_(_study_trials)),
+    trials.delete().where(trials.c.study_id == bindparam("sid")),
+    study_params.delete().where(study_params.c.study_id == bindparam("sid")),
+    studies.delete().where(studies.c.study_id == bindparam("sid")),
+)
+TRIAL_REPORTS = (
+    select(reports.c.step, reports.c.metrics).where(reports.c.trial_id == bindparam("tid"))
+    .order_by(reports.c.report_id)
+)
+_complete = (
+    trials.c.study_id == bindparam("sid"), trials.c.state == int(TrialState.COMPLETE), trials.c.value.is_not(None),
+)
+BEST = {
+    False: select(trials).where(*_complete).order_by(trials.c.value.asc()).limit(1),
+    True: select(trials).where(*_complete).order_by(trials.c.value.desc()).limit(1),
+}
+COUNT_STATES = (
+    select(trials.c.state, func.count()).where(trials.c.study_id == bindparam("sid")).group_by(trials.c.state)
+)
 
 # -- PostgreSQL (see the module docstring) ---------------------------------------------
 # The shared lock every write of a study holds (advisory lock key: (_STUDY_LOCK, study_id)).
@@ -137,7 +195,7 @@ _next_number = func.coalesce(
     select(func.max(trials.c.number)).where(trials.c.study_id == bindparam("sid")).scalar_subquery(), -1
 ) + 1
 _NEW_TRIAL = ["study_id", "number", "state", "params", "user_attrs", "system_attrs", "started_at", "heartbeat_at",
-              "version"]
+              "version", "attempt", "owner"]
 
 # start_trial: claim the oldest WAITING trial that no one else is claiming, else insert a new one.
 _oldest_waiting = (
@@ -147,7 +205,8 @@ _oldest_waiting = (
 )
 _claimed = (
     trials.update().where(trials.c.trial_id == _oldest_waiting, trials.c.state == WAITING)
-    .values(state=_RUNNING, started_at=bindparam("now"), heartbeat_at=bindparam("now"), version=_XID)
+    .values(state=_RUNNING, started_at=bindparam("now"), heartbeat_at=bindparam("now"), version=_XID,
+            attempt=trials.c.attempt + 1, owner=bindparam("owner", type_=String))
     .returning(*trials.c).cte("claimed")
 )
 
@@ -167,9 +226,11 @@ def pg_inserts() -> _Inserts:
     def numbered(state: int, started: bool, condition: Any) -> Any:
         """INSERT a trial numbered max + 1; nothing on a conflict (the caller tries again)."""
         now = bindparam("now", type_=Double) if started else literal(None, Double)
+        owner = bindparam("owner", type_=String) if started else literal(None, String)
         return insert(trials).from_select(_NEW_TRIAL, select(
             bindparam("sid", type_=Integer), _next_number, literal(state, SmallInteger), literal("{}", Text),
             literal("{}", Text), bindparam("system_attrs", type_=Text), now, now, _XID,
+            literal(1 if started else 0, Integer), owner,
         ).where(condition)).on_conflict_do_nothing(index_elements=["study_id", "number"])
 
     created = (
@@ -187,14 +248,22 @@ def pg_inserts() -> _Inserts:
 
 _PG_FINISH_COLUMNS = {**_FINISH_COLUMNS, "version": _XID}
 PG_FINISH = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING, _study_locked)
+    trials.update().where(*_HELD, _study_locked)
     .values(**_PG_FINISH_COLUMNS).returning(*trials.c).add_cte(_study_lock)
 )
 PG_FINISH_WITH_PARAMS = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING, _study_locked)
+    trials.update().where(*_HELD, _study_locked)
     .values(**_PG_FINISH_COLUMNS, params=bindparam("params"), user_attrs=bindparam("user_attrs"))
     .returning(*trials.c).add_cte(_study_lock)
 )
+PG_FINISH_PAUSED = (
+    trials.update().where(trials.c.study_id == bindparam("sid"), trials.c.state == _PAUSED, _study_locked)
+    .values(state=int(TrialState.PRUNED), finished_at=func.coalesce(trials.c.finished_at, bindparam("now")),
+            version=_XID)
+    .returning(*trials.c).add_cte(_study_lock)
+)
+# delete_study: the study's lock, exclusively: in-flight writes of it end first, new ones wait.
+PG_LOCK_STUDY = select(func.pg_advisory_xact_lock(_STUDY_LOCK, bindparam("sid", type_=Integer)))
 # get_trials: the changes, with the oldest transaction still running anywhere on the server
 # (every id below it has committed or rolled back) ...
 PG_CHANGED = (
@@ -208,10 +277,7 @@ PG_QUIET = select(
     func.pg_try_advisory_xact_lock(_STUDY_LOCK, bindparam("sid", type_=Integer)),
     _xid8(func.pg_snapshot_xmax(func.pg_current_snapshot())),
 )
-HEARTBEAT = (
-    trials.update().where(trials.c.trial_id == bindparam("tid"), trials.c.state == _RUNNING)
-    .values(heartbeat_at=bindparam("now"))
-)
+HEARTBEAT = trials.update().where(*_HELD).values(heartbeat_at=bindparam("now"))
 RUNNING_TRIALS = select(trials).where(trials.c.study_id == bindparam("sid"), trials.c.state == _RUNNING)
 # In recover_trials' write: locked (PostgreSQL), so a concurrent finish or recovery either
 # went first and is seen, or waits; in trial_id order, so two recoveries cannot deadlock.
@@ -240,6 +306,20 @@ _I_UATTRS, I_SATTRS, _I_START, _I_FINISH = _COL["user_attrs"], _COL["system_attr
 ]
 _I_STEP, _I_RESULT, I_ID, _I_PARAMS = _COL["last_step"], _COL["last_result"], _COL["trial_id"], _COL["params"]
 I_VERSION, I_HEARTBEAT = _COL["version"], _COL["heartbeat_at"]
+_I_ATTEMPT, _I_OWNER = _COL["attempt"], _COL["owner"]
+I_STATE, I_ATTEMPT, I_FINISHED = _I_STATE, _I_ATTEMPT, _I_FINISH
+
+
+_SCOL = {c.name: i for i, c in enumerate(studies.c)}
+S_ID, S_NAME, S_DIRECTIONS, S_CREATED = _SCOL["study_id"], _SCOL["name"], _SCOL["directions"], _SCOL["created_at"]
+
+
+def study_from_row(row: Sequence[Any], distributions: dict[str, Distribution]) -> StudyRecord:
+    """A study from a row with the columns of ``studies`` in table order."""
+    return StudyRecord(
+        row[S_ID], row[S_NAME], loads(row[S_DIRECTIONS]), loads(row[_SCOL["metric_names"]]), distributions,
+        row[S_CREATED], loads(row[_SCOL["attrs"]]),
+    )
 
 
 def trial_from_row(row: Sequence[Any]) -> FrozenTrial:
@@ -250,5 +330,63 @@ def trial_from_row(row: Sequence[Any]) -> FrozenTrial:
         error=row[_I_ERROR], user_attrs=loads(row[_I_UATTRS]), system_attrs=loads(row[I_SATTRS]),
         started_at=row[_I_START], finished_at=row[_I_FINISH], last_step=row[_I_STEP],
         last_result={} if row[_I_RESULT] is None else loads(row[_I_RESULT]), heartbeat_at=row[I_HEARTBEAT],
-        trial_id=row[I_ID], internal_params=loads(row[_I_PARAMS]),
+        trial_id=row[I_ID], internal_params=loads(row[_I_PARAMS]), attempt=row[_I_ATTEMPT], owner=row[_I_OWNER],
     )
+
+
+def pg_changed_trials(cur: Cursor, study_id: int, since: int) -> tuple[list[FrozenTrial], int]:
+    """PostgreSQL's get_trials: the version returned never passes a change that may still commit.
+
+    Versions are transaction ids, handed out when a transaction first writes, not when
+    it commits, so a change with a smaller id than one seen may still be in flight. The
+    version returned is the newest seen, capped at a *horizon* below which every
+    transaction that writes the study has committed (and is seen) or rolled back. Trials
+    changed above the horizon come again at the next call; applying one twice changes
+    nothing. Each statement runs on its own: the lock below is let go at once.
+    """
+    args = {"sid": study_id, "since": since}
+    rows = cur.execute(PG_CHANGED, args).fetchall()
+    if not rows:
+        return [], since
+    # Every id below the oldest transaction still running (anywhere on the server) is done.
+    newest, horizon = int(rows[-1][I_VERSION]), int(rows[-1][-1]) - 1
+    if newest > horizon:
+        # Something older still runs. If it does not write this study (no write of
+        # the study is in flight: each holds the study's shared lock from before it
+        # has an id until it ends), every writer of it with an id below next_id has
+        # finished, and a second read sees them all.
+        quiet, next_id = cur.execute(PG_QUIET, {"sid": study_id}).fetchone()
+        if quiet:
+            rows = cur.execute(PG_CHANGED, args).fetchall()
+            if not rows:
+                return [], since
+            newest, horizon = int(rows[-1][I_VERSION]), max(int(rows[-1][-1]), int(next_id)) - 1
+    return [trial_from_row(r) for r in rows], max(since, min(newest, horizon))
+
+
+def stored_params_attrs(
+    cur: Cursor, trial_id: int, params: Mapping[str, Any] | None, user_attrs: Mapping[str, Any] | None,
+) -> tuple[str, str]:
+    """JSON of params and user attrs: the given ones, or what is stored where None."""
+    if params is None or user_attrs is None:
+        old = cur.execute(PARAMS_ATTRS, {"tid": trial_id}).fetchone()
+        if old is not None:
+            params = loads(old[0]) if params is None else params
+            user_attrs = loads(old[1]) if user_attrs is None else user_attrs
+    return dumps(dict(params or {})), dumps(dict(user_attrs or {}))
+
+
+def refuse(cur: Cursor, trial_id: int, attempt: int) -> None:
+    """Raise why a write of ``attempt`` matched no row: the trial is finished, or the lease lost."""
+    row = cur.execute(STATE, {"tid": trial_id}).fetchone()
+    raise refused_write(trial_id, attempt, None if row is None else row[0], None if row is None else row[1])
+
+
+def finished_earlier(cur: Cursor, args: Mapping[str, Any]) -> FrozenTrial | None:
+    """A retried finish: the trial as an earlier try of the same call left it, if it committed."""
+    row = cur.execute(TRIAL, {"tid": args["tid"]}).fetchone()
+    if row is None or (row[I_STATE], row[I_ATTEMPT], row[I_FINISHED]) != (
+        args["state"], args["attempt"], args["finished_at"]
+    ):
+        return None
+    return trial_from_row(row)

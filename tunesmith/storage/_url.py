@@ -12,8 +12,13 @@ DEFAULT_STORAGE_URL = "sqlite:///tunesmith.db"
 _SQL_PREFIXES = ("sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")
 
 
-def get_storage(storage: Storage | str | os.PathLike[str] | None) -> Storage:
-    """None -> in-memory; ``sqlite:///f.db`` / ``postgresql://...`` -> SQL; a ``.db`` path -> SQLite."""
+def get_storage(storage: Storage | str | os.PathLike[str] | None, read_only: bool = False) -> Storage:
+    """None -> in-memory; ``sqlite:///f.db`` / ``postgresql://...`` -> SQL; a ``.db`` path -> SQLite.
+
+    With ``read_only`` a SQL storage writes nothing at all (no tables, no migration; a
+    missing SQLite file is an error, see :class:`SQLStorage`). A PostgreSQL URL must name
+    its database: ``postgresql://`` alone is refused.
+    """
     from tunesmith.storage.memory import InMemoryStorage
     from tunesmith.storage.sql import SQLStorage
 
@@ -28,9 +33,9 @@ def get_storage(storage: Storage | str | os.PathLike[str] | None) -> Storage:
     if storage.startswith("postgres://"):
         storage = "postgresql://" + storage[len("postgres://"):]
     if storage.startswith(_SQL_PREFIXES):
-        return SQLStorage(storage)
+        return SQLStorage(storage, read_only=read_only)
     if "://" not in storage and storage.endswith((".db", ".sqlite", ".sqlite3")):
-        return SQLStorage(f"sqlite:///{storage}")
+        return SQLStorage(f"sqlite:///{storage}", read_only=read_only)
     raise ValueError(
         f"storage {storage!r} is not understood; use 'sqlite:///path.db', a path ending in .db, "
         "'postgresql://user@host/db', or None for in-memory"

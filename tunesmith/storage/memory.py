@@ -24,11 +24,13 @@ from tunesmith.storage._base import (
     StudySummary,
     check_distributions,
     check_finished_state,
+    check_storable_name,
     dumps,
-    finished_error,
     loads,
     lost_trial_reason,
+    refused_write,
     sort_value,
+    storable_text,
 )
 from tunesmith.trial import FrozenTrial, TrialState
 
@@ -64,6 +66,7 @@ class InMemoryStorage(Storage):
         self._lock = threading.RLock()
         self._studies: dict[int, _Study] = {}
         self._names: dict[str, int] = {}
+        self._next_study_id = 0
         self._next_trial_id = 0
         self._next_report_id = 0
 
@@ -73,6 +76,7 @@ class InMemoryStorage(Storage):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_next_study_id", max(self._studies, default=-1) + 1)
         self._lock = threading.RLock()
 
     def replace_contents(self, other: InMemoryStorage) -> None:
@@ -80,17 +84,20 @@ class InMemoryStorage(Storage):
         with self._lock:
             self._studies, self._names = other._studies, other._names
             self._next_trial_id, self._next_report_id = other._next_trial_id, other._next_report_id
+            self._next_study_id = other._next_study_id
 
     def create_study(
         self, name: str, directions: list[str], metric_names: list[str], load_if_exists: bool = False,
         attrs: Mapping[str, Any] | None = None,
     ) -> StudyRecord:
+        check_storable_name("study", name)
         with self._lock:
             if name in self._names:
                 if load_if_exists:
                     return self.get_study(name)
                 raise DuplicatedStudyError(f"study {name!r} already exists; pass load_if_exists=True to reuse it")
-            study_id = len(self._studies)
+            study_id = self._next_study_id
+            self._next_study_id += 1
             rec = StudyRecord(
                 study_id, name, list(directions), list(metric_names), {}, time.time(), dict(attrs or {}),
             )
@@ -104,6 +111,12 @@ class InMemoryStorage(Storage):
                 raise StudyNotFoundError(f"no study named {name!r} in this storage")
             rec = self._studies[self._names[name]].record
             return dataclasses.replace(rec, distributions=dict(rec.distributions), attrs=dict(rec.attrs))
+
+    def delete_study(self, name: str) -> None:
+        with self._lock:
+            if name not in self._names:
+                raise StudyNotFoundError(f"no study named {name!r} in this storage")
+            del self._studies[self._names.pop(name)]
 
     def list_studies(self) -> list[StudySummary]:
         with self._lock:
@@ -140,7 +153,7 @@ class InMemoryStorage(Storage):
     ) -> int:
         attrs = loads(dumps({**(system_attrs or {}), "fixed_params": dict(fixed_params)}))
         with self._lock:
-            st = self._studies[study_id]
+            st = self._study(study_id)
             number = len(st.trials)
             trial = FrozenTrial(number, TrialState.WAITING, trial_id=self._new_id(), system_attrs=attrs)
             self._bump(st, trial)
@@ -151,53 +164,67 @@ class InMemoryStorage(Storage):
         self._next_trial_id += 1
         return self._next_trial_id
 
-    def start_trial(self, study_id: int) -> FrozenTrial:
+    def _study(self, study_id: int) -> _Study:
+        st = self._studies.get(study_id)
+        if st is None:
+            raise StudyNotFoundError(f"no study with id {study_id} in this storage (deleted?)")
+        return st
+
+    def start_trial(self, study_id: int, owner: str | None = None) -> FrozenTrial:
         now = time.time()
         with self._lock:
-            st = self._studies[study_id]
+            st = self._study(study_id)
             if st.waiting:
                 old = st.trials[st.waiting.pop(0)]
-                trial = old.evolve(state=_RUNNING, started_at=now, heartbeat_at=now)
+                trial = old.evolve(
+                    state=_RUNNING, started_at=now, heartbeat_at=now, attempt=old.attempt + 1, owner=owner,
+                )
             else:
                 trial = FrozenTrial(
                     len(st.trials), _RUNNING, started_at=now, heartbeat_at=now, trial_id=self._new_id(),
+                    attempt=1, owner=owner,
                 )
             self._bump(st, trial)
             return trial
 
-    def _running(self, st: _Study, trial_id: int) -> FrozenTrial:
-        trial = st.trials.get(trial_id)
-        if trial is None or trial.state != _RUNNING:
-            raise finished_error(trial_id, None if trial is None else trial.state)
-        return trial
+    def _running(self, study_id: int, trial_id: int, attempt: int) -> tuple[_Study, FrozenTrial]:
+        """The trial's study and the trial, if ``attempt`` holds it; else why the write is refused."""
+        st = self._studies.get(study_id)  # None: the study was deleted meanwhile
+        trial = None if st is None else st.trials.get(trial_id)
+        if st is None or trial is None or trial.state != _RUNNING or trial.attempt != attempt:
+            raise refused_write(trial_id, attempt, None if trial is None else trial.state,
+                                None if trial is None else trial.attempt)
+        return st, trial
 
     def _register(self, st: _Study, distributions: Mapping[str, Distribution] | None) -> None:
         if distributions:
             known = st.record.distributions
             known.update(check_distributions(st.record.name, known, distributions))
 
+    def heartbeat(self, study_id: int, trial_id: int, attempt: int) -> None:
+        with self._lock:
+            st, trial = self._running(study_id, trial_id, attempt)
+            st.trials[trial_id] = trial.evolve(heartbeat_at=time.time())  # no version bump
+
     def update_trial(
         self, study_id: int, trial_id: int, params: Mapping[str, Any] | None = None,
         distributions: Mapping[str, Distribution] | None = None,
-        user_attrs: Mapping[str, Any] | None = None,
+        user_attrs: Mapping[str, Any] | None = None, *, attempt: int,
     ) -> None:
         now = time.time()
         with self._lock:
-            st = self._studies[study_id]
-            trial = self._running(st, trial_id)
-            if params is None and distributions is None and user_attrs is None:
-                st.trials[trial_id] = trial.evolve(heartbeat_at=now)  # a heartbeat: no version bump
-                return
+            st, trial = self._running(study_id, trial_id, attempt)
             self._register(st, distributions)
             self._bump(st, trial.evolve(
                 internal_params=trial.internal_params if params is None else dict(params),
                 user_attrs=trial.user_attrs if user_attrs is None else dict(user_attrs), heartbeat_at=now,
             ))
 
-    def append_report(self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
+    def append_report(
+        self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any], *, attempt: int,
+    ) -> None:
         with self._lock:
-            st = self._studies[study_id]
-            trial = self._running(st, trial_id)
+            st, trial = self._running(study_id, trial_id, attempt)
             st.reports.setdefault(trial_id, []).append((step, dict(metrics)))
             self._next_report_id += 1
             st.report_log.append(Report(self._next_report_id, trial_id, step, dict(metrics)))
@@ -207,16 +234,15 @@ class InMemoryStorage(Storage):
         self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
         error: str | None = None, params: Mapping[str, Any] | None = None,
         distributions: Mapping[str, Distribution] | None = None,
-        user_attrs: Mapping[str, Any] | None = None,
+        user_attrs: Mapping[str, Any] | None = None, *, attempt: int,
     ) -> FrozenTrial:
         check_finished_state(state)
         with self._lock:
-            st = self._studies[study_id]
-            trial = self._running(st, trial_id)
+            st, trial = self._running(study_id, trial_id, attempt)
             self._register(st, distributions)
             done = trial.evolve(
                 state=TrialState(state), values=None if values is None else list(values),
-                error=error, finished_at=time.time(),
+                error=storable_text(error), finished_at=time.time(),
                 internal_params=trial.internal_params if params is None else dict(params),
                 user_attrs=trial.user_attrs if user_attrs is None else dict(user_attrs),
             )
@@ -232,6 +258,18 @@ class InMemoryStorage(Storage):
             self._bump(st, trial.evolve(state=TrialState.WAITING, heartbeat_at=None))
             bisect.insort(st.waiting, trial_id, key=lambda tid: st.trials[tid].number)
             return True
+
+    def finish_paused(self, study_id: int) -> list[FrozenTrial]:
+        now = time.time()
+        with self._lock:
+            st = self._studies[study_id]
+            changed = []
+            for trial in list(st.trials.values()):
+                if trial.state == TrialState.PAUSED:
+                    done = trial.evolve(state=TrialState.PRUNED, finished_at=trial.finished_at or now)
+                    self._bump(st, done)
+                    changed.append(done)
+            return changed
 
     def recover_trials(
         self, study_id: int, *, stale_before: float | None = None, trial_ids: list[int] | None = None,
@@ -258,7 +296,7 @@ class InMemoryStorage(Storage):
                 else:
                     new = trial.evolve(
                         state=TrialState.FAILED, finished_at=now,
-                        error=lost_trial_reason(reason, trial.heartbeat_at, now),
+                        error=storable_text(lost_trial_reason(reason, trial.heartbeat_at, now)),
                     )
                 self._bump(st, new)
                 changed.append(new)

@@ -19,10 +19,20 @@ Instead (schema 2):
   order, see ``get_study_reports``).
 - A trial's version is the id of the transaction that last wrote it. Ids are handed
   out in start order, not commit order, so a reader must not skip past an id whose
-  transaction may still commit: see ``SQLStorage._pg_changed_trials``. Every write holds
+  transaction may still commit: see ``_statements.pg_changed_trials``. Every write holds
   a shared advisory lock on its study (writers do not block each other), taken
   before the transaction gets its id; a reader that briefly gets the lock
   exclusively knows that no write of the study is in flight.
+
+Every call runs on the calling thread's connection and is retried on a fresh one
+through transient errors (a lost connection, a lock held too long: see
+:mod:`._retry`). A write whose connection broke after its COMMIT was sent may have
+committed: tried again, ``start_trial``, ``append_report`` and ``finish_trial`` first
+look for what the earlier try wrote (by its timestamp) and return that; the other
+writes are idempotent, except ``enqueue_trial``, which may then queue its trial twice.
+
+Opened with ``read_only=True`` the storage writes nothing, ever (see :mod:`._database`);
+its write methods raise StorageError.
 
 >>> import tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "demo.db")
@@ -34,19 +44,10 @@ Instead (schema 2):
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any
-
-from sqlalchemy import (
-    create_engine,
-    event,
-    func,
-    select,
-)
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from tunesmith.distributions import Distribution, distribution_from_json
 from tunesmith.exceptions import DuplicatedStudyError, StorageError, StudyNotFoundError
@@ -57,21 +58,28 @@ from tunesmith.storage._base import (
     StudySummary,
     check_distributions,
     check_finished_state,
+    check_storable_name,
     dumps,
-    finished_error,
     loads,
     lost_trial_reason,
     sort_value,
+    storable_text,
 )
+from tunesmith.storage._database import open_database
 from tunesmith.storage._dbapi import Cursor, Session
-from tunesmith.storage._schema import ensure_schema, reports, studies, study_params, trials
+from tunesmith.storage._retry import RetryPolicy, is_integrity_error
 from tunesmith.storage._statements import (
+    ALL_STUDIES,
+    BEST,
     BUMP,
     BUMP_NUMBER,
     CHANGED,
     CLAIM_WAITING,
+    COUNT_STATES,
+    DELETE_STUDY,
     FAIL_LOST,
     FINISH,
+    FINISH_PAUSED,
     FINISH_WITH_PARAMS,
     FIRST_WAITING,
     HEARTBEAT,
@@ -81,27 +89,38 @@ from tunesmith.storage._statements import (
     I_VERSION,
     INSERT_REPORT,
     INSERT_RUNNING,
+    INSERT_STUDY,
     INSERT_STUDY_PARAM,
+    INSERT_WAITING,
     LOCK_RUNNING,
-    PARAMS_ATTRS,
     PG_BEGIN_CHANGE,
     PG_BEGIN_REPORT,
-    PG_CHANGED,
     PG_FINISH,
+    PG_FINISH_PAUSED,
     PG_FINISH_WITH_PARAMS,
-    PG_QUIET,
+    PG_LOCK_STUDY,
+    REPORT_WRITTEN,
     REQUEUE,
     RESUME,
     RUNNING_TRIALS,
+    S_CREATED,
+    S_ID,
+    S_NAME,
     SET_LAST_REPORT,
     SET_PARAMS,
-    STATE,
+    STARTED_BY,
+    STUDY_BY_NAME,
     STUDY_NAME,
     STUDY_PARAMS,
     STUDY_REPORTS,
+    TRIAL_REPORTS,
     UNBUMP_NUMBER,
-    WAITING,
+    finished_earlier,
+    pg_changed_trials,
     pg_inserts,
+    refuse,
+    stored_params_attrs,
+    study_from_row,
     trial_from_row,
 )
 from tunesmith.trial import FrozenTrial, TrialState
@@ -115,161 +134,213 @@ class SQLStorage(Storage):
     Args:
         url: ``sqlite:///path/to/file.db`` or ``postgresql://user@host/db``.
         busy_timeout: seconds a SQLite writer waits for the lock before failing.
+        read_only: write nothing, not even the tables of an empty database; every write
+            method raises StorageError.
+        retry_timeout: seconds a call keeps retrying, on a fresh connection, through
+            transient errors (a lost connection, a lock held too long) before it raises
+            StorageError.
     """
 
-    def __init__(self, url: str, busy_timeout: float = 60.0) -> None:
+    def __init__(
+        self, url: str, busy_timeout: float = 60.0, *, read_only: bool = False, retry_timeout: float = 60.0,
+    ) -> None:
         self.url = url
-        self._sqlite = url.startswith("sqlite")
-        if self._sqlite and url in ("sqlite://", "sqlite:///:memory:"):
-            raise ValueError("use InMemoryStorage (storage=None) for an in-memory study, not SQLite :memory:")
-        kwargs: dict[str, Any] = {}
-        if url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
-        try:
-            self._engine = create_engine(url, **kwargs)
-        except Exception as e:  # unknown dialect, missing driver...
-            raise StorageError(f"cannot use storage URL {self.url!r}: {e}") from e
-        if self._sqlite:
-            self._setup_sqlite(busy_timeout)
-        ensure_schema(self._engine, self.url)
-        if self._sqlite:
-            with self._read() as conn:
-                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        self.read_only = read_only
+        self._busy_timeout = busy_timeout
+        self._policy = RetryPolicy(timeout=retry_timeout)
+        db = open_database(url, read_only=read_only, busy_timeout=busy_timeout)
+        self._engine, self._sqlite, self._where = db.engine, db.sqlite, db.where
         self._dists: dict[int, dict[str, Distribution]] = {}
         self._names: dict[int, str] = {}
-        self._session = Session(self._engine, self._sqlite)
-
-    def _setup_sqlite(self, busy_timeout: float) -> None:
-        @event.listens_for(self._engine, "connect")
-        def _connect(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
-            cur = dbapi_conn.cursor()
-            cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-            cur.execute("PRAGMA synchronous = NORMAL")  # durable in WAL mode up to power loss
-            cur.execute("PRAGMA foreign_keys = ON")
-            cur.close()
-
-        @event.listens_for(self._engine, "begin")
-        def _begin(conn: Connection) -> None:
-            if conn.get_execution_options().get("tunesmith_read"):
-                return  # reads run statement by statement, in autocommit
-            # Take the write lock up front: a deferred transaction that later writes can
-            # fail with SQLITE_BUSY without waiting, whatever the busy timeout.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        self._session = Session(self._engine, self._sqlite, self._policy, self._where)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"url": self.url}
+        return {
+            "url": self.url, "busy_timeout": self._busy_timeout, "read_only": self.read_only,
+            "retry_timeout": self._policy.timeout,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["url"])  # type: ignore[misc]
+        self.__init__(  # type: ignore[misc]
+            state["url"], state.get("busy_timeout", 60.0), read_only=state.get("read_only", False),
+            retry_timeout=state.get("retry_timeout", 60.0),
+        )
 
     def __repr__(self) -> str:
-        return f"SQLStorage({self.url!r})"
+        return f"SQLStorage({self.url!r}{', read_only=True' if self.read_only else ''})"
 
     def close(self) -> None:
         """Close this process's connections (the storage reopens them on next use)."""
         self._session.close()
         self._engine.dispose()
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self._engine.begin() as conn:
-            yield conn
+    def _rows(self, what: str, stmt: Any, args: Mapping[str, Any]) -> list[Any]:
+        """The rows of one read statement (retried like every call)."""
+        return self._session.run(what, lambda cur, _: cur.execute(stmt, args).fetchall(), transaction=False)
 
-    def _read(self) -> Connection:
-        return self._engine.connect().execution_options(tunesmith_read=True)
+    def _writable(self, what: str) -> None:
+        if self.read_only:
+            raise StorageError(f"{what}: {self._where} is open read-only; open it without read_only to write")
 
     # -- studies ----------------------------------------------------------------------
     def create_study(
         self, name: str, directions: list[str], metric_names: list[str], load_if_exists: bool = False,
         attrs: Mapping[str, Any] | None = None,
     ) -> StudyRecord:
-        try:
-            with self._write() as conn:
-                exists = conn.execute(select(studies.c.study_id).where(studies.c.name == name)).first()
-                if exists is None:
-                    conn.execute(studies.insert().values(
-                        name=name, directions=dumps(directions), metric_names=dumps(metric_names),
-                        next_number=0, version=0, created_at=time.time(), attrs=dumps(dict(attrs or {})),
-                    ))
-                elif not load_if_exists:
-                    raise DuplicatedStudyError(
-                        f"study {name!r} already exists in {self.url}; pass load_if_exists=True to reuse it"
-                    )
-        except IntegrityError:  # another process created it between our check and insert
-            if not load_if_exists:
-                raise DuplicatedStudyError(f"study {name!r} already exists in {self.url}") from None
+        self._writable("create_study")
+        check_storable_name("study", name)
+        args = {
+            "name": name, "directions": dumps(directions), "metric_names": dumps(metric_names),
+            "created_at": time.time(), "attrs": dumps(dict(attrs or {})),
+        }
+
+        def create(cur: Cursor, retry: bool) -> None:
+            row = cur.execute(STUDY_BY_NAME, {"name": name}).fetchone()
+            # Tried again after a lost commit, the study found may be the one we created.
+            if row is not None and not load_if_exists and not (retry and row[S_CREATED] == args["created_at"]):
+                raise DuplicatedStudyError(
+                    f"study {name!r} already exists in {self._where}; pass load_if_exists=True to reuse it"
+                )
+            if row is None:
+                try:
+                    cur.execute(INSERT_STUDY, args)
+                except Exception as e:  # another process created it between our check and insert
+                    if not is_integrity_error(e):
+                        raise
+                    if not load_if_exists:
+                        raise DuplicatedStudyError(f"study {name!r} already exists in {self._where}") from None
+
+        self._session.run("create_study", create)
         return self.get_study(name)
 
     def get_study(self, name: str) -> StudyRecord:
-        with self._read() as conn:
-            row = conn.execute(select(studies).where(studies.c.name == name)).first()
+        if "\x00" in name:  # not a name any study can have (and PostgreSQL cannot even compare it)
+            raise StudyNotFoundError(f"no study named {name!r} in {self._where}")
+
+        def read(cur: Cursor, retry: bool) -> tuple[Any, list[Any]]:
+            row = cur.execute(STUDY_BY_NAME, {"name": name}).fetchone()
             if row is None:
-                raise StudyNotFoundError(f"no study named {name!r} in {self.url}")
-            dist_rows = conn.execute(
-                select(study_params.c.name, study_params.c.distribution)
-                .where(study_params.c.study_id == row.study_id)
-            ).all()
+                return None, []
+            return row, cur.execute(STUDY_PARAMS, {"sid": row[S_ID]}).fetchall()
+
+        row, dist_rows = self._session.run("get_study", read, transaction=False)
+        if row is None:
+            raise StudyNotFoundError(f"no study named {name!r} in {self._where}")
         dists = {n: distribution_from_json(d) for n, d in dist_rows}
-        self._dists[row.study_id] = dict(dists)
-        self._names[row.study_id] = row.name
-        return StudyRecord(
-            row.study_id, row.name, loads(row.directions), loads(row.metric_names), dists, row.created_at,
-            loads(row.attrs),
-        )
+        self._dists[row[S_ID]] = dict(dists)
+        self._names[row[S_ID]] = row[S_NAME]
+        return study_from_row(row, dists)
 
     def list_studies(self) -> list[StudySummary]:
-        with self._read() as conn:
-            rows = conn.execute(select(studies).order_by(studies.c.study_id)).all()
         out = []
-        for row in rows:
-            directions = loads(row.directions)
-            counts = self.count_trials(row.study_id)
-            best = self.best_trial(row.study_id, directions[0] == "maximize")
+        for row in self._rows("list_studies", ALL_STUDIES, {}):
+            rec = study_from_row(row, {})
+            counts = self.count_trials(rec.study_id)
+            best = self.best_trial(rec.study_id, rec.directions[0] == "maximize")
             out.append(StudySummary(
-                row.name, directions, loads(row.metric_names), sum(counts.values()), counts,
-                sort_value(best.values) if best else None, row.created_at,
+                rec.name, rec.directions, rec.metric_names, sum(counts.values()), counts,
+                sort_value(best.values) if best else None, rec.created_at,
             ))
         return out
+
+    def delete_study(self, name: str) -> None:
+        self._writable("delete_study")
+        if "\x00" in name:
+            raise StudyNotFoundError(f"no study named {name!r} in {self._where}")
+
+        def delete(cur: Cursor, retry: bool) -> int | None:
+            row = cur.execute(STUDY_BY_NAME, {"name": name}).fetchone()
+            if row is None:
+                if retry:
+                    return None  # an earlier try deleted it, though its commit was not acknowledged
+                raise StudyNotFoundError(f"no study named {name!r} in {self._where}")
+            sid = int(row[S_ID])
+            if not self._sqlite:
+                cur.execute(PG_LOCK_STUDY, {"sid": sid})  # in-flight writes of the study end first
+            for stmt in DELETE_STUDY:
+                cur.execute(stmt, {"sid": sid})
+            return sid
+
+        sid = self._session.run("delete_study", delete)
+        if sid is not None:
+            self._dists.pop(sid, None)
+            self._names.pop(sid, None)
 
     # -- trials -----------------------------------------------------------------------
     def enqueue_trial(
         self, study_id: int, fixed_params: Mapping[str, Any], system_attrs: Mapping[str, Any] | None = None,
     ) -> int:
+        self._writable("enqueue_trial")
         attrs = dumps({**(system_attrs or {}), "fixed_params": dict(fixed_params)})
         if not self._sqlite:
             args = {"sid": study_id, "system_attrs": attrs}
-            with self._session.autocommit() as cur:
-                while (row := cur.execute(pg_inserts().enqueue, args).fetchone()) is None:
-                    pass  # another writer took that number (see the module docstring): take the next
-            return int(row[0])
-        with self._write() as conn:
-            version, next_number = conn.execute(BUMP_NUMBER, {"sid": study_id}).one()
-            number = next_number - 1
-            conn.execute(trials.insert().values(
-                study_id=study_id, number=number, state=WAITING, params="{}", user_attrs="{}",
-                system_attrs=attrs, version=version,
-            ))
-        return number
 
-    def start_trial(self, study_id: int) -> FrozenTrial:
+            def insert(cur: Cursor, retry: bool) -> int:
+                with self._study_exists(study_id):
+                    while (row := cur.execute(pg_inserts().enqueue, args).fetchone()) is None:
+                        pass  # another writer took that number (see the module docstring): take the next
+                return int(row[0])
+
+            return self._session.run("enqueue_trial", insert, transaction=False)
+
+        def enqueue(cur: Cursor, retry: bool) -> int:
+            version, next_number = self._bump_number(cur, study_id)
+            args = {"sid": study_id, "number": next_number - 1, "system_attrs": attrs, "version": version}
+            cur.execute(INSERT_WAITING, args)
+            return int(next_number - 1)
+
+        return self._session.run("enqueue_trial", enqueue)
+
+    def start_trial(self, study_id: int, owner: str | None = None) -> FrozenTrial:
+        self._writable("start_trial")
         now = time.time()
+        args = {"sid": study_id, "now": now, "system_attrs": "{}", "owner": owner}
         if not self._sqlite:  # one statement, a transaction of its own (see pg_inserts)
-            args = {"sid": study_id, "now": now, "system_attrs": "{}"}
-            with self._session.autocommit() as cur:
-                while (row := cur.execute(pg_inserts().start, args).fetchone()) is None:
-                    pass  # another writer took that number (see the module docstring): take the next
-            return trial_from_row(row)
-        with self._session.write() as cur:
-            version, next_number = cur.execute(BUMP_NUMBER, {"sid": study_id}).fetchone()
+
+            def insert(cur: Cursor, retry: bool) -> FrozenTrial:
+                if retry and (row := cur.execute(STARTED_BY, args).fetchone()) is not None:
+                    return trial_from_row(row)  # the earlier try's commit went through
+                with self._study_exists(study_id):
+                    while (row := cur.execute(pg_inserts().start, args).fetchone()) is None:
+                        pass  # another writer took that number (see the module docstring): take the next
+                return trial_from_row(row)
+
+            return self._session.run("start_trial", insert, transaction=False)
+
+        def start(cur: Cursor, retry: bool) -> FrozenTrial:
+            if retry and (row := cur.execute(STARTED_BY, args).fetchone()) is not None:
+                return trial_from_row(row)
+            version, next_number = self._bump_number(cur, study_id)
             waiting = cur.execute(FIRST_WAITING, {"sid": study_id}).fetchone()
             if waiting is not None:
                 cur.execute(UNBUMP_NUMBER, {"sid": study_id})
-                row = cur.execute(CLAIM_WAITING, {"tid": waiting[0], "now": now, "version": version}).fetchone()
-                return trial_from_row(row)
-            args = {"sid": study_id, "number": next_number - 1, "now": now, "version": version}
-            trial_id = cur.execute(INSERT_RUNNING, args).fetchone()[0]
-        return FrozenTrial(next_number - 1, TrialState.RUNNING, started_at=now, heartbeat_at=now, trial_id=trial_id)
+                claim = {"tid": waiting[0], "now": now, "version": version, "owner": owner}
+                return trial_from_row(cur.execute(CLAIM_WAITING, claim).fetchone())
+            new = {**args, "number": next_number - 1, "version": version}
+            trial_id = cur.execute(INSERT_RUNNING, new).fetchone()[0]
+            return FrozenTrial(
+                next_number - 1, TrialState.RUNNING, started_at=now, heartbeat_at=now, trial_id=trial_id,
+                attempt=1, owner=owner,
+            )
+
+        return self._session.run("start_trial", start)
+
+    def _bump_number(self, cur: Cursor, study_id: int) -> tuple[int, int]:
+        """SQLite: the study's next version and trial number, taken."""
+        row = cur.execute(BUMP_NUMBER, {"sid": study_id}).fetchone()
+        if row is None:
+            raise StudyNotFoundError(f"no study with id {study_id} in {self._where} (deleted?)")
+        return int(row[0]), int(row[1])
+
+    @contextlib.contextmanager
+    def _study_exists(self, study_id: int) -> Iterator[None]:
+        """PostgreSQL: a new trial of a study that is gone breaks its foreign key: StudyNotFoundError."""
+        try:
+            yield
+        except Exception as e:
+            if is_integrity_error(e):
+                raise StudyNotFoundError(f"no study with id {study_id} in {self._where} (deleted?)") from None
+            raise
 
     def _register(self, cur: Cursor, study_id: int, distributions: Mapping[str, Distribution] | None) -> None:
         if not distributions:
@@ -306,7 +377,8 @@ class SQLStorage(Storage):
         study (``get_study_reports`` relies on it).
         """
         if self._sqlite:
-            return int(cur.execute(BUMP, {"sid": study_id}).fetchone()[0])
+            row = cur.execute(BUMP, {"sid": study_id}).fetchone()
+            return 0 if row is None else int(row[0])  # None: the study was deleted, none of its trials match
         return int(cur.execute(PG_BEGIN_REPORT if report else PG_BEGIN_CHANGE, {"sid": study_id}).fetchone()[0])
 
     def _study_name(self, cur: Cursor, study_id: int) -> str:
@@ -314,88 +386,125 @@ class SQLStorage(Storage):
             self._names[study_id] = str(cur.execute(STUDY_NAME, {"sid": study_id}).fetchone()[0])
         return self._names[study_id]
 
-    @staticmethod
-    def _stored_params_attrs(
-        cur: Cursor, trial_id: int, params: Mapping[str, Any] | None, user_attrs: Mapping[str, Any] | None,
-    ) -> tuple[str, str]:
-        """JSON of params and user attrs: the given ones, or what is stored where None."""
-        if params is None or user_attrs is None:
-            old = cur.execute(PARAMS_ATTRS, {"tid": trial_id}).fetchone()
-            if old is not None:
-                params = loads(old[0]) if params is None else params
-                user_attrs = loads(old[1]) if user_attrs is None else user_attrs
-        return dumps(dict(params or {})), dumps(dict(user_attrs or {}))
+    def heartbeat(self, study_id: int, trial_id: int, attempt: int) -> None:
+        self._writable("heartbeat")
 
-    def _raise_finished(self, cur: Cursor, trial_id: int) -> None:
-        row = cur.execute(STATE, {"tid": trial_id}).fetchone()
-        raise finished_error(trial_id, None if row is None else row[0])
+        def beat(cur: Cursor, retry: bool) -> None:  # the trial row only: one statement
+            if cur.execute(HEARTBEAT, {"tid": trial_id, "now": time.time(), "attempt": attempt}).rowcount != 1:
+                refuse(cur, trial_id, attempt)
+
+        self._session.run("heartbeat", beat, transaction=False)
 
     def update_trial(
         self, study_id: int, trial_id: int, params: Mapping[str, Any] | None = None,
         distributions: Mapping[str, Distribution] | None = None,
-        user_attrs: Mapping[str, Any] | None = None,
+        user_attrs: Mapping[str, Any] | None = None, *, attempt: int,
     ) -> None:
+        self._writable("update_trial")
         now = time.time()
-        if params is None and distributions is None and user_attrs is None:
-            with self._session.write() as cur:  # a heartbeat: the trial row only
-                if cur.execute(HEARTBEAT, {"tid": trial_id, "now": now}).rowcount != 1:
-                    self._raise_finished(cur, trial_id)
-            return
-        with self._session.write() as cur:
+
+        def update(cur: Cursor, retry: bool) -> None:
             version = self._begin_change(cur, study_id)
             self._register(cur, study_id, distributions)
-            params_json, attrs_json = self._stored_params_attrs(cur, trial_id, params, user_attrs)
-            args = {"tid": trial_id, "params": params_json, "user_attrs": attrs_json, "now": now, "version": version}
+            params_json, attrs_json = stored_params_attrs(cur, trial_id, params, user_attrs)
+            args = {"tid": trial_id, "params": params_json, "user_attrs": attrs_json, "now": now, "version": version,
+                    "attempt": attempt}
             if cur.execute(SET_PARAMS, args).rowcount != 1:
-                self._raise_finished(cur, trial_id)
+                refuse(cur, trial_id, attempt)
 
-    def append_report(self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any]) -> None:
-        now = time.time()
-        text = dumps(dict(metrics))
-        with self._session.write() as cur:
-            version = self._begin_change(cur, study_id, report=True)
-            args = {"tid": trial_id, "step": step, "metrics": text, "now": now, "version": version}
+        self._session.run("update_trial", update)
+
+    def append_report(
+        self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any], *, attempt: int,
+    ) -> None:
+        self._writable("append_report")
+        args = {"tid": trial_id, "step": step, "metrics": dumps(dict(metrics)), "now": time.time(),
+                "attempt": attempt}
+
+        def append(cur: Cursor, retry: bool) -> None:
+            args["version"] = self._begin_change(cur, study_id, report=True)
+            if retry and cur.execute(REPORT_WRITTEN, args).fetchone() is not None:
+                return  # the earlier try's commit went through
             if cur.execute(SET_LAST_REPORT, args).rowcount != 1:
-                self._raise_finished(cur, trial_id)
+                refuse(cur, trial_id, attempt)
             cur.execute(INSERT_REPORT, args)
+
+        self._session.run("append_report", append)
 
     def finish_trial(
         self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
         error: str | None = None, params: Mapping[str, Any] | None = None,
         distributions: Mapping[str, Distribution] | None = None,
-        user_attrs: Mapping[str, Any] | None = None,
+        user_attrs: Mapping[str, Any] | None = None, *, attempt: int,
     ) -> FrozenTrial:
+        self._writable("finish_trial")
         check_finished_state(state)
         now = time.time()
-        simple = (params is None) == (user_attrs is None) and not distributions
-        if not self._sqlite and simple:
-            return self._finish_in_one_statement(study_id, trial_id, state, values, error, params, user_attrs, now)
-        with self._session.write() as cur:
-            version = self._begin_change(cur, study_id)
+        args: dict[str, Any] = {
+            "sid": study_id, "tid": trial_id, "state": int(state), "attempt": attempt,
+            "values_json": None if values is None else dumps(list(values)), "value": sort_value(values),
+            "error": storable_text(error), "finished_at": now, "heartbeat_at": now,
+        }
+        if not self._sqlite and (params is None) == (user_attrs is None) and not distributions:
+            # PostgreSQL: one statement, a transaction of its own; nothing to register.
+            stmt = PG_FINISH
+            if params is not None:
+                args["params"], args["user_attrs"] = dumps(dict(params)), dumps(dict(user_attrs or {}))
+                stmt = PG_FINISH_WITH_PARAMS
+
+            def finish_now(cur: Cursor, retry: bool) -> FrozenTrial:
+                if retry and (done := finished_earlier(cur, args)) is not None:
+                    return done
+                row = cur.execute(stmt, args).fetchone()
+                if row is None:
+                    refuse(cur, trial_id, attempt)
+                return trial_from_row(row)
+
+            return self._session.run("finish_trial", finish_now, transaction=False)
+
+        def finish(cur: Cursor, retry: bool) -> FrozenTrial:
+            args["version"] = self._begin_change(cur, study_id)
+            if retry and (done := finished_earlier(cur, args)) is not None:
+                return done
             self._register(cur, study_id, distributions)
-            args: dict[str, Any] = {
-                "tid": trial_id, "state": int(state), "values_json": None if values is None else dumps(list(values)),
-                "value": sort_value(values), "error": error, "finished_at": now, "heartbeat_at": now,
-                "version": version,
-            }
             stmt = FINISH
             if params is not None or user_attrs is not None:
-                args["params"], args["user_attrs"] = self._stored_params_attrs(cur, trial_id, params, user_attrs)
+                args["params"], args["user_attrs"] = stored_params_attrs(cur, trial_id, params, user_attrs)
                 stmt = FINISH_WITH_PARAMS
             row = cur.execute(stmt, args).fetchone()
             if row is None:
-                self._raise_finished(cur, trial_id)
-        return trial_from_row(row)
+                refuse(cur, trial_id, attempt)
+            return trial_from_row(row)
+
+        return self._session.run("finish_trial", finish)
 
     def resume_trial(self, study_id: int, trial_id: int) -> bool:
-        with self._session.write() as cur:
+        self._writable("resume_trial")
+
+        def resume(cur: Cursor, retry: bool) -> bool:
             version = self._begin_change(cur, study_id)
             return int(cur.execute(RESUME, {"tid": trial_id, "version": version}).rowcount) == 1
+
+        return self._session.run("resume_trial", resume)
+
+    def finish_paused(self, study_id: int) -> list[FrozenTrial]:
+        self._writable("finish_paused")
+        args = {"sid": study_id, "now": time.time()}
+        if not self._sqlite:  # one statement
+            rows = self._rows("finish_paused", PG_FINISH_PAUSED, args)
+        else:
+
+            def finish(cur: Cursor, retry: bool) -> list[Any]:
+                return cur.execute(FINISH_PAUSED, {**args, "version": self._begin_change(cur, study_id)}).fetchall()
+
+            rows = self._session.run("finish_paused", finish)
+        return [trial_from_row(r) for r in rows]
 
     def recover_trials(
         self, study_id: int, *, stale_before: float | None = None, trial_ids: list[int] | None = None,
         max_retries: int = 0, reason: str = "",
     ) -> list[FrozenTrial]:
+        self._writable("recover_trials")
         wanted = set(trial_ids or ())
 
         def lost(row: Sequence[Any]) -> bool:
@@ -403,12 +512,12 @@ class SQLStorage(Storage):
             return row[I_ID] in wanted or (stale_before is not None and (beat is None or beat < stale_before))
 
         # A read first: the common answer is "none", and it takes no write lock.
-        with self._session.read() as cur:
-            if not any(lost(r) for r in cur.execute(RUNNING_TRIALS, {"sid": study_id}).fetchall()):
-                return []
+        if not any(lost(r) for r in self._rows("recover_trials", RUNNING_TRIALS, {"sid": study_id})):
+            return []
         now = time.time()
-        changed = []
-        with self._session.write() as cur:
+
+        def recover(cur: Cursor, retry: bool) -> list[FrozenTrial]:
+            changed = []
             version = self._begin_change(cur, study_id)
             for row in cur.execute(LOCK_RUNNING, {"sid": study_id}).fetchall():
                 if not lost(row):
@@ -420,103 +529,41 @@ class SQLStorage(Storage):
                     args["system_attrs"] = dumps({**attrs, "retries": retries + 1})
                     new = cur.execute(REQUEUE, args).fetchone()
                 else:
-                    args.update(error=lost_trial_reason(reason, row[I_HEARTBEAT], now), now=now)
+                    args.update(error=storable_text(lost_trial_reason(reason, row[I_HEARTBEAT], now)), now=now)
                     new = cur.execute(FAIL_LOST, args).fetchone()
                 if new is not None:
                     changed.append(trial_from_row(new))
-        return changed
+            return changed
 
-    def _finish_in_one_statement(
-        self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None, error: str | None,
-        params: Mapping[str, Any] | None, user_attrs: Mapping[str, Any] | None, now: float,
-    ) -> FrozenTrial:
-        """PostgreSQL's finish: one statement, a transaction of its own; distributions are already registered."""
-        args: dict[str, Any] = {
-            "sid": study_id, "tid": trial_id, "state": int(state),
-            "values_json": None if values is None else dumps(list(values)), "value": sort_value(values),
-            "error": error, "finished_at": now, "heartbeat_at": now,
-        }
-        stmt = PG_FINISH
-        if params is not None:
-            args["params"], args["user_attrs"] = dumps(dict(params)), dumps(dict(user_attrs or {}))
-            stmt = PG_FINISH_WITH_PARAMS
-        with self._session.autocommit() as cur:
-            row = cur.execute(stmt, args).fetchone()
-            if row is None:
-                self._raise_finished(cur, trial_id)
-        return trial_from_row(row)
+        return self._session.run("recover_trials", recover)
 
+    # -- reading ----------------------------------------------------------------------
     def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
         if not self._sqlite:
-            return self._pg_changed_trials(study_id, since_version)
-        with self._session.read() as cur:
-            rows = cur.execute(CHANGED, {"sid": study_id, "since": since_version}).fetchall()
+            return self._session.run(
+                "get_trials", lambda cur, _: pg_changed_trials(cur, study_id, since_version), transaction=False,
+            )
+        rows = self._rows("get_trials", CHANGED, {"sid": study_id, "since": since_version})
         if not rows:
             return [], since_version
         return [trial_from_row(r) for r in rows], int(rows[-1][I_VERSION])
 
-    def _pg_changed_trials(self, study_id: int, since: int) -> tuple[list[FrozenTrial], int]:
-        """PostgreSQL's get_trials: the version returned never passes a change that may still commit.
-
-        Versions are transaction ids, handed out when a transaction first writes, not when
-        it commits, so a change with a smaller id than one seen may still be in flight. The
-        version returned is the newest seen, capped at a *horizon* below which every
-        transaction that writes the study has committed (and is seen) or rolled back. Trials
-        changed above the horizon come again at the next call; applying one twice changes
-        nothing.
-        """
-        args = {"sid": study_id, "since": since}
-        with self._session.read() as cur:  # each statement on its own: the lock below is let go at once
-            rows = cur.execute(PG_CHANGED, args).fetchall()
-            if not rows:
-                return [], since
-            # Every id below the oldest transaction still running (anywhere on the server) is done.
-            newest, horizon = int(rows[-1][I_VERSION]), int(rows[-1][-1]) - 1
-            if newest > horizon:
-                # Something older still runs. If it does not write this study (no write of
-                # the study is in flight: each holds the study's shared lock from before it
-                # has an id until it ends), every writer of it with an id below next_id has
-                # finished, and a second read sees them all.
-                quiet, next_id = cur.execute(PG_QUIET, {"sid": study_id}).fetchone()
-                if quiet:
-                    rows = cur.execute(PG_CHANGED, args).fetchall()
-                    if not rows:
-                        return [], since
-                    newest, horizon = int(rows[-1][I_VERSION]), max(int(rows[-1][-1]), int(next_id)) - 1
-        return [trial_from_row(r) for r in rows], max(since, min(newest, horizon))
-
     def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
-        with self._read() as conn:
-            rows = conn.execute(
-                select(reports.c.step, reports.c.metrics).where(reports.c.trial_id == trial_id)
-                .order_by(reports.c.report_id)
-            ).all()
-        return [(int(s), loads(m)) for s, m in rows]
+        return [(int(s), loads(m)) for s, m in self._rows("get_reports", TRIAL_REPORTS, {"tid": trial_id})]
 
     def get_study_reports(self, study_id: int, after: int = 0) -> list[Report]:
         # Ids grow in commit order within a study: a report is inserted while its writer
         # holds the study's report lock (SQLite: the single writer; PostgreSQL: see
         # _begin_change), so none can commit behind a reader's cursor.
-        with self._session.read() as cur:
-            rows = cur.execute(STUDY_REPORTS, {"sid": study_id, "after": after}).fetchall()
+        rows = self._rows("get_study_reports", STUDY_REPORTS, {"sid": study_id, "after": after})
         return [Report(int(i), int(t), int(s), loads(m)) for i, t, s, m in rows]
 
     def best_trial(self, study_id: int, maximize: bool) -> FrozenTrial | None:
-        order = trials.c.value.desc() if maximize else trials.c.value.asc()
-        with self._read() as conn:
-            row = conn.execute(
-                select(trials).where(
-                    trials.c.study_id == study_id, trials.c.state == int(TrialState.COMPLETE),
-                    trials.c.value.is_not(None),
-                ).order_by(order).limit(1)
-            ).first()
-        return None if row is None else trial_from_row(row)
+        rows = self._rows("best_trial", BEST[bool(maximize)], {"sid": study_id})
+        return trial_from_row(rows[0]) if rows else None
 
     def count_trials(self, study_id: int) -> dict[TrialState, int]:
         counts = dict.fromkeys(TrialState, 0)
-        with self._read() as conn:
-            for state, n in conn.execute(
-                select(trials.c.state, func.count()).where(trials.c.study_id == study_id).group_by(trials.c.state)
-            ):
-                counts[TrialState(state)] = int(n)
+        for state, n in self._rows("count_trials", COUNT_STATES, {"sid": study_id}):
+            counts[TrialState(state)] = int(n)
         return counts

@@ -118,7 +118,7 @@ def _run_trials(storage: Storage, study_id: int, states_values: list[tuple[Trial
     for state, values in states_values:
         t = storage.start_trial(study_id)
         if state != TrialState.RUNNING:
-            storage.finish_trial(study_id, t.trial_id, state, values)
+            storage.finish_trial(study_id, t.trial_id, state, values, attempt=t.attempt)
 
 
 # -- concurrency worker (module level so that a spawned process can import it) --------------
@@ -129,7 +129,7 @@ def _hammer(storage: Storage, study_name: str, n: int, barrier: Any) -> list[int
     numbers = []
     for _ in range(n):
         t = storage.start_trial(study_id)
-        storage.finish_trial(study_id, t.trial_id, TrialState.COMPLETE, [float(t.number)])
+        storage.finish_trial(study_id, t.trial_id, TrialState.COMPLETE, [float(t.number)], attempt=t.attempt)
         numbers.append(t.number)
     return numbers
 

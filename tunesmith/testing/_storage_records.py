@@ -31,18 +31,20 @@ class RecordConformance:
     def test_values_round_trip(self, storage: Storage, values: list[float]) -> None:
         sid = _new_study(storage, directions=["minimize"] * len(values))
         t = storage.start_trial(sid)
-        done = storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, list(values))
+        done = storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, list(values), attempt=t.attempt)
         assert _same(done.values, values)
         assert _same(_get(storage, sid, t.trial_id).values, values)
 
     def test_params_and_user_attrs_round_trip(self, storage: Storage) -> None:
         sid = _new_study(storage)
         t = storage.start_trial(sid)
-        storage.update_trial(sid, t.trial_id, params=_PARAMS, user_attrs=_USER_ATTRS)
+        storage.update_trial(sid, t.trial_id, params=_PARAMS, user_attrs=_USER_ATTRS, attempt=t.attempt)
         got = _get(storage, sid, t.trial_id)
         assert _same(got.internal_params, _PARAMS)
         assert _same(got.user_attrs, _USER_ATTRS)
-        done = storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], params=_PARAMS, user_attrs=_USER_ATTRS)
+        done = storage.finish_trial(
+            sid, t.trial_id, TrialState.COMPLETE, [1.0], params=_PARAMS, user_attrs=_USER_ATTRS, attempt=t.attempt,
+        )
         assert _same(done.internal_params, _PARAMS) and _same(done.user_attrs, _USER_ATTRS)
         got = _get(storage, sid, t.trial_id)
         assert _same(got.internal_params, _PARAMS) and _same(got.user_attrs, _USER_ATTRS)
@@ -53,7 +55,7 @@ class RecordConformance:
     def test_metrics_round_trip(self, storage: Storage) -> None:
         sid = _new_study(storage)
         t = storage.start_trial(sid)
-        storage.append_report(sid, t.trial_id, 2**31 - 1, _METRICS)
+        storage.append_report(sid, t.trial_id, 2**31 - 1, _METRICS, attempt=t.attempt)
         assert _same(storage.get_reports(sid, t.trial_id), [(2**31 - 1, _METRICS)])
         got = _get(storage, sid, t.trial_id)
         assert got.last_step == 2**31 - 1 and _same(got.last_result, _METRICS)
@@ -62,7 +64,7 @@ class RecordConformance:
         sid = _new_study(storage)
         t = storage.start_trial(sid)
         long_error = _ERROR + "x" * 100_000
-        storage.finish_trial(sid, t.trial_id, TrialState.FAILED, error=long_error)
+        storage.finish_trial(sid, t.trial_id, TrialState.FAILED, error=long_error, attempt=t.attempt)
         assert _get(storage, sid, t.trial_id).error == long_error
 
     def test_study_names_round_trip(self, storage: Storage) -> None:
@@ -85,9 +87,9 @@ class RecordConformance:
         changed, v2 = storage.get_trials(sid, v1)
         assert [t.trial_id for t in changed] == [c.trial_id] and v2 > v1
         # A change to an old trial brings it back, once, in its new state.
-        storage.finish_trial(sid, a.trial_id, TrialState.COMPLETE, [1.0])
-        storage.append_report(sid, b.trial_id, 0, {"loss": 1.0})
-        storage.append_report(sid, b.trial_id, 1, {"loss": 0.5})
+        storage.finish_trial(sid, a.trial_id, TrialState.COMPLETE, [1.0], attempt=a.attempt)
+        storage.append_report(sid, b.trial_id, 0, {"loss": 1.0}, attempt=b.attempt)
+        storage.append_report(sid, b.trial_id, 1, {"loss": 0.5}, attempt=b.attempt)
         changed, v3 = storage.get_trials(sid, v2)
         assert sorted(t.trial_id for t in changed) == sorted([a.trial_id, b.trial_id]) and v3 > v2
         by_id = {t.trial_id: t for t in changed}
@@ -113,11 +115,11 @@ class RecordConformance:
             lambda: storage.start_trial(sid),
             lambda: storage.enqueue_trial(sid, {"a": 1}),
             lambda: storage.start_trial(sid),
-            lambda: storage.update_trial(sid, t.trial_id, params={"a": 1}),
-            lambda: storage.update_trial(sid, t.trial_id, user_attrs={"k": 1}),
-            lambda: storage.append_report(sid, t.trial_id, 0, {"m": 1.0}),
-            lambda: storage.append_report(sid, t.trial_id, 0, {"m": 2.0}),
-            lambda: storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0]),
+            lambda: storage.update_trial(sid, t.trial_id, params={"a": 1}, attempt=t.attempt),
+            lambda: storage.update_trial(sid, t.trial_id, user_attrs={"k": 1}, attempt=t.attempt),
+            lambda: storage.append_report(sid, t.trial_id, 0, {"m": 1.0}, attempt=t.attempt),
+            lambda: storage.append_report(sid, t.trial_id, 0, {"m": 2.0}, attempt=t.attempt),
+            lambda: storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], attempt=t.attempt),
         ]
         for write in writes:
             write()
@@ -132,12 +134,12 @@ class RecordConformance:
         sid = _new_study(storage)
         t = storage.start_trial(sid)
         held = [t, _get(storage, sid, t.trial_id)]
-        storage.update_trial(sid, t.trial_id, params={"a": 1}, user_attrs={"u": 1})
+        storage.update_trial(sid, t.trial_id, params={"a": 1}, user_attrs={"u": 1}, attempt=t.attempt)
         held.append(_get(storage, sid, t.trial_id))
         snaps = [_snapshot(h) for h in held]
-        storage.update_trial(sid, t.trial_id, params={"a": 2}, user_attrs={"u": 2})
-        storage.append_report(sid, t.trial_id, 0, {"loss": 1.0})
-        storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], params={"a": 3})
+        storage.update_trial(sid, t.trial_id, params={"a": 2}, user_attrs={"u": 2}, attempt=t.attempt)
+        storage.append_report(sid, t.trial_id, 0, {"loss": 1.0}, attempt=t.attempt)
+        storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], params={"a": 3}, attempt=t.attempt)
         assert [_snapshot(h) for h in held] == snaps
         assert snaps[0]["state"] == snaps[2]["state"] == _canon(TrialState.RUNNING)
 

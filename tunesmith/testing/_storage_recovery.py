@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tunesmith.distributions import FloatDistribution
-from tunesmith.exceptions import TrialFinishedError
+from tunesmith.exceptions import LeaseLostError, TrialFinishedError
 from tunesmith.storage import Storage
 from tunesmith.testing._storage_helpers import _get, _new_study, _version
 from tunesmith.trial import TrialState
@@ -22,13 +22,14 @@ class RecoveryConformance:
         assert trial.heartbeat_at is not None
         before = _version(storage, sid)
         time.sleep(0.02)
-        storage.update_trial(sid, trial.trial_id)
+        storage.heartbeat(sid, trial.trial_id, trial.attempt)
         after = _get(storage, sid, trial.trial_id)
         assert after.heartbeat_at is not None and after.heartbeat_at > trial.heartbeat_at
         assert _version(storage, sid) == before
-        storage.finish_trial(sid, trial.trial_id, TrialState.COMPLETE, [1.0])
-        with pytest.raises(TrialFinishedError):
-            storage.update_trial(sid, trial.trial_id)
+        storage.finish_trial(sid, trial.trial_id, TrialState.COMPLETE, [1.0], attempt=trial.attempt)
+        with pytest.raises(TrialFinishedError) as refused:
+            storage.heartbeat(sid, trial.trial_id, trial.attempt)
+        assert not isinstance(refused.value, LeaseLostError)  # its own attempt finished it: not taken back
 
     def test_nothing_stale_changes_nothing(self, storage: Storage) -> None:
         sid = _new_study(storage)
@@ -44,7 +45,7 @@ class RecoveryConformance:
         cutoff = time.time()
         alive = storage.start_trial(sid)
         done = storage.start_trial(sid)
-        storage.finish_trial(sid, done.trial_id, TrialState.COMPLETE, [0.0])
+        storage.finish_trial(sid, done.trial_id, TrialState.COMPLETE, [0.0], attempt=done.attempt)
         changed = storage.recover_trials(sid, stale_before=cutoff)
         assert [t.number for t in changed] == [lost.number]
         failed = _get(storage, sid, lost.trial_id)
@@ -57,8 +58,8 @@ class RecoveryConformance:
         sid = _new_study(storage)
         dist = FloatDistribution(0.0, 1.0)
         lost = storage.start_trial(sid)
-        storage.update_trial(sid, lost.trial_id, {"x": 0.25}, {"x": dist}, {"tag": "a"})
-        storage.append_report(sid, lost.trial_id, 3, {"loss": 0.5})
+        storage.update_trial(sid, lost.trial_id, {"x": 0.25}, {"x": dist}, {"tag": "a"}, attempt=lost.attempt)
+        storage.append_report(sid, lost.trial_id, 3, {"loss": 0.5}, attempt=lost.attempt)
         changed = storage.recover_trials(sid, trial_ids=[lost.trial_id], max_retries=2)
         assert len(changed) == 1 and changed[0].state == TrialState.WAITING
         again = storage.start_trial(sid)  # the queue goes first, under the same number
@@ -90,6 +91,6 @@ class RecoveryConformance:
     def test_finished_trials_are_never_recovered(self, storage: Storage) -> None:
         sid = _new_study(storage)
         trial = storage.start_trial(sid)
-        storage.finish_trial(sid, trial.trial_id, TrialState.PRUNED, [1.0])
+        storage.finish_trial(sid, trial.trial_id, TrialState.PRUNED, [1.0], attempt=trial.attempt)
         assert storage.recover_trials(sid, stale_before=time.time() + 60, trial_ids=[trial.trial_id]) == []
         assert _get(storage, sid, trial.trial_id).state == TrialState.PRUNED

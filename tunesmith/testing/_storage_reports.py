@@ -16,10 +16,11 @@ class ReportsConformance:
         sid, other = _new_study(storage), _new_study(storage, "other")
         a, b = storage.start_trial(sid), storage.start_trial(sid)
         assert storage.get_study_reports(sid) == []
-        storage.append_report(sid, a.trial_id, 0, {"loss": 1.0})
-        storage.append_report(other, storage.start_trial(other).trial_id, 0, {"loss": 5.0})
-        storage.append_report(sid, b.trial_id, 0, {"loss": 2.0})
-        storage.append_report(sid, a.trial_id, 1, {"loss": 0.5, "acc": 0.9})
+        storage.append_report(sid, a.trial_id, 0, {"loss": 1.0}, attempt=a.attempt)
+        elsewhere = storage.start_trial(other)
+        storage.append_report(other, elsewhere.trial_id, 0, {"loss": 5.0}, attempt=elsewhere.attempt)
+        storage.append_report(sid, b.trial_id, 0, {"loss": 2.0}, attempt=b.attempt)
+        storage.append_report(sid, a.trial_id, 1, {"loss": 0.5, "acc": 0.9}, attempt=a.attempt)
         got = storage.get_study_reports(sid)
         assert [(r.trial_id, r.step, r.metrics) for r in got] == [
             (a.trial_id, 0, {"loss": 1.0}), (b.trial_id, 0, {"loss": 2.0}),
@@ -31,7 +32,7 @@ class ReportsConformance:
         assert storage.get_study_reports(sid, after=ids[-1]) == []
         got[0].metrics["loss"] = 99.0  # a reader's copy: the stored report does not change
         assert storage.get_study_reports(sid)[0].metrics == {"loss": 1.0}
-        storage.finish_trial(sid, a.trial_id, TrialState.COMPLETE, [0.5])
+        storage.finish_trial(sid, a.trial_id, TrialState.COMPLETE, [0.5], attempt=a.attempt)
         assert len(storage.get_study_reports(sid)) == 3  # reports outlive the trial's run
 
     def test_incremental_reader_misses_nothing_under_concurrent_writers(self, storage: Storage) -> None:
@@ -53,7 +54,7 @@ class ReportsConformance:
 
         def write(trial_id: int) -> None:
             for step in range(per_writer):
-                storage.append_report(sid, trial_id, step, {"loss": float(step)})
+                storage.append_report(sid, trial_id, step, {"loss": float(step)}, attempt=1)
 
         reader = threading.Thread(target=read)
         reader.start()
@@ -81,10 +82,10 @@ class ReportsConformance:
     def test_pause_and_resume(self, storage: Storage) -> None:
         sid = _new_study(storage)
         t = storage.start_trial(sid)
-        storage.update_trial(sid, t.trial_id, params={"x": 1.5})
-        storage.append_report(sid, t.trial_id, 3, {"loss": 0.4})
+        storage.update_trial(sid, t.trial_id, params={"x": 1.5}, attempt=t.attempt)
+        storage.append_report(sid, t.trial_id, 3, {"loss": 0.4}, attempt=t.attempt)
         assert storage.resume_trial(sid, t.trial_id) is False  # RUNNING, not PAUSED
-        paused = storage.finish_trial(sid, t.trial_id, TrialState.PAUSED, [0.4])
+        paused = storage.finish_trial(sid, t.trial_id, TrialState.PAUSED, [0.4], attempt=t.attempt)
         assert paused.state == TrialState.PAUSED and not paused.state.is_finished()
         assert storage.count_trials(sid)[TrialState.PAUSED] == 1
         assert storage.best_trial(sid, maximize=False) is None  # only COMPLETE trials count
@@ -98,7 +99,8 @@ class ReportsConformance:
         again = storage.start_trial(sid)
         assert (again.trial_id, again.number, again.state) == (t.trial_id, 0, TrialState.RUNNING)
         assert _same(again.internal_params, {"x": 1.5}) and again.last_step == 3
-        storage.append_report(sid, t.trial_id, 4, {"loss": 0.3})
+        assert again.attempt == t.attempt + 1  # resuming starts a new attempt
+        storage.append_report(sid, t.trial_id, 4, {"loss": 0.3}, attempt=again.attempt)
         assert [s for s, _ in storage.get_reports(sid, t.trial_id)] == [3, 4]
-        done = storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [0.3])
+        done = storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [0.3], attempt=again.attempt)
         assert done.state == TrialState.COMPLETE and storage.resume_trial(sid, t.trial_id) is False

@@ -53,15 +53,19 @@ from tunesmith.testing._storage_helpers import (
     _snapshot,
     _version,
 )
+from tunesmith.testing._storage_leases import LeaseConformance
 from tunesmith.testing._storage_records import RecordConformance
 from tunesmith.testing._storage_recovery import RecoveryConformance
 from tunesmith.testing._storage_reports import ReportsConformance
+from tunesmith.testing._storage_studies import StudyLifecycleConformance
 from tunesmith.trial import TrialState
 
 __all__ = ["StorageConformance"]
 
 
-class StorageConformance(RecoveryConformance, RecordConformance, ReportsConformance):
+class StorageConformance(
+    RecoveryConformance, LeaseConformance, RecordConformance, ReportsConformance, StudyLifecycleConformance,
+):
     """Checks every :class:`Storage` backend must pass. Subclass it and provide ``storage``."""
 
     @pytest.fixture
@@ -145,7 +149,7 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
         ta, tb = _all_trials(storage, a), _all_trials(storage, b)
         assert len(ta) == 4 and len(tb) == 5 and not set(ta) & set(tb)
         t = next(iter(ta.values()))
-        storage.finish_trial(a, t.trial_id, TrialState.COMPLETE, [1.0])
+        storage.finish_trial(a, t.trial_id, TrialState.COMPLETE, [1.0], attempt=t.attempt)
         assert storage.count_trials(a)[TrialState.COMPLETE] == 1
         assert storage.count_trials(b)[TrialState.COMPLETE] == 0
         assert storage.best_trial(b, maximize=False) is None
@@ -255,15 +259,15 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
     def test_update_trial_sets_params_and_user_attrs(self, storage: Storage) -> None:
         sid = _new_study(storage)
         t = storage.start_trial(sid)
-        storage.update_trial(sid, t.trial_id, params={"a": 1, "b": 0.5}, user_attrs={"note": "x"})
+        storage.update_trial(sid, t.trial_id, params={"a": 1, "b": 0.5}, user_attrs={"note": "x"}, attempt=t.attempt)
         got = _get(storage, sid, t.trial_id)
         assert _same(got.internal_params, {"a": 1, "b": 0.5}) and got.user_attrs == {"note": "x"}
         assert got.state == TrialState.RUNNING
         # Parameters are replaced as a whole; None keeps what is stored.
-        storage.update_trial(sid, t.trial_id, params={"a": 2, "c": "z"})
+        storage.update_trial(sid, t.trial_id, params={"a": 2, "c": "z"}, attempt=t.attempt)
         got = _get(storage, sid, t.trial_id)
         assert _same(got.internal_params, {"a": 2, "c": "z"}) and got.user_attrs == {"note": "x"}
-        storage.update_trial(sid, t.trial_id, user_attrs={"other": [1, 2]})
+        storage.update_trial(sid, t.trial_id, user_attrs={"other": [1, 2]}, attempt=t.attempt)
         got = _get(storage, sid, t.trial_id)
         assert _same(got.internal_params, {"a": 2, "c": "z"}) and got.user_attrs == {"other": [1, 2]}
         other = storage.start_trial(sid)
@@ -273,7 +277,7 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
         sid = _new_study(storage)
         t = storage.start_trial(sid)
         params, attrs = {"a": 1}, {"k": "v"}
-        storage.update_trial(sid, t.trial_id, params=params, user_attrs=attrs)
+        storage.update_trial(sid, t.trial_id, params=params, user_attrs=attrs, attempt=t.attempt)
         params["a"] = 99
         attrs["k"] = "changed"
         got = _get(storage, sid, t.trial_id)
@@ -289,71 +293,79 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
             "noise": NormalDistribution(0.0, 2.0),
         }
         t = storage.start_trial(sid)
-        storage.update_trial(sid, t.trial_id, params={"lr": 0.001, "layers": 3}, distributions=dict(
-            (k, dists[k]) for k in ("lr", "layers")
-        ))
+        first = {k: dists[k] for k in ("lr", "layers")}
+        storage.update_trial(sid, t.trial_id, params={"lr": 0.001, "layers": 3}, distributions=first, attempt=t.attempt)
         got = storage.get_study("study").distributions
         assert {k: d.to_json() for k, d in got.items()} == {k: dists[k].to_json() for k in ("lr", "layers")}
         # More names later, from another trial; known ones again are fine.
         t2 = storage.start_trial(sid)
-        storage.update_trial(sid, t2.trial_id, params={}, distributions=dists)
+        storage.update_trial(sid, t2.trial_id, params={}, distributions=dists, attempt=t2.attempt)
         got = storage.get_study("study").distributions
         assert {k: d.to_json() for k, d in got.items()} == {k: d.to_json() for k, d in dists.items()}
         assert all(isinstance(got[k], type(dists[k])) for k in dists)
         # finish_trial registers too.
         extra = IntDistribution(0, 10)
-        storage.finish_trial(sid, t2.trial_id, TrialState.COMPLETE, [1.0], distributions={"extra": extra})
+        storage.finish_trial(
+            sid, t2.trial_id, TrialState.COMPLETE, [1.0], distributions={"extra": extra}, attempt=t2.attempt,
+        )
         assert storage.get_study("study").distributions["extra"].to_json() == extra.to_json()
 
     def test_conflicting_distribution_raises(self, storage: Storage) -> None:
         sid = _new_study(storage)
         lr = FloatDistribution(1e-5, 1e-1, log=True)
         t = storage.start_trial(sid)
-        storage.update_trial(sid, t.trial_id, params={"lr": 0.01}, distributions={"lr": lr})
+        storage.update_trial(sid, t.trial_id, params={"lr": 0.01}, distributions={"lr": lr}, attempt=t.attempt)
         before = _snapshot(_get(storage, sid, t.trial_id))
         version = _version(storage, sid)
         for conflict in (FloatDistribution(1e-5, 1e-1), FloatDistribution(1e-5, 1.0, log=True), IntDistribution(1, 5)):
             with pytest.raises(ValueError, match="lr"):
                 storage.update_trial(
                     sid, t.trial_id, params={"lr": 0.5, "new": 1},
-                    distributions={"new": IntDistribution(0, 3), "lr": conflict},
+                    distributions={"new": IntDistribution(0, 3), "lr": conflict}, attempt=t.attempt,
                 )
             with pytest.raises(ValueError, match="lr"):
-                storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], distributions={"lr": conflict})
+                storage.finish_trial(
+                    sid, t.trial_id, TrialState.COMPLETE, [1.0], distributions={"lr": conflict}, attempt=t.attempt,
+                )
         # Nothing was written: not the parameters, not the state, not the other new name.
         assert _snapshot(_get(storage, sid, t.trial_id)) == before
         assert storage.get_trials(sid, version)[0] == []
         assert set(storage.get_study("study").distributions) == {"lr"}
         # The same distribution again (an equal, separately built object) is fine.
         storage.update_trial(
-            sid, t.trial_id, params={"lr": 0.02}, distributions={"lr": FloatDistribution(1e-5, 1e-1, log=True)}
+            sid, t.trial_id, params={"lr": 0.02}, distributions={"lr": FloatDistribution(1e-5, 1e-1, log=True)},
+            attempt=t.attempt,
         )
         t2 = storage.start_trial(sid)
         with pytest.raises(ValueError, match="lr"):
-            storage.update_trial(sid, t2.trial_id, params={"lr": 3}, distributions={"lr": IntDistribution(1, 5)})
+            storage.update_trial(
+                sid, t2.trial_id, params={"lr": 3}, distributions={"lr": IntDistribution(1, 5)}, attempt=t2.attempt,
+            )
         assert storage.get_study("study").distributions["lr"].to_json() == lr.to_json()
 
     def test_rejected_write_registers_nothing(self, storage: Storage) -> None:
         """A write refused because its trial is finished must not leave its distributions behind."""
         sid = _new_study(storage)
         done = storage.start_trial(sid)
-        storage.finish_trial(sid, done.trial_id, TrialState.COMPLETE, [1.0])
+        storage.finish_trial(sid, done.trial_id, TrialState.COMPLETE, [1.0], attempt=done.attempt)
         x, y, z = FloatDistribution(0.0, 1.0), IntDistribution(0, 4), IntDistribution(0, 9)
         with pytest.raises(TrialFinishedError):
-            storage.update_trial(sid, done.trial_id, params={"x": 0.5}, distributions={"x": x})
+            storage.update_trial(sid, done.trial_id, params={"x": 0.5}, distributions={"x": x}, attempt=done.attempt)
         with pytest.raises(TrialFinishedError):
-            storage.finish_trial(sid, done.trial_id, TrialState.COMPLETE, [2.0], distributions={"y": y})
+            storage.finish_trial(
+                sid, done.trial_id, TrialState.COMPLETE, [2.0], distributions={"y": y}, attempt=done.attempt,
+            )
         with pytest.raises(TrialFinishedError):
-            storage.update_trial(sid, done.trial_id, params={"z": 1}, distributions={"z": z})
+            storage.update_trial(sid, done.trial_id, params={"z": 1}, distributions={"z": z}, attempt=done.attempt)
         # A running trial registers the same ones for real (no get_study in between: a
         # backend that remembered the refused registrations would now skip writing them),
         # and may define a refused name differently.
         t = storage.start_trial(sid)
-        storage.update_trial(sid, t.trial_id, params={"x": 0.5}, distributions={"x": x})
-        storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], distributions={"y": y})
+        storage.update_trial(sid, t.trial_id, params={"x": 0.5}, distributions={"x": x}, attempt=t.attempt)
+        storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], distributions={"y": y}, attempt=t.attempt)
         other_z = FloatDistribution(0.0, 9.0)
         t = storage.start_trial(sid)
-        storage.update_trial(sid, t.trial_id, params={"z": 1.5}, distributions={"z": other_z})
+        storage.update_trial(sid, t.trial_id, params={"z": 1.5}, distributions={"z": other_z}, attempt=t.attempt)
         got = storage.get_study("study").distributions
         assert {k: d.to_json() for k, d in got.items()} == {
             "x": x.to_json(), "y": y.to_json(), "z": other_z.to_json()
@@ -369,8 +381,8 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
             (2, {"loss": 0.44, "note": "again"}),
         ]
         for step, metrics in written:
-            storage.append_report(sid, t.trial_id, step, metrics)
-        storage.append_report(sid, other.trial_id, 7, {"loss": 9.0})
+            storage.append_report(sid, t.trial_id, step, metrics, attempt=t.attempt)
+        storage.append_report(sid, other.trial_id, 7, {"loss": 9.0}, attempt=other.attempt)
         assert storage.get_reports(sid, t.trial_id) == written  # in the order written, duplicates kept
         assert storage.get_reports(sid, other.trial_id) == [(7, {"loss": 9.0})]
         got = _get(storage, sid, t.trial_id)
@@ -379,11 +391,11 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
         assert _get(storage, sid, other.trial_id).last_step == 7
         # A report is a change: the trial shows up in get_trials since the version before it.
         version = _version(storage, sid)
-        storage.append_report(sid, t.trial_id, 4, {"loss": 0.3})
+        storage.append_report(sid, t.trial_id, 4, {"loss": 0.3}, attempt=t.attempt)
         changed, _ = storage.get_trials(sid, version)
         assert [c.trial_id for c in changed] == [t.trial_id] and changed[0].last_step == 4
         # Reports survive finishing.
-        storage.finish_trial(sid, t.trial_id, TrialState.PRUNED, [0.3])
+        storage.finish_trial(sid, t.trial_id, TrialState.PRUNED, [0.3], attempt=t.attempt)
         assert storage.get_reports(sid, t.trial_id) == [*written, (4, {"loss": 0.3})]
 
     # -- finishing --------------------------------------------------------------------------
@@ -393,7 +405,7 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
         t = storage.start_trial(sid)
         values = None if state == TrialState.FAILED else [0.25, 4.0]
         error = _ERROR if state == TrialState.FAILED else None
-        done = storage.finish_trial(sid, t.trial_id, state, values, error=error)
+        done = storage.finish_trial(sid, t.trial_id, state, values, error=error, attempt=t.attempt)
         assert (done.number, done.trial_id, done.state, done.values, done.error) == (
             t.number, t.trial_id, state, values, error
         )
@@ -405,12 +417,16 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
     def test_finish_trial_replaces_params_and_user_attrs(self, storage: Storage) -> None:
         sid = _new_study(storage)
         t = storage.start_trial(sid)
-        storage.update_trial(sid, t.trial_id, params={"a": 1}, user_attrs={"u": 1})
-        done = storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], params={"a": 2, "b": 3})
+        storage.update_trial(sid, t.trial_id, params={"a": 1}, user_attrs={"u": 1}, attempt=t.attempt)
+        done = storage.finish_trial(
+            sid, t.trial_id, TrialState.COMPLETE, [1.0], params={"a": 2, "b": 3}, attempt=t.attempt,
+        )
         assert (done.internal_params, done.user_attrs) == ({"a": 2, "b": 3}, {"u": 1})
         t = storage.start_trial(sid)
-        storage.update_trial(sid, t.trial_id, params={"a": 1}, user_attrs={"u": 1})
-        done = storage.finish_trial(sid, t.trial_id, TrialState.FAILED, user_attrs={"v": 2}, error="boom")
+        storage.update_trial(sid, t.trial_id, params={"a": 1}, user_attrs={"u": 1}, attempt=t.attempt)
+        done = storage.finish_trial(
+            sid, t.trial_id, TrialState.FAILED, user_attrs={"v": 2}, error="boom", attempt=t.attempt,
+        )
         assert (done.internal_params, done.user_attrs) == ({"a": 1}, {"v": 2})
         assert _snapshot(_get(storage, sid, t.trial_id)) == _snapshot(done)
 
@@ -418,25 +434,30 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
     def test_finished_trial_is_immutable(self, storage: Storage, state: TrialState) -> None:
         sid = _new_study(storage)
         t = storage.start_trial(sid)
-        storage.update_trial(sid, t.trial_id, params={"a": 1}, user_attrs={"u": "x"})
-        storage.append_report(sid, t.trial_id, 0, {"loss": 1.0})
-        storage.finish_trial(sid, t.trial_id, state, None if state == TrialState.FAILED else [1.0], error="e")
+        storage.update_trial(sid, t.trial_id, params={"a": 1}, user_attrs={"u": "x"}, attempt=t.attempt)
+        storage.append_report(sid, t.trial_id, 0, {"loss": 1.0}, attempt=t.attempt)
+        storage.finish_trial(
+            sid, t.trial_id, state, None if state == TrialState.FAILED else [1.0], error="e", attempt=t.attempt,
+        )
         before = _snapshot(_get(storage, sid, t.trial_id))
         counts, version = storage.count_trials(sid), _version(storage, sid)
         best = storage.best_trial(sid, maximize=False)
         attempts: list[Callable[[], object]] = [
-            functools.partial(storage.finish_trial, sid, t.trial_id, s, [-100.0]) for s in _FINISHED
+            functools.partial(storage.finish_trial, sid, t.trial_id, s, [-100.0], attempt=t.attempt) for s in _FINISHED
         ]
         attempts += [
-            lambda: storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [-1.0], params={"a": 2}),
-            lambda: storage.update_trial(sid, t.trial_id, params={"a": 2}),
-            lambda: storage.update_trial(sid, t.trial_id, user_attrs={"u": "y"}),
-            lambda: storage.update_trial(sid, t.trial_id, params={"a": 2}, user_attrs={"u": "y"}),
-            lambda: storage.append_report(sid, t.trial_id, 1, {"loss": 0.0}),
+            lambda: storage.finish_trial(
+                sid, t.trial_id, TrialState.COMPLETE, [-1.0], params={"a": 2}, attempt=t.attempt,
+            ),
+            lambda: storage.update_trial(sid, t.trial_id, params={"a": 2}, attempt=t.attempt),
+            lambda: storage.update_trial(sid, t.trial_id, user_attrs={"u": "y"}, attempt=t.attempt),
+            lambda: storage.update_trial(sid, t.trial_id, params={"a": 2}, user_attrs={"u": "y"}, attempt=t.attempt),
+            lambda: storage.append_report(sid, t.trial_id, 1, {"loss": 0.0}, attempt=t.attempt),
+            lambda: storage.heartbeat(sid, t.trial_id, t.attempt),
         ]
-        for attempt in attempts:
+        for write in attempts:
             with pytest.raises(TrialFinishedError):
-                attempt()
+                write()
         assert _snapshot(_get(storage, sid, t.trial_id)) == before
         assert storage.get_reports(sid, t.trial_id) == [(0, {"loss": 1.0})]
         assert storage.count_trials(sid) == counts
@@ -450,10 +471,12 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
         t = storage.start_trial(sid)
         before, version = _snapshot(_get(storage, sid, t.trial_id)), _version(storage, sid)
         with pytest.raises(ValueError, match=state.name):
-            storage.finish_trial(sid, t.trial_id, state, [1.0])
+            storage.finish_trial(sid, t.trial_id, state, [1.0], attempt=t.attempt)
         assert _snapshot(_get(storage, sid, t.trial_id)) == before
         assert storage.get_trials(sid, version)[0] == []
-        storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0])  # still RUNNING, so this works
+        storage.finish_trial(
+            sid, t.trial_id, TrialState.COMPLETE, [1.0], attempt=t.attempt,
+        )  # still RUNNING, so this works
 
     # -- best trial and counts ---------------------------------------------------------------
     def test_best_trial(self, storage: Storage) -> None:
@@ -465,7 +488,7 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
         _run_trials(storage, sid, [(P, [-100.0]), (P, [100.0]), (F, [-200.0]), (F, [200.0]), (C, [math.nan]),
                                    (C, None), (TrialState.RUNNING, None)])
         running = storage.start_trial(sid)
-        storage.update_trial(sid, running.trial_id, params={"x": 1})
+        storage.update_trial(sid, running.trial_id, params={"x": 1}, attempt=running.attempt)
         assert storage.best_trial(sid, maximize=False) is None
         assert storage.best_trial(sid, maximize=True) is None
         _run_trials(storage, sid, [(C, [3.0]), (C, [1.0]), (C, [math.nan]), (C, [7.5]), (C, [2.0])])
@@ -509,8 +532,8 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
         _run_trials(storage, sid, [(C, [3.0]), (P, [-9.0]), (C, [math.nan]), (F, None), (C, [-1.5]), (C, [8.0])])
         a, b = storage.start_trial(sid), storage.start_trial(sid)
         for step in range(3):
-            storage.append_report(sid, a.trial_id, step, {"loss": 1.0 / (step + 1)})
-        storage.append_report(sid, b.trial_id, 0, {"loss": 4.0})
+            storage.append_report(sid, a.trial_id, step, {"loss": 1.0 / (step + 1)}, attempt=a.attempt)
+        storage.append_report(sid, b.trial_id, 0, {"loss": 4.0}, attempt=b.attempt)
         storage.enqueue_trial(sid, {})
         for maximize in (False, True):
             mine, base = storage.best_trial(sid, maximize), Storage.best_trial(storage, sid, maximize)
@@ -527,7 +550,7 @@ class StorageConformance(RecoveryConformance, RecordConformance, ReportsConforma
             pytest.skip("a process-local storage is not shared by pickling")
         sid = _new_study(storage, "shared")
         t = storage.start_trial(sid)
-        storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [0.5])
+        storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [0.5], attempt=t.attempt)
         copy = pickle.loads(pickle.dumps(storage))
         assert type(copy) is type(storage) and copy.url == storage.url
         assert copy.get_study("shared").study_id == sid

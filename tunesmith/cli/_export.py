@@ -1,0 +1,162 @@
+"""``tunesmith export``: every trial of a study as CSV or JSON, with the same columns in both.
+
+A trial's record (:func:`trial_record`) has ``number``, ``state``, ``values`` (one per
+objective name), ``params``, ``last_step``, ``metrics`` (the last reported ones),
+``user_attrs``, ``started_at`` and ``finished_at`` (ISO 8601, UTC), ``duration``
+(seconds) and ``error``. JSON writes the records; CSV flattens each into one row, a
+section's entries becoming ``<section>_<key>`` columns (``values_loss``, ``params_lr``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import IO, Any
+
+import click
+
+from tunesmith.cli._open import command_storage_option, open_storage, open_study, sqlite_path, storage_url
+from tunesmith.trial import FrozenTrial
+
+__all__ = ["csv_cell", "dumps", "export_command", "trial_record", "write_csv"]
+
+_SECTIONS = ("values", "params", "metrics", "user_attrs")
+_FIELDS = (  # the keys of trial_record, in order
+    "number", "state", "values", "params", "last_step", "metrics", "user_attrs", "started_at", "finished_at",
+    "duration", "error",
+)
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):  # numpy scalars and arrays
+        return obj.tolist()
+    return repr(obj)
+
+
+def dumps(obj: Any) -> str:
+    """Indented JSON; NaN and infinities as ``NaN``/``Infinity``, which ``json.loads`` reads back."""
+    return json.dumps(obj, indent=2, default=_json_default)
+
+
+def _iso_utc(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def trial_record(trial: FrozenTrial, metric_names: Sequence[str]) -> dict[str, Any]:
+    """A trial as a JSON-ready dict: what ``export --format json`` writes, and CSV flattens."""
+    values = trial.values or []
+    return dict(zip(_FIELDS, (
+        trial.number, trial.state.name,
+        {name: values[i] if i < len(values) else None for i, name in enumerate(metric_names)},
+        trial.params, trial.last_step, trial.last_result, trial.user_attrs,
+        _iso_utc(trial.started_at), _iso_utc(trial.finished_at), trial.duration, trial.error,
+    ), strict=True))
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell: numbers as they are, lists and dicts as JSON, text guarded against formulas.
+
+    Text a spreadsheet would run as a formula gets a leading ``'``; text that is a
+    plain decimal number cannot be one and stays as it is.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = json.dumps(value, default=_json_default) if isinstance(value, (list, dict)) else str(value)
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def write_csv(records: Sequence[dict[str, Any]], metric_names: Sequence[str], out: IO[str]) -> None:
+    """One row per record, its sections flattened to ``<section>_<key>`` columns (keys in order of appearance)."""
+    columns: dict[tuple[str, str | None], None] = {}  # an ordered set of (field, key in its section)
+    for key in _FIELDS:
+        if key == "values":  # every objective, even with no trials
+            columns.update(dict.fromkeys((key, name) for name in metric_names))
+        elif key in _SECTIONS:
+            for r in records:
+                columns.update(dict.fromkeys((key, name) for name in r[key]))
+        else:
+            columns[key, None] = None
+    # Text quoted, numbers bare: a CR in a cell is then quoted too (QUOTE_MINIMAL leaves it bare).
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
+    writer.writerow([csv_cell(key if name is None else f"{key}_{name}") for key, name in columns])
+    for r in records:
+        writer.writerow([
+            csv_cell(r[key] if name is None else r[key].get(name)) for key, name in columns
+        ])
+
+
+def _check_not_the_database(output: str, url: str) -> None:
+    """Refuse to write the export onto the study's own SQLite file (or its journal)."""
+    db = sqlite_path(url)
+    if db is None:
+        return
+    base = os.path.realpath(db)
+    if os.path.realpath(output) in {base, *(base + suffix for suffix in ("-wal", "-shm", "-journal"))}:
+        raise click.BadParameter(
+            f"{output} is the study's database file ({base}); writing the export there would destroy it",
+            param_hint="'-o' / '--output'",
+        )
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    if path is None or path == "-":
+        yield sys.stdout
+        return
+    try:
+        f = open(path, "w", newline="", encoding="utf-8")
+    except OSError as e:
+        raise click.ClickException(f"cannot write {path}: {e.strerror or e}") from e
+    with f:
+        yield f
+
+
+@click.command("export")
+@click.argument("study_name", metavar="STUDY")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"], case_sensitive=False), required=True,
+    help="csv: one row per trial; json: a list of trial objects. Both carry the same fields.",
+)
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None, metavar="FILE",
+    help="Write to FILE (never the study's own database file); '-' or none: stdout.",
+)
+@command_storage_option
+@click.pass_context
+def export_command(ctx: click.Context, study_name: str, fmt: str, output: str | None, storage: str | None) -> None:
+    """Export every trial of STUDY as CSV or JSON.
+
+    Each trial has its number, state, a value per objective, parameters, last step
+    and last reported metrics, user attributes, start and finish times (ISO 8601,
+    UTC), duration in seconds and error. CSV names the columns values_<objective>,
+    params_<name>, metrics_<name> and user_attrs_<name>; a text cell that a
+    spreadsheet would run as a formula starts with a quote (').
+    """
+    url = storage_url(ctx, storage)
+    to_file = None if output in (None, "-") else output
+    if to_file is not None:
+        _check_not_the_database(to_file, url)
+    study = open_study(open_storage(url), url, study_name)
+    records = [trial_record(t, study.metric_names) for t in study.trials]
+    with _output(output) as out:
+        if fmt.lower() == "csv":
+            write_csv(records, study.metric_names, out)
+        else:
+            out.write(dumps(records) + "\n")
+    if to_file is not None:
+        click.echo(f"Wrote {len(records)} trials of {study_name!r} to {to_file}", err=True)
