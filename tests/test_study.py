@@ -86,7 +86,7 @@ def test_exception_outside_catch_propagates_and_is_recorded() -> None:
 
 def test_max_failures_stops_the_study() -> None:
     s = tunesmith.create_study()
-    with pytest.raises(tunesmith.execution.MaxFailuresError, match="max_failures=3"):
+    with pytest.raises(tunesmith.MaxFailuresError, match="max_failures=3"):
         s.optimize(lambda t: 1 / 0, n_trials=50, max_failures=3)
     assert len(s.trials) == 3
 

@@ -128,3 +128,32 @@ def test_forked_workers_treat_ctrl_c_as_a_fresh_interpreter_would(sqlite_url: st
     finally:
         signal.signal(signal.SIGINT, previous)
     assert [t.value for t in study.trials] == [float(driver_ignores)] * 2
+
+
+def test_fork_is_unsafe_once_the_cuda_driver_runs_its_threads() -> None:
+    """cuInit starts driver threads named cuda...; only then can a forked child not use the GPU
+    (importing a CUDA build of torch maps libcuda but starts none; seen on an H200)."""
+    import ctypes
+    import threading
+
+    from tunesmith.execution._zygote import fork_unsafe_reason
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("thread names from /proc are Linux's")
+    assert fork_unsafe_reason() is None
+    named, release = threading.Event(), threading.Event()
+
+    def driver_thread() -> None:
+        ctypes.CDLL(None).prctl(15, b"cuda00001400006", 0, 0, 0)  # PR_SET_NAME, as the driver names it
+        named.set()
+        release.wait(10)
+
+    th = threading.Thread(target=driver_thread, daemon=True)
+    th.start()
+    try:
+        named.wait(10)
+        assert "CUDA driver is initialised" in (fork_unsafe_reason() or "")
+    finally:
+        release.set()
+        th.join()
+    assert fork_unsafe_reason() is None

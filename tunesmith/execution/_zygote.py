@@ -47,21 +47,33 @@ def fork_unsafe_reason() -> str | None:
     cuda = getattr(torch, "cuda", None)
     if cuda is not None and callable(getattr(cuda, "is_initialized", None)) and cuda.is_initialized():
         return "CUDA is already initialised in this process (a forked child cannot use it)"
-    if _cuda_driver_loaded():
-        return "the CUDA driver is loaded in this process (a forked child cannot use it)"
+    if _cuda_driver_started():
+        return "the CUDA driver is initialised in this process (a forked child cannot use it)"
     for name in _UNSAFE_MODULES:
         if name in sys.modules:
             return f"{name} is imported (its runtime threads do not survive a fork)"
     return None
 
 
-def _cuda_driver_loaded() -> bool:
-    """Whether libcuda is mapped here: some library has called into CUDA (torch.cuda.is_available() does)."""
+def _cuda_driver_started() -> bool:
+    """Whether some library has initialised the CUDA driver here (``torch.cuda.is_available()`` does).
+
+    ``cuInit`` starts the driver's threads (``cuda00001400006``, ``cuda-EvtHandlr``); merely
+    importing a CUDA build of torch maps libcuda without starting them, and a forked child
+    can still use the GPU then (checked on an H200 with torch 2.11).
+    """
     try:
-        with open("/proc/self/maps") as f:
-            return any("libcuda.so" in line for line in f)
+        tasks = os.listdir("/proc/self/task")
     except OSError:
         return False
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                if f.read().startswith("cuda"):
+                    return True
+        except OSError:
+            continue  # the thread ended meanwhile
+    return False
 
 
 def resolve_start_method(requested: str | None) -> str:
