@@ -62,8 +62,10 @@ def create_study(
         direction / directions: ``"minimize"`` or ``"maximize"`` (one per objective).
         metric / mode: Ray Tune's spelling: the metric name(s) and ``"min"``/``"max"``.
         sampler: a sampler from :mod:`tunesmith.samplers` (default: :class:`AutoSampler`, which
-            picks Sobol, GP, TPE, CMA-ES or NSGA-II from the problem; random search under
-            population-based training, whose trials change their parameters as they train).
+            starts at random (Sobol for several objectives), then runs the GP or TPE by the
+            problem and hands over to TPE after the GP's 200 trials, or from TPE to NSGA-II
+            for several objectives; random search under population-based training, whose
+            trials change their parameters as they train).
         seed: seed for the default sampler; a seeded study reproduces its suggestions.
         scheduler / pruner: decides from intermediate reports whether a trial goes on
             (:mod:`tunesmith.schedulers`; ``pruner`` is Optuna's name for it).

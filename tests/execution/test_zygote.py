@@ -28,6 +28,9 @@ def test_start_method_is_checked_before_anything_runs(sqlite_url: str) -> None:
 
 def test_auto_forks_on_linux_unless_unsafe(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TUNESMITH_START_METHOD", raising=False)
+    # This process as a fresh driver sees it (on a GPU machine other tests may have started CUDA here).
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    monkeypatch.setattr("tunesmith.execution._zygote._cuda_driver_started", lambda: False)
     assert fork_unsafe_reason() is None
     assert resolve_start_method(None) == "fork"
     assert resolve_start_method("spawn") == "spawn"
@@ -136,10 +139,12 @@ def test_fork_is_unsafe_once_the_cuda_driver_runs_its_threads() -> None:
     import ctypes
     import threading
 
-    from tunesmith.execution._zygote import fork_unsafe_reason
+    from tunesmith.execution._zygote import _cuda_driver_started, fork_unsafe_reason
 
     if not sys.platform.startswith("linux"):
         pytest.skip("thread names from /proc are Linux's")
+    if _cuda_driver_started():
+        pytest.skip("the CUDA driver already runs in this test process (a GPU test before this one)")
     assert fork_unsafe_reason() is None
     named, release = threading.Event(), threading.Event()
 

@@ -118,13 +118,9 @@ def _neighbour_gap_bandwidths(
     distance to the farther bound. Clipped below by ``1 / min(100, n_components + 1)``
     (the "magic clip" of TPE) or ``min_bandwidth``, whichever is wider, and above by 1.
 
-    Measured against Scott's rule (one bandwidth per dimension from the standard
-    deviation; TPESampler otherwise as in Optuna, gamma 0.1), median best of 20 seeds:
-    Rosenbrock-10 after 100 trials 2330 against 3077, BBOB d=5 after 50 trials f01 0.77
-    against 1.87 and f18 9.3 against 14.4, Bayesmark linear-wine-nll after 16 trials
-    0.1451 against 0.1488 (random search 0.1484). A few good points spread out have a
-    large standard deviation, and Scott's kernels then cover most of the cube; the gaps
-    shrink where good points cluster.
+    Not Scott's rule: a few good points spread out have a large standard deviation, and
+    Scott's kernels then cover most of the cube; the gaps shrink where good points
+    cluster (measured: ``benchmarks/RESULTS-archive.md``, "tunesmith/samplers/_parzen.py").
     """
     n, d = observations.shape
     if n == 1:

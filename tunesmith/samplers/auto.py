@@ -8,73 +8,44 @@ The rules, in order (``n`` is the number of completed trials):
    scrambled Sobol points. The start is ``n_startup_trials`` if given, else 10 trials;
    with a planned budget (``Study.optimize(n_trials=...)`` tells it, :meth:`plan`) a
    quarter of it, but at least d + 1 for d parameters and at most 10 (so budgets of 40
-   and more, and runs with no planned number of trials, start with 10). With 25 trials
-   on BBOB (instance 1, 10 seeds, median regret; ``benchmarks/auto_rules.py``) a 6-trial
-   start against 10 was better on 18 of the 24 functions in d = 2 (worse on 5; mean
-   log10 ratio -0.12) and on 14 in d = 5 (worse on 9; -0.02), but worse on 14 in
-   d = 10 (better on 9; +0.01), where d + 1 keeps the 10.
-   GP-BO gets stuck in a local basin more often after a space-filling start: on
-   Hartmann-6 (100 trials, seeds 0-19) it reached the global basin in 14 or 15 of 20 runs
-   from 10 random points and in 9 of 20 from 10 Sobol points. On a conditional space
-   Sobol's coordinates mean nothing for the parameters a branch leaves out (conditional
-   Branin / Styblinski-Tang, median of 10 seeds: 1.70 after 25 trials and 1.11 after 50
-   from a random start, 2.08 and 1.18 from Sobol). Where TPE takes over in an
-   unconditional space the two starts are level: on the mixed Rosenbrock-4 (100 seeds)
-   median best 852 / 176 / 42 after 25 / 50 / 100 trials from Sobol, 726 / 168 / 34
-   from random; on the 12 Bayesmark tasks Auto sends to TPE (10 seeds, 16 trials) the
-   random start was better on 5 and worse on 4 (session 10).
-   Either start has parallel workers draw distinct points.
+   and more, and runs with no planned number of trials, start with 10): a short budget
+   gains from a shorter start in low dimensions, and d + 1 keeps it in higher ones.
+   Random rather than Sobol points because GP-BO settles in a local basin more often
+   after a space-filling start, and Sobol's coordinates mean nothing for the parameters
+   a conditional branch leaves out. Either start has parallel workers draw distinct
+   points.
 2. Several objectives: TPE (MOTPE) while ``n < nsga2_min_trials`` (300), then NSGA-II,
-   whose first parents are the best of the trials so far. On ZDT1 and ZDT2 (d=10, 3
-   seeds, ``benchmarks/multi_objective.py``, session 13's MOTPE) TPE alone is ahead of
-   NSGA-II alone at every budget to 1,000 trials; switching at 300 gives the best
-   hypervolume of the three from 500 trials on (at 1,000: 11.69 against TPE's 11.60
-   and NSGA-II's 11.47 on ZDT1; 11.05, 10.92 and 10.54 on ZDT2). TPE's cost per
-   suggestion grows as n^2 (it sorts every trial into fronts); NSGA-II's stays about a
-   millisecond.
+   whose first parents are the best of the trials so far: TPE leads at small budgets,
+   NSGA-II costs about a millisecond per suggestion where TPE's cost grows as n^2 (it
+   sorts every trial into fronts), and the switch gives the best hypervolume of the
+   three from 500 trials on.
 3. A conditional space (some parameter missing from some completed trials),
    categorical parameters for half or more of the space, integer, stepped or
    categorical ones for more than half, or more than ``max_gp_dims`` (10) parameters:
    TPE, whose Parzen estimators handle all of these natively and cost O(n·d).
    - Discrete parameters: a GP relaxes them to a continuum and rounds, which leaves
-     plateaus that its acquisition cannot rank. On a Rosenbrock-4 with two integers and
-     a categorical offset (median best after 50 trials over 10 seeds) the GP reached
-     1038 and TPE 161.
+     plateaus that its acquisition cannot rank.
    - Dimension: with a budget of tens of trials, a GP in many dimensions is mostly its
-     prior. Up to session 5 the cut was 8: TPE then beat the GP-led rule on 15 of the 24
-     BBOB functions in d = 10. Session 7's GP (outputs warped, a lengthscale prior that
-     keeps every dimension in play) ranks first of ten samplers on BBOB d = 10 at 50
-     trials, and Auto with the cut at 10 beat Auto with the cut at 8 there (10 seeds,
-     50 trials; both without rule 4's check): f01 0.58 against 6.9, f02 1.1e4 against
-     1.8e5, f05 0 against 60, f20 12 against 633; the losses were smaller (f11 832
-     against 306, f12 3.7e7 against 1.5e7); better on 10 functions, worse on 10, mean
-     log10 ratio -0.24 (each capped at 100x). Ackley-10 after 100 trials: 6.1 against
-     12.8; Rosenbrock-10 level (``benchmarks/RESULTS.md``, session
-     8). Beyond 10 parameters nothing is measured, so TPE keeps them.
+     prior. The warped GP with its lengthscale prior still leads at 10 parameters;
+     beyond 10 nothing is measured, so TPE keeps them.
 4. Otherwise (mostly continuous, moderate dimension), while ``n < gp_max_trials`` (200):
    Gaussian-process BO, the most sample-efficient choice for small budgets.
    Optionally (``check_sigmas``, off by default) the GP must first show that it can
    model the objective: a GP fitted to the first ``check_trials`` (15) completed trials
    must predict each of them left out (its leave-one-out posterior) within
-   ``check_sigmas`` predictive standard deviations, or TPE takes over for good. With
-   session 4's GP that check (at 2.6) caught landscapes a stationary GP could not
-   represent; with the warped GP it no longer pays: switched off, Auto was better on
-   14 of the 24 BBOB functions in d = 2 and worse on 5 (mean log10 ratio -0.16), and
-   level in d = 5 (better on 6, worse on 7), 10 seeds, 50 trials (session 8). In d = 2
-   the check had sent 112 of 240 runs to TPE, which ranks well behind the GP there.
-5. Past that: TPE, which models every trial so far at O(n·d) per suggestion. Until
-   session 13 a continuous space went to CMA-ES here, which starts from the centre of
-   the box and so throws the GP phase's progress away: continuing the same 200-trial
-   runs to 300 trials (``benchmarks/auto_rules.py``), TPE beat CMA-ES on 15 of the 24
-   BBOB functions in d = 10 and lost on 3 (3 seeds, median regret; mean ranks of CMA-ES,
-   TPE and the GP 2.54 / 1.81 / 1.65) and on Rosenbrock-10 (125 against 386, 5 seeds;
-   level on Branin, Hartmann-6 and Ackley-10). The GP itself continued best, at a cost
-   per suggestion that grows as n^3 (46 ms at 300 trials); hence the cap.
+   ``check_sigmas`` predictive standard deviations, or TPE takes over for good. It is
+   off by default because with the warped GP it sends runs to TPE that the GP would
+   have served better.
+5. Past that: TPE, which models every trial so far at O(n·d) per suggestion and so
+   keeps the GP phase's progress (CMA-ES, used here before, restarts from the centre of
+   the box). The GP itself would continue best, but its cost per suggestion grows as
+   n^3; hence the cap.
 
-Parallel workers do not change the choice: with 4 workers and instant objectives the GP
-phase (its constant liar keeps running trials apart) stays ahead of TPE on Branin,
-Hartmann-6 and Ackley-10 after 100 trials and behind on Rosenbrock-10, as it is with
-one worker (``benchmarks/RESULTS.md``, the batch tables).
+Parallel workers do not change the choice: with 4 workers the GP phase (its constant
+liar keeps running trials apart) compares with TPE as it does with one worker.
+
+Measured: ``benchmarks/RESULTS.md`` (Samplers); the evidence for each rule is in
+``benchmarks/RESULTS-archive.md``, "tunesmith/samplers/auto.py".
 
 Each delegate is a pure function of the study record, so the switch needs no
 hand-over, and every worker (with its own copy) makes the same choice for a trial

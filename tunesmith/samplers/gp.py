@@ -141,11 +141,10 @@ class GPSampler(Sampler):
             return self._fallback_sampler().suggest(space, history, number, rng)
         proposal = super().suggest(space, history, number, rng)  # grid_search axes
         if phase == "startup":
-            # Independent random draws (suggest_one). Not a Sobol design: on Hartmann-6, GP-BO
-            # started from 10 random points reached the global basin in 29 of 40 runs, from
-            # 10 scrambled-Sobol points in 19 of 40 (seeds 0-19, 100 trials). Our reading: evenly
-            # spread points have no close pairs to pin down short lengthscales, so the early
-            # fits are overconfident and the search settles in the first good basin.
+            # Independent random draws (suggest_one). Not a Sobol design: evenly spread points
+            # have no close pairs to pin down short lengthscales, so the early fits are
+            # overconfident and the search settles in the first good basin (measured on
+            # Hartmann-6: benchmarks/RESULTS-archive.md, "tunesmith/samplers/gp.py").
             return proposal
         try:
             with _single_threaded_blas():

@@ -53,11 +53,8 @@ class TPESampler(Sampler):
         prior_weight: weight of the prior component in both estimators.
         constant_liar: treat running trials as bad observations (spreads parallel workers).
         gamma_fraction, gamma_max: the good group is ``min(ceil(gamma_fraction * n), gamma_max)``
-            of ``n`` completed trials. Median best of 20 seeds, 0.2 against 0.1 (Optuna's):
-            after 100 trials Rosenbrock-10 1518 against 2330, Ackley-10 11.9 against 12.5,
-            Branin regret 0.003 against 0.021, mixed Rosenbrock-4 19 against 56; BBOB d=5
-            after 50 trials f11 216 against 623, f18 7.2 against 9.3, but f09 179 against
-            146 and f15 38 against 33.
+            of ``n`` completed trials. 0.2 (Optuna's is 0.1) measured better on most
+            problems (``benchmarks/RESULTS-archive.md``, "tunesmith/samplers/tpe.py").
 
     >>> import tunesmith
     >>> study = tunesmith.create_study(sampler=TPESampler(seed=0))
@@ -190,13 +187,8 @@ def _split_pareto(loss: np.ndarray, n_good: int) -> tuple[np.ndarray, np.ndarray
     Losses are scaled to [0, 1] per objective over the completed trials, and the
     hypervolume is taken up to 1.1 in each, so no objective's units dominate.
 
-    Against the split it replaced (non-domination rank, ties broken by the scaled loss sum,
-    EI-style weights on that score), on ZDT1 and ZDT2 (d = 10, seeds 0-9, hypervolume
-    with reference (1.1, 11), ``benchmarks/multi_objective.py``): after 100 / 200 / 300
-    trials 10.35 / 10.91 / 11.18 against 9.99 / 10.16 / 10.65 on ZDT1 and 10.16 / 10.72 /
-    10.82 against 9.10 / 9.57 / 10.02 on ZDT2 (Optuna's MOTPE in the same run: 10.87 and
-    9.71 after 300). Its worst seed after 300 trials matches the old median on ZDT1 (10.64
-    against 10.65) and beats it on ZDT2 (10.50 against 10.02).
+    Measured: ``benchmarks/RESULTS.md``, section "Multi-objective"; against the split it
+    replaced: ``benchmarks/RESULTS-archive.md``, "tunesmith/samplers/tpe.py".
     """
     from tunesmith.multi_objective import hypervolume, hypervolume_contributions, nondominated_ranks
 

@@ -35,14 +35,9 @@ _LOG_2PI = math.log(2.0 * math.pi)
 # as irrelevant (ℓ → ∞, no variance left along it). It replaced LogNormal(√2 + log(d)/2, √3)
 # (Hvarfner et al. 2024), whose median lengthscale grows like √d (13 in 10-D): on BBOB
 # f02 in 5-D that fit ℓ ≈ 100 to three of five dimensions, and with no uncertainty left
-# along them the search kept evaluating the incumbent. Evidence in :func:`standardize`.
-# Session 13 measured both dimension-scaled priors again against this one, with the warped
-# outputs (BBOB instance 1, 10 seeds, median regret after 25 / 50 trials, better/worse on
-# the 24 functions; ``benchmarks/gp_prior.py``): Hvarfner's in d = 2 11/12 and 15/8, in
-# d = 5 15/8 and 9/14, in d = 10 9/14 and 10/13; this shape with its mode moved to √(d/5)
-# in d = 2 9/14 and 14/9, in d = 10 8/15 and 9/14 (the same prior in d = 5). Neither wins
-# where scaling matters, d = 10 (mean ranks of the three 1.83 / 2.12 / 2.04 after 50), and
-# the gains in d = 2 come from a prior wider than ℓ = 1, not from scaling with d.
+# along them the search kept evaluating the incumbent. Dimension-scaled priors, measured
+# again with the warped outputs (``benchmarks/gp_prior.py``), did not win where scaling
+# matters, d = 10: ``benchmarks/RESULTS-archive.md``, "tunesmith/samplers/_gp/model.py".
 _LS_RATE = 0.1
 # Signal and noise variances of the standardized outputs: Gamma(2, 1) (mode at s² = 1)
 # and Gamma(1.1, 30), which allows near-noiseless fits of deterministic objectives.
@@ -283,16 +278,9 @@ def _chol_inv(K: np.ndarray) -> np.ndarray:
 def standardize(y: np.ndarray) -> np.ndarray:
     """Center at the mean and scale by the standard deviation.
 
-    With the lengthscale prior above (mode ℓ = 1 in every dimension), against the
-    earlier median centering with a lengthscale prior growing like √d, median best
-    after 50 trials over seeds 0-4: BBOB in 10-D, mean rank 1.46 against Optuna's GP
-    (1.54), where the earlier model ranked 1.71 (1.29); better than the earlier model on
-    18 of the 24 functions, f02 6.1e4 against 9.0e5 and f11 896 against 6518 (values, not
-    regrets); Rosenbrock-10 14136 against 32776 (3667 against 4228 after 100 trials).
-    Level in 2-D and 5-D (each model better on about half the functions), Branin and
-    Hartmann-6 unchanged; Ackley-10 12.7 against 15.3 after 50 trials but 10.4 against
-    7.2 after 100. The median alone, or the new prior alone, did no better (BBOB 5-D and
-    10-D). :func:`warp_outputs` builds on this.
+    Mean centering with the lengthscale prior above replaced median centering with a
+    prior growing like √d, which lost in 10-D (``benchmarks/RESULTS-archive.md``,
+    "tunesmith/samplers/_gp/model.py"). :func:`warp_outputs` builds on this.
     """
     return (y - float(np.mean(y))) / max(float(y.std()), 1e-12)
 
@@ -311,19 +299,9 @@ def warp_outputs(y: np.ndarray) -> np.ndarray:
     trials (seed 0; λ ≥ -0.5 and λ ≥ -1 did the same). Fewer than 3 values, or constant
     ones, are only standardized.
 
-    Median regret after 50 trials over seeds 0-4 (BBOB instance 1), against
-    standardizing alone: better on 16 of the 24 functions in 2-D (worse on 7), 18 in 5-D
-    (worse on 5) and 16 in 10-D (worse on 7); the mean of log10(warped / standardized)
-    is -0.12, -0.12 and -0.10. The gains are largest where values span orders of
-    magnitude (10-D f02 8.1e3 against 6.8e4; 5-D f08 71 against 198; 2-D f09 0.15
-    against 0.85), the losses on some ill-conditioned and plateau functions (5-D f11
-    1719 against 137, 2-D f07 0.037 against 0.006). Against Optuna's GP (same seeds) the
-    warped GP is equal or better on 16, 15 and 20 of the 24 functions in 2-D, 5-D and
-    10-D (standardized: 12, 11 and 16). Tried on a 12-problem subset and not
-    adopted: λ free (larger gains on f12 and f08, but the Branin failure above), warping
-    only the bad tail (also stuck on that Branin run), HEBO's Box-Cox of y / std(y)
-    without centering (Rosenbrock-10 5.3e4 against 9.3e3) and a Gaussian copula (normal
-    scores of the ranks; worse than standardizing on 9 of 12).
+    Against standardizing alone it is better on most BBOB functions in 2-D, 5-D and
+    10-D, most where values span orders of magnitude; the measurements and the variants
+    not adopted are in ``benchmarks/RESULTS-archive.md``, "tunesmith/samplers/_gp/model.py".
     """
     z = standardize(y)
     if len(y) < 3 or not np.any(z):
