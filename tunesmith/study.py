@@ -171,6 +171,12 @@ class Study:
     def __repr__(self) -> str:
         return f"Study(name={self.name!r}, directions={self.directions}, storage={self.storage!r})"
 
+    def _repr_html_(self) -> str:
+        """A notebook's view: counts, the best trial and a small history plot (with plotly)."""
+        from tunesmith.reporting._html import study_html
+
+        return study_html(self)
+
     def __getstate__(self) -> dict[str, Any]:
         raise TypeError("a Study is not sent to workers; they reopen it from its storage URL")
 

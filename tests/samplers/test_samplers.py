@@ -1,4 +1,10 @@
-"""Samplers: a conformance suite every sampler runs, then what each one promises on its own."""
+"""What the built-in samplers promise beyond the conformance suite (random, Sobol, grid).
+
+The contract every sampler keeps (values inside the space, seeds, copies, specs,
+parallel trials, late parameters, failed trials, worker processes, several
+objectives) is :class:`tunesmith.testing.SamplerConformance`, run for each sampler by
+``test_conformance.py``; each model-based sampler has its own test module.
+"""
 
 from __future__ import annotations
 
@@ -14,177 +20,8 @@ import pytest
 
 import tunesmith
 from tunesmith import TrialState
-from tunesmith.samplers import (
-    AutoSampler,
-    CmaEsSampler,
-    CoarseToFineSampler,
-    GPSampler,
-    GridSampler,
-    NSGAIISampler,
-    QMCSampler,
-    RandomSampler,
-    Sampler,
-    TPESampler,
-)
+from tunesmith.samplers import GridSampler, QMCSampler, RandomSampler, Sampler
 from tunesmith.samplers._base import grid_point
-
-OPTS = ["sgd", "adam", "rmsprop"]
-
-def _gp(seed: int | None) -> Sampler:
-    return GPSampler(seed=seed, n_startup_trials=5)
-
-
-def _nsga2(seed: int | None) -> Sampler:
-    return NSGAIISampler(seed=seed, population_size=10)
-
-
-EXPLOITING = {_gp, _nsga2}  # a GA child inherits some of its parents' values as they are
-
-SAMPLERS: dict[str, Callable[[int | None], Sampler]] = {
-    "random": lambda seed: RandomSampler(seed=seed),
-    "qmc": lambda seed: QMCSampler(seed=seed),
-    # The grid covers the finite parameters; the others are drawn at random.
-    "grid": lambda seed: GridSampler({"opt": OPTS, "s": [0, 5, 10, 15, 20]}, seed=seed),
-    # Model-based samplers with a short start so that their models run within the tests.
-    "tpe": lambda seed: TPESampler(seed=seed, n_startup_trials=5),
-    "cmaes": lambda seed: CmaEsSampler(seed=seed),
-    "gp": _gp,
-    "coarse_to_fine": lambda seed: CoarseToFineSampler(seed=seed, round_size=8),
-    "auto": lambda seed: AutoSampler(seed=seed, n_startup_trials=5, gp_max_trials=15),
-    "nsga2": _nsga2,
-}
-
-
-def mixed(trial: tunesmith.Trial) -> float:
-    """Float, log float, int, stepped int, categorical and a conditional parameter."""
-    x = trial.suggest_float("x", -2.0, 3.0)
-    trial.suggest_float("lr", 1e-5, 1e-1, log=True)
-    trial.suggest_int("n", 1, 10)
-    trial.suggest_int("s", 0, 20, step=5)
-    if trial.suggest_categorical("opt", OPTS) == "sgd":
-        trial.suggest_float("momentum", 0.0, 0.99)
-    return x
-
-
-MIXED_CONFIG: dict[str, Any] = {
-    "x": tunesmith.uniform(-2.0, 3.0),
-    "lr": tunesmith.loguniform(1e-5, 1e-1),
-    "n": tunesmith.randint(1, 10),
-    "s": tunesmith.qrandint(0, 20, 5),
-    "opt": tunesmith.choice(OPTS),
-    "g": tunesmith.grid_search(["p", "q"]),
-    "d": tunesmith.sample_from(lambda spec: spec.config.n * 2),
-    "const": 1,
-}
-
-
-def _check_mixed(params: dict[str, Any]) -> None:
-    assert -2.0 <= params["x"] <= 3.0
-    assert 1e-5 <= params["lr"] <= 1e-1
-    assert type(params["n"]) is int and 1 <= params["n"] <= 10
-    assert params["s"] in {0, 5, 10, 15, 20}
-    assert params["opt"] in OPTS
-
-
-def sphere2(trial: tunesmith.Trial) -> float:
-    return (trial.suggest_float("x", -5, 5) - 1) ** 2 + (trial.suggest_float("y", -5, 5) + 2) ** 2
-
-
-def _run(sampler: Sampler, style: str, n_trials: int) -> tunesmith.Study:
-    study = tunesmith.create_study(sampler=sampler)
-    if style == "define_by_run":
-        study.optimize(mixed, n_trials=n_trials)
-    else:
-        study.set_space(MIXED_CONFIG)
-        study.optimize(lambda t: t.params["x"], n_trials=n_trials)
-    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * n_trials
-    return study
-
-
-@pytest.mark.parametrize("make_sampler", list(SAMPLERS.values()), ids=list(SAMPLERS))
-class TestSamplerConformance:
-    def test_define_by_run_values_are_inside_the_space(self, make_sampler: Callable[[int | None], Sampler]) -> None:
-        study = _run(make_sampler(0), "define_by_run", 40)
-        for t in study.trials:
-            _check_mixed(t.params)
-            assert ("momentum" in t.params) == (t.params["opt"] == "sgd")
-            if "momentum" in t.params:
-                assert 0.0 <= t.params["momentum"] <= 0.99
-        assert {t.params["opt"] for t in study.trials} == set(OPTS)
-        if make_sampler not in EXPLOITING:  # a GP may propose a boundary optimum again and again
-            assert len({t.params["x"] for t in study.trials}) == 40
-
-    def test_dict_config_values_are_inside_the_space(self, make_sampler: Callable[[int | None], Sampler]) -> None:
-        study = _run(make_sampler(0), "dict", 40)
-        for t in study.trials:
-            _check_mixed(t.params)
-            assert t.params["g"] in {"p", "q"}
-            assert t.params["d"] == 2 * t.params["n"]
-            assert set(t.params) == {"x", "lr", "n", "s", "opt", "g", "d"}
-
-    @pytest.mark.parametrize("style", ["define_by_run", "dict"])
-    def test_seeded_study_reproduces_exactly(self, make_sampler: Callable[[int | None], Sampler], style: str) -> None:
-        first = [t.params for t in _run(make_sampler(42), style, 30).trials]
-        again = [t.params for t in _run(make_sampler(42), style, 30).trials]
-        other = [t.params for t in _run(make_sampler(43), style, 30).trials]
-        assert again == first
-        assert other != first
-        # Model-based samplers may agree once both converge on the optimum (a GP within a few
-        # trials here): compare the start of the runs, where most proposals must differ.
-        assert sum(a["x"] != b["x"] for a, b in zip(first[:8], other[:8], strict=True)) > 4
-
-    def test_unseeded_studies_differ(self, make_sampler: Callable[[int | None], Sampler]) -> None:
-        a = [t.params["x"] for t in _run(make_sampler(None), "define_by_run", 10).trials]
-        b = [t.params["x"] for t in _run(make_sampler(None), "define_by_run", 10).trials]
-        assert a != b
-
-    def test_rng_for_is_deterministic_per_seed_and_number(
-        self, make_sampler: Callable[[int | None], Sampler],
-    ) -> None:
-        a, b = make_sampler(3), make_sampler(3)
-        draws = a.rng_for(5).random(4)
-        np.testing.assert_array_equal(b.rng_for(5).random(4), draws)
-        np.testing.assert_array_equal(a.rng_for(5).random(4), draws)  # a fresh generator each time
-        assert not np.array_equal(a.rng_for(6).random(4), draws)
-        assert not np.array_equal(make_sampler(4).rng_for(5).random(4), draws)
-
-    def test_a_pickled_copy_suggests_the_same(self, make_sampler: Callable[[int | None], Sampler]) -> None:
-        """Worker processes get a copy of the sampler: it must continue the same sequence."""
-        used = make_sampler(9)
-        first = [t.params for t in _run(used, "define_by_run", 12).trials]
-        copy = pickle.loads(pickle.dumps(used))
-        assert [t.params for t in _run(copy, "define_by_run", 12).trials] == first
-
-    def test_trials_asked_together_get_distinct_points(
-        self, make_sampler: Callable[[int | None], Sampler],
-    ) -> None:
-        """Trials asked before earlier ones are told (parallel workers) never get the same point.
-
-        After 20 trials on a sphere a converging sampler may put them close together, but
-        not on top of each other: a GP without its constant liar proposes one point four times.
-        """
-        study = tunesmith.create_study(sampler=make_sampler(0))
-        study.optimize(sphere2, n_trials=20)
-        trials = [study.ask() for _ in range(4)]
-        points = np.array([[(t.suggest_float("x", -5, 5) + 5) / 10, (t.suggest_float("y", -5, 5) + 5) / 10]
-                           for t in trials])
-        distances = [np.linalg.norm(points[i] - points[j]) for i in range(len(points)) for j in range(i)]
-        assert min(distances) > 1e-3, points
-        for t in trials:
-            study.tell(t, sphere2(t))
-        assert study.count()[TrialState.COMPLETE] == 24
-
-    def test_max_trials(self, make_sampler: Callable[[int | None], Sampler]) -> None:
-        study = _run(make_sampler(0), "define_by_run", 2)
-        expected = 15 if isinstance(study.sampler, GridSampler) else None  # 3 opts x 5 steps
-        assert study.sampler.max_trials(study.trials[0].distributions) == expected
-
-
-@pytest.mark.parametrize("seed", [-1, 1.5, True, "1"])
-def test_invalid_seed_is_rejected(seed: Any) -> None:
-    with pytest.raises(ValueError, match="seed"):
-        RandomSampler(seed=seed)
-
 
 # -- random -----------------------------------------------------------------------------------------
 
@@ -387,7 +224,7 @@ def test_grid_resumed_without_budget_runs_only_the_remaining_points() -> None:
 
 
 def test_grid_with_two_worker_processes_runs_each_point_once(tmp_path: Path) -> None:
-    axes = {"a": [0, 1, 2], "b": ["w", "x", "y", "z"]}
+    axes: dict[str, list[Any]] = {"a": [0, 1, 2], "b": ["w", "x", "y", "z"]}
 
     def objective(trial: tunesmith.Trial) -> float:
         import time

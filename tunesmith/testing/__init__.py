@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tunesmith.testing.samplers import SamplerConformance
 from tunesmith.testing.storage import StorageConformance
 
-__all__ = ["StorageConformance"]
+__all__ = ["SamplerConformance", "StorageConformance"]
