@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tunesmith.samplers import (
     AutoSampler,
     BOHBSampler,
@@ -99,9 +97,3 @@ class TestBOHB(SamplerConformance):
 
     def make_scheduler(self) -> Scheduler | None:
         return HyperBandScheduler(max_t=9, reduction_factor=3)
-
-    @pytest.mark.xfail(strict=True, reason=(
-        "BOHB bug: once its per-budget model is used, it hands TPE a renumbered history of that "
-        "budget's results, from which the grid point is computed: grid_search axes lose their order"))
-    def test_grid_search_axes_take_each_point_once_a_round(self) -> None:
-        super().test_grid_search_axes_take_each_point_once_a_round()

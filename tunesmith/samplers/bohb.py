@@ -34,6 +34,7 @@ import numpy as np
 
 from tunesmith.distributions import Distribution
 from tunesmith.history import History
+from tunesmith.samplers._base import next_grid_point
 from tunesmith.samplers.tpe import TPESampler
 from tunesmith.trial import FrozenTrial, TrialState
 
@@ -86,7 +87,10 @@ class BOHBSampler(TPESampler):
             at_budget = self._results_at(view, scheduler, budget, by_id)
             if sum(t.state == TrialState.COMPLETE for t in at_budget) >= needed:
                 direction = "maximize" if scheduler.mode == "max" else "minimize"
-                return super().suggest(space, _history_of(at_budget, [direction]), number, rng)
+                proposal = super().suggest(space, _history_of(at_budget, [direction]), number, rng)
+                # The model sees one budget's trials, renumbered; the grid's rounds are the study's.
+                axes = self.grid_axes(space)
+                return {**proposal, **next_grid_point(axes, space, history, number)} if axes else proposal
         return super(TPESampler, self).suggest(space, history, number, rng)
 
     @staticmethod
