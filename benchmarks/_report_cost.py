@@ -22,7 +22,6 @@ def journal_storage(path: str) -> Any:
     return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
 
 
-
 # -- part 2: cost per report ------------------------------------------------------------
 def _loss(number: int, step: int) -> float:
     """Better with every new trial at every step: no trial is ever stopped, every report is decided on."""

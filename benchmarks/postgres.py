@@ -56,10 +56,6 @@ def objective(trial):
 '''
 
 
-
-
-
-
 @dataclass
 class Database:
     """A fresh database on the server: the URL for tunesmith and the one for Optuna's SQLAlchemy."""
@@ -67,8 +63,6 @@ class Database:
     name: str
     url: str  # postgresql://... (tunesmith picks psycopg 3 itself)
     optuna_url: str  # postgresql+<driver>://...
-
-
 
 
 def _split(n: int, k: int) -> list[int]:
@@ -247,8 +241,6 @@ TARGETS = (
 )
 
 
-
-
 def _server_version(server: str) -> str:
     with psycopg.connect(server, autocommit=True) as conn:
         row = conn.execute("SHOW server_version").fetchone()
@@ -262,8 +254,6 @@ def _environment(server: str) -> str:
         f"tunesmith {tunesmith.__version__} (commit {git_commit()}), {_server_version(server)}, "
         f"Optuna URL {OPTUNA_DRIVER}://, {platform.platform()}"
     )
-
-
 
 
 def main(argv: list[str] | None = None) -> int:

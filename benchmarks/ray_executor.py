@@ -159,8 +159,6 @@ COLUMNS = (NO_REUSE, REUSE)
 TARGETS = ((TS_SQLITE, NO_REUSE, 5.0), (TS_MEMORY, NO_REUSE, 5.0))
 
 
-
-
 def _environment() -> str:
     return (
         f"{os.cpu_count()} cores, Python {platform.python_version()}, ray {ray.__version__}, "

@@ -34,12 +34,6 @@ from tunesmith.samplers import RandomSampler as TsRandomSampler
 STUDY = "throughput"
 
 
-
-
-
-
-
-
 # -- tunesmith -------------------------------------------------------------------------
 def _ts_run(n: int, tmp: str, storage: bool, workers: int) -> Run:
     url = f"sqlite:///{tmp}/ts.db" if storage else None
@@ -157,15 +151,11 @@ TARGETS = (
 )
 
 
-
-
 def _environment() -> str:
     return (
         f"{os.cpu_count()} cores, Python {platform.python_version()}, optuna {optuna.__version__}, "
         f"tunesmith {tunesmith.__version__} (commit {git_commit()}), {platform.platform()}"
     )
-
-
 
 
 def main(argv: list[str] | None = None) -> int:

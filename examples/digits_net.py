@@ -34,6 +34,7 @@ def load_data(seed: int = 0) -> tuple[TensorDataset, TensorDataset]:
     X_train, X_test, y_train, y_test = train_test_split(
         X.astype(np.float32) / 16.0, y, test_size=0.25, random_state=seed, stratify=y,
     )
+
     def as_set(a: np.ndarray, b: np.ndarray) -> TensorDataset:
         return TensorDataset(torch.from_numpy(a), torch.from_numpy(b).long())
     return as_set(X_train, y_train), as_set(X_test, y_test)

@@ -60,6 +60,7 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("tunesmith.reporting")
     raise AttributeError(f"module 'tunesmith' has no attribute {name!r}")
 
+
 __all__ = [
     "CategoricalDistribution",
     "Checkpoint",

@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 __all__ = ["ExperimentAnalysis", "ResultTrial", "RunResult", "report", "run"]
 
 
-
 def report(metrics: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
     """Report metrics from inside a trainable: ``tunesmith.report(loss=0.3, accuracy=0.9)``.
 

@@ -45,6 +45,7 @@ __all__ = ["Study", "create_study", "load_study"]
 Objective = Callable[[Trial], Any]
 Callback = Callable[["Study", FrozenTrial], None]
 
+
 def create_study(
     name: str | None = None, storage: Storage | str | os.PathLike[str] | None = None, *,
     direction: str | None = None, directions: Sequence[str] | None = None,

@@ -76,6 +76,7 @@ class TestNSGAII(SamplerConformance):
 
 class TestCoarseToFine(SamplerConformance):
     multi_objective = True  # its boxes follow the first objective
+
     def make_sampler(self, seed: int | None) -> Sampler:
         return CoarseToFineSampler(seed=seed, round_size=8)
 
