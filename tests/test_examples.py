@@ -45,3 +45,18 @@ def test_readme_config_dict_snippet_runs_as_written(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "'hidden':" in proc.stdout and "'loss':" in proc.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["snippet.py"]  # storage=None keeps nothing
+
+
+@pytest.mark.slow
+def test_plots_example_draws_the_readme_pictures(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "plots_digits.py"), str(tmp_path / "img")], cwd=tmp_path,
+        capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "importance: {'gamma'" in proc.stdout  # gamma matters most for an RBF SVM on digits
+    pictures = sorted(p.name for p in (tmp_path / "img").iterdir())
+    assert pictures == ["digits_history.png", "digits_importance.png", "digits_slice.png"]
+    assert all((tmp_path / "img" / p).stat().st_size > 5000 for p in pictures)

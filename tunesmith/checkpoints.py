@@ -286,7 +286,7 @@ def temporary_dir(prefix: str) -> str:
 
 # -- inside a trial ------------------------------------------------------------------------
 def _trial(what: str) -> Trial:
-    from tunesmith.execution import current_trial
+    from tunesmith.trial import current_trial
 
     trial = current_trial()
     if trial is None:

@@ -26,6 +26,7 @@ from tunesmith._study_args import (
     one_scheduler,
 )
 from tunesmith._values import objective_values, values_from_metrics
+from tunesmith._worker_spec import WorkerSpec
 from tunesmith.checkpoints import CheckpointConfig, CheckpointStore, default_artifact_root
 from tunesmith.distributions import DerivedDistribution, Distribution
 from tunesmith.exceptions import StudyNotFoundError
@@ -135,7 +136,7 @@ class Study:
 
     def __init__(
         self, name: str, storage: Storage, sampler: Sampler, space: SearchSpace | None = None,
-        scheduler: Scheduler | None = None,
+        scheduler: Scheduler | None = None, *, beside_others: bool = False,
     ) -> None:
         record = storage.get_study(name)
         self.name = record.name
@@ -150,9 +151,7 @@ class Study:
         self._materialized: dict[int, tuple[FrozenTrial, FrozenTrial]] = {}
         self._space = space
         self._stop_requested = False
-        # One of several workers on this study (worker processes, Ray tasks, ``tunesmith
-        # worker``): see ask().
-        self._beside_others = False
+        self._beside_others = beside_others  # one of several workers on this study: see ask()
         if scheduler is None and record.attrs.get("scheduler"):
             scheduler = scheduler_from_spec(record.attrs["scheduler"])
         self.scheduler = scheduler
@@ -177,6 +176,13 @@ class Study:
         from tunesmith.reporting._html import study_html
 
         return study_html(self)
+
+    def worker_spec(self, storage: str | Storage | None = None, *, beside_others: bool = False) -> WorkerSpec:
+        """How a worker process, Ray task or other machine reopens this study (``storage``: its URL by default)."""
+        where = storage if storage is not None else self.storage.url
+        if where is None:
+            raise ValueError(f"study {self.name!r} is in memory: workers elsewhere need a storage URL")
+        return WorkerSpec(where, self.name, self.sampler, self._space, self.scheduler, beside_others)
 
     def __getstate__(self) -> dict[str, Any]:
         raise TypeError("a Study is not sent to workers; they reopen it from its storage URL")

@@ -14,6 +14,7 @@ reports intermediate metrics, and returns its value::
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as _dt
 import enum
 import os
@@ -377,3 +378,12 @@ class _Missing:
 
 
 _MISSING = _Missing()
+
+
+#: the trial whose objective runs in this thread (set by the worker loop around the objective)
+CURRENT: contextvars.ContextVar[Trial | None] = contextvars.ContextVar("tunesmith_trial", default=None)
+
+
+def current_trial() -> Trial | None:
+    """The trial whose objective is running in this thread (None outside one)."""
+    return CURRENT.get()

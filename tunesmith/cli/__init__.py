@@ -8,10 +8,11 @@ default ``sqlite:///tunesmith.db`` in the current directory)::
     tunesmith best STUDY --json
     tunesmith export STUDY --format csv -o trials.csv
     tunesmith diagnose STUDY [--trial N]          # what the learning curves say
+    tunesmith plot STUDY --kind history -o h.html # or .png (matplotlib)
     tunesmith rm STUDY                            # asks first; --yes does not
     tunesmith worker --study STUDY --objective module:function
 
-``ls``, ``show``, ``best``, ``export`` and ``diagnose`` open the storage read-only: they write
+``ls``, ``show``, ``best``, ``export``, ``diagnose`` and ``plot`` open the storage read-only: they write
 nothing, and a SQLite file that does not exist is reported (exit status 2), never
 created. ``rm`` and ``worker`` write. Ctrl-C ends any command with ``interrupted``
 and exit status 130.

@@ -14,6 +14,7 @@ from tunesmith.cli._delete import rm_command
 from tunesmith.cli._diagnose import diagnose_command
 from tunesmith.cli._export import export_command
 from tunesmith.cli._open import ENV_STORAGE
+from tunesmith.cli._plot import plot_command
 from tunesmith.cli._read import best_command, ls_command, show_command
 from tunesmith.cli._worker import worker_command
 from tunesmith.exceptions import StorageError, StudyNotFoundError
@@ -59,14 +60,15 @@ class _Group(click.Group):
 def cli(ctx: click.Context, storage: str) -> None:
     """Inspect, export and delete tunesmith studies, and run workers on them.
 
-    ls, show, best, export and diagnose only read: they open the storage read-only and never
+    ls, show, best, export, diagnose and plot only read: they open the storage read-only and never
     create a database. rm deletes a study; worker runs trials.
     """
     ctx.obj = storage
 
 
 for _command in (
-    ls_command, show_command, best_command, export_command, diagnose_command, rm_command, worker_command,
+    ls_command, show_command, best_command, export_command, diagnose_command, plot_command, rm_command,
+    worker_command,
 ):
     cli.add_command(_command)
 

@@ -145,7 +145,8 @@ def worker_command(
         raise click.BadParameter(
             "workers need a shared storage (sqlite:///... or postgresql://...)", param_hint="'--storage'"
         )
-    study = open_study(store, url, study_name)
+    # It joins the study's other workers, as a worker process or Ray task does.
+    study = open_study(store, url, study_name).worker_spec(beside_others=True).open()
     objective = load_reference(objective_ref, "'--objective'")
     if config_ref is not None:
         from tunesmith.run import _Trainable
@@ -167,7 +168,6 @@ def worker_command(
             f"({f'for {budget}' if budget else 'no limit'}; Ctrl-C stops it)",
             err=True,
         )
-    study._beside_others = True  # it joins the study's other workers
     study.optimize(objective, n_trials=n_trials, timeout=timeout, max_retries=max_retries, callbacks=[progress])
     if not quiet:
         click.echo(progress.summary(study_name, time.monotonic() - started), err=True)

@@ -11,7 +11,6 @@ import cloudpickle
 from tunesmith.exceptions import MaxFailuresError
 from tunesmith.execution._loop import worker_loop
 from tunesmith.execution.processes import WorkerPayload
-from tunesmith.storage import get_storage
 from tunesmith.trial import FrozenTrial
 
 
@@ -28,12 +27,7 @@ def main(fd: int, forked: bool = False) -> int:
 
 def _serve(conn: Connection, forked: bool) -> int:
     payload: WorkerPayload = cloudpickle.loads(conn.recv_bytes())
-    from tunesmith.study import Study
-
-    study = Study(payload.study_name, get_storage(payload.storage_url), payload.sampler, payload.space,
-        payload.scheduler,
-    )
-    study._beside_others = payload.beside_others
+    study = payload.study.open()
     # Failures are counted by the driver across all workers, not here.
     settings = payload.settings
     settings.max_failures = None

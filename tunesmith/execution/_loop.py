@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import time
 import traceback
@@ -14,7 +13,7 @@ from tunesmith.exceptions import MaxFailuresError, StorageError, TrialFinishedEr
 from tunesmith.execution._heartbeat import Heartbeat
 from tunesmith.execution._recovery import release
 from tunesmith.storage._retry import is_database_error
-from tunesmith.trial import FrozenTrial, Trial, TrialState, TrialStopped
+from tunesmith.trial import CURRENT, FrozenTrial, Trial, TrialState, TrialStopped, current_trial
 
 if TYPE_CHECKING:
     from tunesmith.study import Objective, Study
@@ -22,13 +21,6 @@ if TYPE_CHECKING:
 __all__ = ["LoopSettings", "MaxFailuresError", "current_trial", "run_trial", "worker_loop"]
 
 _log = logging.getLogger("tunesmith")
-
-_current: contextvars.ContextVar[Trial | None] = contextvars.ContextVar("tunesmith_trial", default=None)
-
-
-def current_trial() -> Trial | None:
-    """The trial whose objective is running in this thread (None outside one)."""
-    return _current.get()
 
 
 @dataclass
@@ -81,7 +73,7 @@ def run_trial(
     expired), or the storage failed (see :func:`_tell`).
     """
     trial = study.ask()
-    token = _current.set(trial)
+    token = CURRENT.set(trial)
     try:
         if on_start is not None:
             on_start(trial._trial_id, trial.retries)
@@ -97,7 +89,7 @@ def run_trial(
         _tell(study, trial, state=TrialState.FAILED, error=traceback.format_exc())
         raise
     finally:
-        _current.reset(token)
+        CURRENT.reset(token)
     if result is None:
         trial._report_inherited()  # a PBT clone that had nothing left to train
         result = trial.last_result or None  # tune.run-style trainables report instead of returning

@@ -50,16 +50,11 @@ _TAKEN_BACK_S = 2.0
 
 @dataclass
 class WorkerPayload:
-    """What a worker process receives (cloudpickled)."""
+    """What a worker process receives (cloudpickled): how to reopen the study, and what to run."""
 
-    storage_url: str
-    study_name: str
+    study: Any  # the facade's WorkerSpec: ``.open()`` gives the Study
     objective: Any
-    sampler: Any
-    space: Any
     settings: LoopSettings
-    scheduler: Any = None
-    beside_others: bool = False  # more than one worker: see Study.ask
 
 
 @dataclass
@@ -128,9 +123,7 @@ def run_processes(
             f"n_workers={n_workers} needs a storage that worker processes can share; create the study "
             "with storage='sqlite:///study.db' (or a postgresql:// URL)"
         )
-    payload = dumps(WorkerPayload(
-        url, study.name, objective, study.sampler, study.space, settings, study.scheduler, n_workers > 1,
-    ))
+    payload = dumps(WorkerPayload(study.worker_spec(url, beside_others=n_workers > 1), objective, settings))
     envs = worker_envs or [{} for _ in range(n_workers)]
 
     def spawn(i: int) -> _Worker:

@@ -26,7 +26,7 @@ from tunesmith.execution._driver import POLL_S, StudyWatcher, TicketOffice
 from tunesmith.execution._loop import LoopSettings, worker_loop
 from tunesmith.execution._pickle import dumps, remote_error
 from tunesmith.execution.resources import Resources
-from tunesmith.storage import InMemoryStorage, Report, Storage, StudyRecord, StudySummary, get_storage
+from tunesmith.storage import InMemoryStorage, Report, Storage, StudyRecord, StudySummary
 from tunesmith.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -200,25 +200,17 @@ class ActorStorage(Storage):
 
 @dataclass
 class _Payload:
-    study_name: str
-    storage: Any  # a URL, or an ActorStorage
+    study: Any  # the facade's WorkerSpec (storage: a URL, or an ActorStorage)
     objective: Any
-    sampler: Any
-    space: Any
     settings: LoopSettings
-    scheduler: Any = None
 
 
 def _worker(blob: bytes, coordinator: Any, worker: int) -> str:
     """Body of a worker task: the usual loop, asking the coordinator for tickets."""
     import ray
 
-    from tunesmith.study import Study
-
     payload: _Payload = cloudpickle.loads(blob)
-    storage = payload.storage if isinstance(payload.storage, Storage) else get_storage(payload.storage)
-    study = Study(payload.study_name, storage, payload.sampler, payload.space, payload.scheduler)
-    study._beside_others = True  # Ray tasks run side by side
+    study = payload.study.open()  # Ray tasks run side by side: the spec says so
     settings = payload.settings
     settings.max_failures = None  # counted by the coordinator across workers
 
@@ -285,9 +277,7 @@ def run_ray(
             **({"memory": resources.memory} if resources.memory else {}),
         )
         blob = _dumps_shipping_user_code(
-            _Payload(
-                study.name, worker_storage, objective, study.sampler, study.space, settings, study.scheduler,
-            ), objective,
+            _Payload(study.worker_spec(worker_storage, beside_others=True), objective, settings), objective,
         )
         _drive(study, task, blob, coordinator, n, settings, callbacks, reporter)
     finally:
