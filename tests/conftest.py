@@ -56,3 +56,19 @@ def postgres_url() -> Iterator[str]:
             yield f"postgresql://postgres@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
         finally:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def fresh_postgres_url(postgres_url: str) -> Iterator[str]:
+    """A database of this test's own, dropped after it (for tests that kill, migrate or inspect a whole database)."""
+    import psycopg
+    from sqlalchemy import make_url
+
+    name = f"tunesmith_t_{secrets.token_hex(6)}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -9,11 +9,10 @@ written twice. Errors that cannot pass are StorageErrors that say why.
 from __future__ import annotations
 
 import random
-import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +31,9 @@ psycopg = pytest.importorskip("psycopg")
 
 
 @pytest.fixture
-def pg_url(postgres_url: str) -> Iterator[str]:
-    """A database of its own: the kills below must reach only this test's connections."""
-    name = f"tunesmith_fault_{secrets.token_hex(6)}"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def pg_url(fresh_postgres_url: str) -> str:
+    """A database of this test's own (the kills and schema changes below reach only it)."""
+    return fresh_postgres_url
 
 
 _KILL = (

@@ -7,14 +7,12 @@ or another writer sees meanwhile.
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import make_url
 
 from tunesmith.distributions import FloatDistribution, IntDistribution
 from tunesmith.storage import SQLStorage
@@ -26,15 +24,9 @@ psycopg = pytest.importorskip("psycopg")
 
 
 @pytest.fixture
-def url(postgres_url: str) -> Iterator[str]:
-    name = f"tunesmith_pg_{secrets.token_hex(6)}"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def url(fresh_postgres_url: str) -> str:
+    """A database of this test's own (the kills and schema changes below reach only it)."""
+    return fresh_postgres_url
 
 
 @pytest.fixture

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import make_url
 
 from tunesmith.exceptions import SchemaVersionError, StorageError
 from tunesmith.storage import SQLStorage, get_storage
@@ -189,15 +187,9 @@ psycopg = pytest.importorskip("psycopg")
 
 
 @pytest.fixture
-def pg_url(postgres_url: str) -> Iterator[str]:
-    name = f"tunesmith_ro_{secrets.token_hex(6)}"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def pg_url(fresh_postgres_url: str) -> str:
+    """A database of this test's own (the kills and schema changes below reach only it)."""
+    return fresh_postgres_url
 
 
 def _tables(url: str) -> list[str]:

@@ -26,21 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from tunesmith.importance._encoding import ParamTable
-from tunesmith.importance._evaluator import BaseImportanceEvaluator
-from tunesmith.importance._forest import (
-    DEFAULT_MAX_SAMPLES,
-    ForestSettings,
-    absent_fractions,
-    fit_forest,
-    forest_inputs,
-    varying_columns,
-)
+from tunesmith.importance._forest import ForestEvaluator
 
 __all__ = ["FanovaImportanceEvaluator", "variance_fractions"]
 
 
-class FanovaImportanceEvaluator(BaseImportanceEvaluator):
+class FanovaImportanceEvaluator(ForestEvaluator):
     """Functional ANOVA on a random forest (needs scikit-learn).
 
     Args:
@@ -60,25 +51,8 @@ class FanovaImportanceEvaluator(BaseImportanceEvaluator):
     ['x', 'y']
     """
 
-    def __init__(
-        self, *, n_trees: int = 64, max_depth: int = 64, seed: int | None = None,
-        max_samples: int | None = DEFAULT_MAX_SAMPLES,
-    ) -> None:
-        self._forest = ForestSettings(n_trees, max_depth, seed, max_samples)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._forest!r})"
-
-    def _importances(self, table: ParamTable) -> np.ndarray:
-        out = np.zeros(len(table.names))
-        columns = varying_columns(table)
-        if table.n_trials <= 1 or columns.size == 0:
-            return out
-        unit = table.unit[:, columns]
-        absent = absent_fractions(unit)
-        forest = fit_forest(forest_inputs(unit, absent), table.loss, self._forest)
-        out[columns] = variance_fractions([e.tree_ for e in forest.estimators_], absent)
-        return out
+    def _read(self, forest: Any, absent: np.ndarray) -> np.ndarray:
+        return variance_fractions([e.tree_ for e in forest.estimators_], absent)
 
 
 def variance_fractions(trees: Sequence[Any], absent: np.ndarray) -> np.ndarray:

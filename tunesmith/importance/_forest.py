@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from tunesmith.importance._encoding import ParamTable
+from tunesmith.importance._evaluator import BaseImportanceEvaluator
 
 __all__ = ["ForestSettings", "absent_fractions", "fit_forest", "forest_inputs", "varying_columns"]
 
@@ -96,3 +97,31 @@ def fit_forest(X: np.ndarray, y: np.ndarray, settings: ForestSettings) -> Any:
         random_state=settings.seed,
     )
     return forest.fit(X, y)
+
+
+class ForestEvaluator(BaseImportanceEvaluator):
+    """An evaluator that fits a random forest on the parameters that vary, then reads importances off it."""
+
+    def __init__(
+        self, *, n_trees: int = 64, max_depth: int = 64, seed: int | None = None,
+        max_samples: int | None = DEFAULT_MAX_SAMPLES,
+    ) -> None:
+        self._forest = ForestSettings(n_trees, max_depth, seed, max_samples)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._forest!r})"
+
+    def _importances(self, table: ParamTable) -> np.ndarray:
+        out = np.zeros(len(table.names))
+        columns = varying_columns(table)
+        if table.n_trials <= 1 or columns.size == 0:
+            return out
+        unit = table.unit[:, columns]
+        absent = absent_fractions(unit)
+        forest = fit_forest(forest_inputs(unit, absent), table.loss, self._forest)
+        out[columns] = self._read(forest, absent)
+        return out
+
+    def _read(self, forest: Any, absent: np.ndarray) -> np.ndarray:
+        """One importance per forest input (``absent``: each input's share of trials without it)."""
+        raise NotImplementedError

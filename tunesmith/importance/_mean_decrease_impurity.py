@@ -7,23 +7,16 @@ with many distinct values; fANOVA and PED-ANOVA are not.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from tunesmith.importance._encoding import ParamTable
-from tunesmith.importance._evaluator import BaseImportanceEvaluator
-from tunesmith.importance._forest import (
-    DEFAULT_MAX_SAMPLES,
-    ForestSettings,
-    absent_fractions,
-    fit_forest,
-    forest_inputs,
-    varying_columns,
-)
+from tunesmith.importance._forest import ForestEvaluator
 
 __all__ = ["MeanDecreaseImpurityImportanceEvaluator"]
 
 
-class MeanDecreaseImpurityImportanceEvaluator(BaseImportanceEvaluator):
+class MeanDecreaseImpurityImportanceEvaluator(ForestEvaluator):
     """Random-forest impurity importances (needs scikit-learn).
 
     Args:
@@ -42,21 +35,5 @@ class MeanDecreaseImpurityImportanceEvaluator(BaseImportanceEvaluator):
     ['x', 'y']
     """
 
-    def __init__(
-        self, *, n_trees: int = 64, max_depth: int = 64, seed: int | None = None,
-        max_samples: int | None = DEFAULT_MAX_SAMPLES,
-    ) -> None:
-        self._forest = ForestSettings(n_trees, max_depth, seed, max_samples)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._forest!r})"
-
-    def _importances(self, table: ParamTable) -> np.ndarray:
-        out = np.zeros(len(table.names))
-        columns = varying_columns(table)
-        if table.n_trials <= 1 or columns.size == 0:
-            return out
-        unit = table.unit[:, columns]
-        forest = fit_forest(forest_inputs(unit, absent_fractions(unit)), table.loss, self._forest)
-        out[columns] = forest.feature_importances_
-        return out
+    def _read(self, forest: Any, absent: np.ndarray) -> np.ndarray:
+        return np.asarray(forest.feature_importances_)
