@@ -98,9 +98,7 @@ def start_zygote(study: Study) -> Zygote:
     """Fork the worker fork server now (before the driver starts any thread)."""
     from tunesmith.execution._child import main
 
-    close = getattr(study.storage, "close", None)
-    if close is not None:
-        close()  # no database connection crosses the fork (SQLite's locks are per process)
+    study.storage.close()  # no database connection crosses the fork (SQLite's locks are per process)
     return Zygote(lambda fd, _env: main(fd, forked=True), preload=getattr(study.sampler, "preload", None))
 
 

@@ -200,6 +200,10 @@ class Storage(ABC):
         grow in commit order within a study.
         """
 
+    def close(self) -> None:
+        """Let go of this process's connections (reopened on next use); before a fork, say. Nothing by default."""
+        return None
+
     # Derived queries: correct from the methods above; backends override them with an
     # index lookup (they are on the hot path of ``study.best_trial`` and the reporters).
 
