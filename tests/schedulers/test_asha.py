@@ -123,7 +123,9 @@ def test_decisions_replay_from_the_stored_reports(sqlite_url):
     study = _study(sched, sqlite_url, name="asha", seed=3)
     study.optimize(_curve_objective, n_trials=24, n_workers=2)
     counts = study.count()
-    assert counts[TrialState.PRUNED] >= 8 and counts[TrialState.COMPLETE] >= 1
+    # How many ASHA stops depends on the two workers' finishing order: 7 to 18 of 24 in 12 runs
+    # (c56e9ea and now alike). The check is that there are stops to replay, not how many.
+    assert counts[TrialState.PRUNED] >= 5 and counts[TrialState.COMPLETE] >= 1
     assert counts[TrialState.COMPLETE] + counts[TrialState.PRUNED] == 24
     replay = tunesmith.load_study("asha", sqlite_url)
     assert isinstance(replay.scheduler, ASHAScheduler)  # rebuilt from the stored spec
