@@ -502,3 +502,19 @@ def test_bad_name_message(name: Any, message: str) -> None:
         CategoricalDistribution((1, 2)).validate(name)
     assert message in str(info.value)
     assert len(str(info.value)) < 140  # a long name is shown shortened
+
+
+def test_build_reuses_a_checked_distribution_and_keeps_value_types_apart() -> None:
+    from tunesmith.distributions import CategoricalDistribution, FloatDistribution, build
+
+    a = build("lr", FloatDistribution, 1e-4, 1e-1, log=True)
+    assert build("lr", FloatDistribution, 1e-4, 1e-1, log=True) is a  # checked once, reused
+    assert build("lr", FloatDistribution, 1e-4, 1e-1) is not a
+    ints = build("c", CategoricalDistribution, (1, 2))
+    bools = build("c", CategoricalDistribution, (True, 2))
+    floats = build("c", CategoricalDistribution, (1.0, 2))
+    assert [type(x) for x in (ints.choices[0], bools.choices[0], floats.choices[0])] == [int, bool, float]
+    with pytest.raises(ValueError, match="parameter 'bad'"):
+        build("bad", FloatDistribution, 1.0, 0.0)
+    with pytest.raises(ValueError, match="parameter 'bad'"):  # an error is never cached as a success
+        build("bad", FloatDistribution, 1.0, 0.0)

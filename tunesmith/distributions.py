@@ -24,7 +24,7 @@ import math
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import numpy as np
 
@@ -147,9 +147,25 @@ D = TypeVar("D", bound=Distribution)
 
 
 def build(name: str, make: Callable[..., D], /, *args: Any, **kwargs: Any) -> D:
-    """``make(*args, **kwargs)``, with an error naming the parameter ``name`` (define-by-run calls)."""
+    """``make(*args, **kwargs)``, with an error naming the parameter ``name`` (define-by-run calls).
+
+    An objective declares the same parameters in every trial: a distribution built and
+    checked once is reused (they are immutable), which keeps checking off the hot path.
+    """
+    key = (name, make, repr(args), repr(sorted(kwargs.items())))  # repr: 1, 1.0 and True stay apart
+    built = _BUILT.get(key)
+    if built is not None:
+        return cast(D, built)
     with named(name):
-        return make(*args, **kwargs)
+        dist = make(*args, **kwargs)
+    if len(_BUILT) >= _MAX_BUILT:
+        _BUILT.clear()
+    _BUILT[key] = dist
+    return dist
+
+
+_BUILT: dict[tuple[Any, ...], Distribution] = {}
+_MAX_BUILT = 4096
 
 
 def _check_bounds(low: Any, high: Any, log: bool, what: str) -> None:
