@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+# The CLI tests' fixtures (a SQLite file with two studies) live beside their helpers.
+pytest_plugins = ["cli_support"]
+
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:

@@ -9,63 +9,20 @@ import math
 import os
 import random
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from cli_support import (  # its fixtures (url, _no_storage_env) come through conftest.py
+    FAILING,
+    N_TRIALS,
+    READ_COMMANDS,
+    assert_clean_error,
+    rows,
+    run,
+)
 
 import tunesmith
-from tunesmith.cli import cli
-from tunesmith.storage import get_storage
-from tunesmith.trial import Trial, TrialState
-
-N_TRIALS = 12
-FAILING = {3, 7, 11}  # trial numbers whose objective raises
-
-
-def _objective(trial: Trial) -> float:
-    x = trial.suggest_float("x", -5.0, 5.0)
-    opt = trial.suggest_categorical("opt", ["sgd", "[bold]adam"])  # rich markup must come out verbatim
-    if trial.number in FAILING:
-        raise ValueError(f"bad trial {trial.number}\nwith a second line")
-    return (x - 1.0) ** 2 + (0.5 if opt == "sgd" else 0.0)
-
-
-@pytest.fixture(autouse=True)
-def _no_storage_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("TUNESMITH_STORAGE", raising=False)
-
-
-@pytest.fixture
-def url(tmp_path: Path) -> str:
-    """A SQLite file with a minimizing study "quad" (some trials failed) and a maximizing study "maxi"."""
-    url = f"sqlite:///{tmp_path}/s.db"
-    quad = tunesmith.create_study(name="quad", storage=url, direction="minimize", seed=0)
-    quad.optimize(_objective, n_trials=N_TRIALS)
-    maxi = tunesmith.create_study(name="maxi", storage=url, direction="maximize", seed=1)
-    maxi.optimize(lambda t: t.suggest_int("k", 0, 10), n_trials=3)
-    return url
-
-
-def run(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), env=env)
-
-
-def rows(output: str) -> dict[str, list[str]]:
-    """Plain table output keyed by its first cell (header row included)."""
-    return {line.split()[0]: line.split() for line in output.splitlines() if line.strip()}
-
-
-def assert_clean_error(result: Result, *fragments: str) -> None:
-    assert result.exit_code in (1, 2), result.output
-    assert "Traceback" not in result.output
-    assert not isinstance(result.exception, (KeyError, RuntimeError, ValueError)), result.exception
-    message = result.stderr
-    assert len(message.strip().splitlines()) == 1 or message.startswith("Usage:"), message
-    for fragment in fragments:
-        assert fragment in message, message
+from tunesmith.trial import TrialState
 
 
 # -- ls ---------------------------------------------------------------------------------
@@ -430,12 +387,6 @@ def test_unknown_study_names_it_and_the_available_ones(url: str, command: list[s
     assert_clean_error(result, "'nope'", "quad", "maxi")
 
 
-READ_COMMANDS = [
-    ["ls"], ["show", "quad"], ["show", "quad", "--limit", "2"], ["best", "quad"], ["export", "quad", "--format", "csv"],
-    ["export", "quad", "--format", "json"],
-]
-
-
 @pytest.mark.parametrize("command", READ_COMMANDS)
 def test_a_file_that_is_not_a_database_is_reported_and_left_alone(tmp_path: Path, command: list[str]) -> None:
     path = tmp_path / "junk.db"
@@ -550,93 +501,3 @@ def test_read_commands_create_no_tables_in_an_empty_postgres_database(postgres_u
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-# -- rm ---------------------------------------------------------------------------------
-def _names(url: str) -> list[str]:
-    return sorted(s.name for s in get_storage(url).list_studies())
-
-
-def test_rm_yes_deletes_the_study_and_only_it(url: str) -> None:
-    result = run("rm", "quad", "--yes", "--storage", url)
-    assert result.exit_code == 0, result.output
-    assert f"Deleted study 'quad' ({N_TRIALS} trial(s)) from {url}" in result.stdout
-    assert _names(url) == ["maxi"]
-    assert len(tunesmith.load_study("maxi", url).trials) == 3
-    assert_clean_error(run("show", "quad", "--storage", url), "no study named 'quad'")
-
-
-def test_rm_refuses_without_yes_when_it_cannot_ask(url: str) -> None:
-    result = run("rm", "quad", "--storage", url)  # stdin is not a terminal
-    assert_clean_error(result, "without confirmation", "--yes")
-    assert result.exit_code == 1
-    assert _names(url) == ["maxi", "quad"]
-
-
-def test_rm_asks_on_a_terminal(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tunesmith.cli import _delete
-
-    monkeypatch.setattr(_delete, "_stdin_is_terminal", lambda: True)
-    declined = CliRunner().invoke(cli, ["rm", "quad", "--storage", url], input="n\n")
-    assert declined.exit_code == 1
-    assert "Delete study 'quad'" in declined.stderr and "not deleted" in declined.stderr
-    assert _names(url) == ["maxi", "quad"]
-    accepted = CliRunner().invoke(cli, ["rm", "quad", "--storage", url], input="y\n")
-    assert accepted.exit_code == 0, accepted.output
-    assert _names(url) == ["maxi"]
-
-
-def test_rm_unknown_study_is_a_clean_error(url: str) -> None:
-    assert_clean_error(run("rm", "nope", "--yes", "--storage", url), "'nope'", "quad", "maxi")
-    assert _names(url) == ["maxi", "quad"]
-
-
-# -- Ctrl-C and help --------------------------------------------------------------------
-@pytest.mark.parametrize("command", [
-    *READ_COMMANDS, ["rm", "quad", "--yes"], ["worker", "--study", "quad", "--objective", "m:f"],
-])
-def test_ctrl_c_ends_any_command_with_one_line_and_status_130(
-    url: str, command: list[str], monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from tunesmith.cli import _open
-
-    def interrupted(*args: object, **kwargs: object) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(_open, "get_storage", interrupted)
-    result = run(*command, "--storage", url)
-    assert result.exit_code == 130
-    assert result.stderr == "interrupted\n" and result.stdout == ""
-
-
-def test_help_says_what_each_command_does() -> None:
-    top = run("--help")
-    assert top.exit_code == 0
-    for command in ("ls", "show", "best", "export", "rm", "worker"):
-        assert f"\n  {command} " in top.stdout
-    assert "only read" in top.stdout and "rm deletes" in top.stdout and "worker runs trials" in top.stdout
-    show = run("show", "--help").stdout
-    assert "N best trials" in show and "--sort [number|value]" in show and "Pareto front" in show
-    assert "paused" in run("ls", "--help").stdout
-    assert "--max-failures" in run("worker", "--help").stdout and "--quiet" in run("worker", "--help").stdout
-    import tunesmith.cli
-
-    assert "rm STUDY" in (tunesmith.cli.__doc__ or "") and "without writing" not in (tunesmith.cli.__doc__ or "")
-
-
-# -- the installed entry points ---------------------------------------------------------
-def test_python_dash_m_runs_the_command(url: str) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "TUNESMITH_STORAGE"}
-    ok = subprocess.run(
-        [sys.executable, "-m", "tunesmith", "ls", "--storage", url], capture_output=True, text=True, env=env,
-        timeout=120,
-    )
-    assert ok.returncode == 0, ok.stderr
-    assert "quad" in ok.stdout and "maxi" in ok.stdout
-
-    bad = subprocess.run(
-        [sys.executable, "-m", "tunesmith", "best", "nope", "--storage", url], capture_output=True, text=True,
-        env=env, timeout=120,
-    )
-    assert bad.returncode == 1
-    assert "Traceback" not in bad.stderr and "'nope'" in bad.stderr
