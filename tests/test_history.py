@@ -60,23 +60,23 @@ class CountingFloat(FloatDistribution):
 def test_params_unit_matches_to_unit_of_params() -> None:
     study = tunesmith.create_study(seed=0)
     study.optimize(objective, n_trials=12)
-    u = study._history.params_unit(DISTS)
+    u = study.history.params_unit(DISTS)
     assert u.shape == (12, 5)
     np.testing.assert_allclose(u, expected_unit(study.trials, DISTS), rtol=0, atol=1e-12)
     assert np.isnan(u[:, 4]).any() and not np.isnan(u[:, 4]).all()  # the conditional parameter
     assert np.all(np.isnan(u[:, 4]) == np.array([t.params["opt"] != "sgd" for t in study.trials]))
     assert np.all(u[~np.isnan(u)] >= 0) and np.all(u[~np.isnan(u)] <= 1)
     # Columns come in the order of the mapping asked for, and a subset works.
-    sub = study._history.params_unit({"n": DISTS["n"], "x": DISTS["x"]})
+    sub = study.history.params_unit({"n": DISTS["n"], "x": DISTS["x"]})
     np.testing.assert_array_equal(sub, u[:, [2, 0]])
-    assert study._history.params_unit({}).shape == (12, 0)
+    assert study.history.params_unit({}).shape == (12, 0)
 
 
 def test_params_unit_encodes_only_new_rows() -> None:
     study = tunesmith.create_study(sampler=tunesmith.samplers.RandomSampler(seed=1))  # reads no history
     study.optimize(objective, n_trials=10)
     x = CountingFloat(-1.0, 1.0)
-    history = study._history
+    history = study.history
 
     u = history.params_unit({"x": x})
     assert u.shape == (10, 1)
@@ -100,11 +100,11 @@ def test_a_row_is_re_encoded_when_its_trial_changes() -> None:
     study = tunesmith.create_study(seed=2)
     study.optimize(objective, n_trials=3)
     running = study.ask()
-    u = study._history.params_unit(DISTS)
+    u = study.history.params_unit(DISTS)
     assert u.shape == (4, 5) and np.isnan(u[3]).all()  # no parameters yet
     value = running.suggest_float("x", -1.0, 1.0)
     study.tell(running, value)
-    u = study._history.params_unit(DISTS)
+    u = study.history.params_unit(DISTS)
     assert u[3, 0] == pytest.approx((value + 1) / 2)
     assert np.isnan(u[3, 1:]).all()
     np.testing.assert_allclose(u[:3], expected_unit(study.trials[:3], DISTS))
@@ -121,7 +121,7 @@ def test_states_and_values_reflect_finished_trials() -> None:
         t.suggest_float("x", 0, 1)
         study.tell(t, **kw)
     running = study.ask()
-    h = study._history
+    h = study.history
     h.mark_stale()
     assert h.states.tolist() == [2, 4, 3, 2, 1]
     np.testing.assert_array_equal(h.values[:, 0], [1.5, np.nan, np.nan, -2.0, np.nan])
@@ -140,7 +140,7 @@ def test_states_and_values_reflect_finished_trials() -> None:
 def test_values_have_one_column_per_objective() -> None:
     study = tunesmith.create_study(directions=["minimize", "maximize"], seed=0)
     study.optimize(lambda t: (t.suggest_float("x", 0, 1), 2.0), n_trials=3)
-    values = study._history.values
+    values = study.history.values
     assert values.shape == (3, 2)
     np.testing.assert_allclose(values[:, 0], [t.params["x"] for t in study.trials])
     assert (values[:, 1] == 2.0).all()
@@ -153,7 +153,7 @@ def test_n_enqueued_before() -> None:
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=4)  # 0, 1 enqueued; 2, 3 sampled
     assert study.enqueue({"x": 0.3}) == 4
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)  # 4 enqueued; 5 sampled
-    h = study._history
+    h = study.history
     h.mark_stale()
     got = [h.n_enqueued_before(n) for n in range(8)]
     assert got == [0, 1, 2, 2, 2, 3, 3, 3]
@@ -165,7 +165,7 @@ def test_waiting_enqueued_trials_are_counted_before_they_run() -> None:
     study = tunesmith.create_study(seed=0)
     study.enqueue({"x": 0.5})
     study.enqueue({"x": 0.5})
-    h = study._history
+    h = study.history
     h.mark_stale()
     assert h.states.tolist() == [int(TrialState.WAITING)] * 2
     assert h.n_enqueued_before(2) == 2

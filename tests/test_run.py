@@ -85,7 +85,7 @@ def test_resume_counts_finished_trials_and_reruns_the_others(sqlite_url: str) ->
     config = {"x": tunesmith.uniform(0, 2), "opt": {"beta": 0.5}}
     first = tunesmith.run(train, config, num_samples=2, metric="loss", storage=sqlite_url, name="exp", verbose=0,
                           max_concurrent_trials=1)
-    storage, sid = first.study.storage, first.study._study_id
+    storage, sid = first.study.storage, first.study.study_id
     # A trial whose process is gone (a pid above any kernel's limit), and one interrupted (back in the queue).
     host, _, _, space = identity().split("/")
     storage.start_trial(sid, owner=f"{host}/{2**22 + 1}/1/{space}")

@@ -140,7 +140,7 @@ def test_report_spellings_and_reports_are_stored(sqlite_url: str) -> None:
     with pytest.raises(TypeError):
         t.report(0.3)
     s.tell(t, 0.5)
-    reports = s.storage.get_reports(s._study_id, s.trials[0].trial_id)
+    reports = s.storage.get_reports(s.study_id, s.trials[0].trial_id)
     assert reports == [(0, {"loss": 1.0, "acc": 0.1}), (1, {"loss": 0.5})]
     assert s.trials[0].last_step == 1
 
@@ -257,7 +257,7 @@ def test_parameters_are_stored_as_drawn_while_other_trials_run(sqlite_url: str) 
     second = s.ask()  # the sampler reads the record and sees the first trial running
     x = second.suggest_float("x", 0, 1)
     assert elsewhere.trials[1].params == {"x": x}
-    running = elsewhere._history.running(elsewhere._known)  # what a sampler there hedges against
+    running = elsewhere.history.running(elsewhere.distributions)  # what a sampler there hedges against
     assert running.shape == (2, 1) and int(np.isfinite(running).sum()) == 1
     s.tell(first, 0.5)
     s.tell(second, 0.25)

@@ -63,7 +63,7 @@ def test_a_restore_path_from_the_record_must_stay_in_the_study_folder(tmp_path) 
     study = tunesmith.create_study("s", f"sqlite:///{tmp_path / 's.db'}", artifact_dir=tmp_path / "art")
     # What a writer of the database can do: queue a trial that restores from a path of its choice.
     study.storage.enqueue_trial(
-        study._study_id, {}, {"restore": {"path": str(planted), "step": 0, "trial": 0}},
+        study.study_id, {}, {"restore": {"path": str(planted), "step": 0, "trial": 0}},
     )
 
     def objective(trial: tunesmith.Trial) -> float:

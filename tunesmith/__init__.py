@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tunesmith import samplers, schedulers
 from tunesmith._delete import delete_study
-from tunesmith.checkpoints import Checkpoint, CheckpointConfig, checkpoint_dir, get_checkpoint, save_checkpoint
+from tunesmith.checkpoints import Checkpoint, CheckpointConfig
 from tunesmith.distributions import (
     CategoricalDistribution,
     FloatDistribution,
@@ -28,7 +28,8 @@ from tunesmith.exceptions import (
     StudyNotFoundError,
     TrialFinishedError,
 )
-from tunesmith.run import ExperimentAnalysis, RunResult, report, run
+from tunesmith.run import ExperimentAnalysis, RunResult, run
+from tunesmith.session import checkpoint_dir, get_checkpoint, report, save_checkpoint
 from tunesmith.space import (
     SearchSpace,
     choice,

@@ -95,6 +95,8 @@ def one_scheduler(scheduler: Scheduler | None, pruner: Scheduler | None) -> Sche
 def json_spec(scheduler: Scheduler) -> dict[str, Any] | None:
     """The scheduler's spec if it is JSON-safe (one holding functions is not; workers get a copy)."""
     spec = scheduler.spec()
+    if not spec:
+        return None  # nothing to store (a wrapper around no scheduler)
     try:
         json.dumps(spec, allow_nan=False)
     except (TypeError, ValueError):

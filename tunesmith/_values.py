@@ -15,10 +15,13 @@ TypeError: the objective returned a str ('0.1'), not a number
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["as_floats", "objective_values", "values_from_metrics"]
+from tunesmith.record import TrialState
+
+__all__ = ["as_floats", "objective_values", "outcome", "values_from_metrics"]
 
 
 def _type_name(obj: Any) -> str:
@@ -94,3 +97,36 @@ def values_from_metrics(metrics: Mapping[str, Any], metric_names: Sequence[str],
             )
         return None
     return [_scalar(metrics[m], metrics[m]) for m in metric_names]
+
+
+def outcome(
+    values: Any, state: TrialState | None, error: str | None, metric_names: Sequence[str], n_objectives: int,
+    last_result: Mapping[str, Any],
+) -> tuple[TrialState, list[float] | None, str | None]:
+    """How ``Study.tell(trial, values, state=, error=)`` records a trial: its state, values and error.
+
+    An objective's invalid or NaN value, or no value, fails the trial (with the reason as
+    its error); a PRUNED or PAUSED trial without values keeps those of its last report.
+    """
+    vals: list[float] | None = None
+    if values is not None:
+        try:
+            vals = objective_values(values, metric_names, n_objectives)
+        except (TypeError, ValueError) as e:
+            if state not in (None, TrialState.COMPLETE):
+                raise
+            state, error = TrialState.FAILED, f"invalid objective value: {e}"
+    if vals is None and not n_objectives and state in (None, TrialState.COMPLETE):
+        vals = []  # a study without objectives (tunesmith.run without metric=)
+    if state is None:
+        if vals is None:
+            state, error = TrialState.FAILED, error or "the objective returned no value"
+        elif any(math.isnan(v) for v in vals):
+            state, error = TrialState.FAILED, f"the objective returned NaN: {vals}"
+        else:
+            state = TrialState.COMPLETE
+    elif state == TrialState.COMPLETE and vals is None:
+        raise ValueError("a COMPLETE trial needs values")
+    if state in (TrialState.PRUNED, TrialState.PAUSED) and vals is None and last_result:
+        vals = values_from_metrics(last_result, metric_names, strict=False)
+    return TrialState(state), vals, error

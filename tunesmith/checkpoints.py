@@ -36,13 +36,9 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from tunesmith.trial import Trial
-
-__all__ = ["Checkpoint", "CheckpointConfig", "CheckpointStore", "checkpoint_dir", "get_checkpoint",
-           "save_checkpoint"]
+__all__ = ["Checkpoint", "CheckpointConfig", "CheckpointStore", "default_artifact_root", "temporary_dir"]
 
 _DIR = re.compile(r"^checkpoint_(\d+)$")
 _TRIAL_DIR = re.compile(r"^trial_\d+$")
@@ -249,7 +245,7 @@ def _read_metrics(path: str) -> dict[str, Any]:
 
 
 def _json_safe(metrics: Mapping[str, Any]) -> dict[str, Any]:
-    from tunesmith.storage._base import dumps, loads
+    from tunesmith._json import dumps, loads
 
     return dict(loads(dumps(dict(metrics))))
 
@@ -282,28 +278,3 @@ def temporary_dir(prefix: str) -> str:
 
     atexit.register(remove)
     return path
-
-
-# -- inside a trial ------------------------------------------------------------------------
-def _trial(what: str) -> Trial:
-    from tunesmith.trial import current_trial
-
-    trial = current_trial()
-    if trial is None:
-        raise RuntimeError(f"tunesmith.{what}() was called outside a trial; call it inside the objective")
-    return trial
-
-
-def checkpoint_dir(step: int | None = None) -> contextlib.AbstractContextManager[str]:
-    """A directory to write the running trial's checkpoint into (Ray Tune's ``tune.checkpoint_dir``)."""
-    return _trial("checkpoint_dir").checkpoint_dir(step)
-
-
-def save_checkpoint(data: Any, step: int | None = None) -> Checkpoint:
-    """Pickle ``data`` (e.g. a dict of state dicts) as the running trial's checkpoint."""
-    return _trial("save_checkpoint").save_checkpoint(data, step)
-
-
-def get_checkpoint() -> Checkpoint | None:
-    """The checkpoint the running trial resumes from (its own latest, or the one it was cloned from)."""
-    return _trial("get_checkpoint").get_checkpoint()

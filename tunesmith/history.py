@@ -1,6 +1,7 @@
-"""A study's trials as columns of numpy arrays, synced incrementally from storage.
+"""A study's trials as columns of numpy arrays, and its reports as a log, synced incrementally.
 
-Samplers and schedulers receive a :class:`History`; they never see the storage.
+Samplers and schedulers receive a :class:`History` (and schedulers a :class:`ReportLog`);
+they never see the storage.
 Syncing asks the storage for trials changed since the last version seen, so a
 suggestion costs O(new trials), never a re-scan. Nothing is fetched until a policy
 actually reads the history, so samplers that need none (random) pay nothing.
@@ -10,14 +11,18 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tunesmith.distributions import Distribution
-from tunesmith.trial import FrozenTrial, TrialState
+from tunesmith.record import FrozenTrial, Report, TrialState
 
-__all__ = ["History"]
+if TYPE_CHECKING:
+    from tunesmith.checkpoints import CheckpointStore
+
+__all__ = ["History", "ReportLog"]
 
 Fetch = Callable[[int], tuple[list[FrozenTrial], int]]
 
@@ -49,8 +54,11 @@ class History:
         self._dirty: set[int] = set()
         self._encoders: dict[str, Distribution] = {}
         self._enqueued: list[int] = []  # sorted numbers of trials created by enqueue()
-        #: the study's intermediate reports, when it has a scheduler (a StudyView; read by BOHB)
-        self.report_view: Any = None
+
+    @property
+    def version(self) -> int:
+        """The storage's version of the study as of the last sync (see ``Storage.get_trials``)."""
+        return self._version
 
     def mark_stale(self) -> None:
         """Next read fetches what changed (called by the study before each suggestion)."""
@@ -82,7 +90,7 @@ class History:
             if row is None:
                 row = self._row[t.number] = len(self._trials)
                 self._trials.append(t)
-                if "fixed_params" in t.system_attrs:
+                if t.enqueued:
                     bisect.insort(self._enqueued, t.number)
             else:
                 self._trials[row] = t
@@ -178,6 +186,71 @@ class History:
         for r in rows:
             raw = self._trials[r].internal_params.get(name)
             col[r] = np.nan if raw is None else dist.to_unit(dist.to_external(raw))
+
+
+@dataclass
+class ReportLog:
+    """A study's intermediate reports in write order, each trial's kept, synced incrementally.
+
+    What a scheduler reads (``StudyView`` is its old name): :meth:`refresh` reads the
+    reports written since the last call and hands each to ``fold`` (the scheduler's
+    :meth:`~tunesmith.schedulers.Scheduler.ingest`), so every reader of the same storage
+    folds the same sequence.
+
+    Args:
+        fetch: ``after_report_id -> reports written after it`` (in write order).
+        history: the study's trials.
+        checkpoints: the study's checkpoints (PBT clones them).
+        materialize: stored trial -> the same with parameters as the objective saw them.
+        fold: called with each new report, in write order.
+    """
+
+    fetch: Callable[[int], list[Report]]
+    history: History
+    checkpoints: CheckpointStore | None = None
+    materialize: Callable[[FrozenTrial], FrozenTrial] | None = None
+    fold: Callable[[ReportLog, Report], None] | None = None
+    #: trial_id -> [(step, metrics), ...]
+    reports: dict[int, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
+    cursor: int = 0
+    _by_id: dict[int, FrozenTrial] = field(default_factory=dict)
+
+    def refresh(self) -> None:
+        """Read the new reports and fold them: what every reader calls."""
+        for r in self.sync():
+            if self.fold is not None:
+                self.fold(self, r)
+
+    def sync(self) -> list[Report]:
+        """Read the reports written since the last call; returns them, in write order (no fold)."""
+        new = self.fetch(self.cursor)
+        for r in new:
+            self.reports.setdefault(r.trial_id, []).append((r.step, r.metrics))
+        if new:
+            self.cursor = new[-1].report_id
+        return new
+
+    def trial(self, trial_id: int) -> FrozenTrial:
+        """A trial's record (number, params as stored; its state as of the last refresh)."""
+        t = self._by_id.get(trial_id)
+        return t if t is not None else self.trials()[trial_id]
+
+    def params(self, trial: FrozenTrial) -> dict[str, Any]:
+        """A trial's parameters as the objective saw them."""
+        return dict(self._materialized(trial).params)
+
+    def distributions(self, trial: FrozenTrial) -> dict[str, Distribution]:
+        """The distributions of a trial's parameters (those the study knows)."""
+        return dict(self._materialized(trial).distributions)
+
+    def trials(self) -> dict[int, FrozenTrial]:
+        """Every trial by id, refreshed from the storage."""
+        self.history.mark_stale()
+        self._by_id = {t.trial_id: t for t in self.history.trials}
+        return self._by_id
+
+    def _materialized(self, trial: FrozenTrial) -> FrozenTrial:
+        return self.materialize(trial) if self.materialize is not None else trial
 
 
 def _grow(a: np.ndarray, cap: int, fill: float) -> np.ndarray:

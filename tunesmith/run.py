@@ -18,95 +18,30 @@ Ray Tune's ``randint``.
 
 from __future__ import annotations
 
-import inspect
 import os
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tunesmith._trainable import Stop, StopWhen, Trainable, check_stop
 from tunesmith.checkpoints import Checkpoint, CheckpointConfig
 from tunesmith.exceptions import DuplicatedStudyError, StudyNotFoundError
-from tunesmith.execution import LoopSettings, current_trial, recover_lost_trials
+from tunesmith.execution import LoopSettings, recover_lost_trials
 from tunesmith.execution.resources import Resources, plan_slots
 from tunesmith.samplers import Sampler
-from tunesmith.schedulers import Scheduler
+from tunesmith.schedulers import Scheduler, scheduler_from_spec
 from tunesmith.space import SearchSpace
 from tunesmith.storage import Storage, get_storage
 from tunesmith.study import Callback, Study, create_study
-from tunesmith.trial import FrozenTrial, Trial, TrialState, TrialStopped
+from tunesmith.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ExperimentAnalysis", "ResultTrial", "RunResult", "report", "run"]
+    from tunesmith.reporting._protocol import Reporter
 
-
-def report(metrics: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
-    """Report metrics from inside a trainable: ``tunesmith.report(loss=0.3, accuracy=0.9)``.
-
-    Each call is one training iteration: the step is counted for you and stored as
-    ``training_iteration`` (1, 2, ...). A dict positional argument works too.
-    """
-    trial = current_trial()
-    if trial is None:
-        raise RuntimeError("tunesmith.report() was called outside a trial; call it inside the trainable")
-    values = {**(metrics or {}), **kwargs}
-    iteration = 1 if trial.last_step is None else trial.last_step + 1
-    values.setdefault("training_iteration", iteration)
-    values.setdefault("time_total_s", time.monotonic() - trial._clock_start)
-    trial.report(iteration, **values)
-    if not trial.should_stop() and _should_stop(getattr(trial, "_stop_criteria", None), trial, values):
-        trial._stop, trial._end_state = True, TrialState.COMPLETE  # run(stop=...) reached
-    if trial.should_stop():
-        raise TrialStopped()  # the scheduler (or stop=) ended the trial: leave the trainable
-
-
-Stop = Mapping[str, float] | Callable[[str, Mapping[str, Any]], bool]
-
-
-@dataclass
-class _Trainable:
-    """Adapts ``trainable(config[, checkpoint_dir])`` to an objective of a Trial (picklable for workers)."""
-
-    trainable: Callable[..., Any]
-    space: SearchSpace
-    stop: Stop | None = None
-
-    def __call__(self, trial: Trial) -> Any:
-        config = self.space.config_for(trial.params)
-        trial._stop_criteria = self.stop
-        if _takes_checkpoint_dir(self.trainable):
-            ckpt = trial.get_checkpoint()
-            return self.trainable(config, checkpoint_dir=None if ckpt is None else ckpt.path)
-        return self.trainable(config)
-
-
-def _takes_checkpoint_dir(fn: Callable[..., Any]) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return "checkpoint_dir" in params
-
-
-def _check_stop(stop: Stop | None) -> None:
-    if stop is None or callable(stop):
-        return
-    if not isinstance(stop, Mapping) or not all(isinstance(v, (int, float)) for v in stop.values()):
-        raise TypeError(
-            "stop= must be a dict of metric thresholds, e.g. {'training_iteration': 10}, or a function "
-            f"(trial_id, result) -> bool; got {stop!r}"
-        )
-
-
-def _should_stop(stop: Stop | None, trial: Trial, result: Mapping[str, Any]) -> bool:
-    if stop is None:
-        return False
-    if callable(stop):
-        return bool(stop(str(trial.number), result))
-    return any(k in result and result[k] >= v for k, v in stop.items())
+__all__ = ["ExperimentAnalysis", "ResultTrial", "RunResult", "run"]
 
 
 @dataclass
@@ -177,7 +112,7 @@ class RunResult:
             if scope == "last":
                 candidates = [t.last_result.get(metric)]
             else:
-                reports = self.study.storage.get_reports(self.study._study_id, t.frozen.trial_id)
+                reports = self.study.storage.get_reports(self.study.study_id, t.frozen.trial_id)
                 candidates = [m.get(metric) for _, m in reports]
             for v in candidates:
                 if v is None or v != v:  # absent or NaN
@@ -217,19 +152,20 @@ class RunResult:
         return None if best is None else best.last_result
 
     def dataframe(self, metric: str | None = None, mode: str | None = None) -> pd.DataFrame:
-        """One row per trial: number, state, ``config/...`` columns and the last result."""
-        import pandas as pd
-
+        """One row per trial (needs pandas), Ray Tune's columns: ``trial_id``, ``state``, the
+        last result's metrics, ``values/<objective>``, ``last_step``, ``config/<name>`` (the
+        whole config, constants included), ``user_attrs/<key>``, ``started_at``,
+        ``finished_at``, ``duration`` (seconds) and ``error``. Each row is the trial's last
+        result; ``metric``/``mode`` are Ray's arguments and choose nothing here.
+        The same table as ``tunesmith export`` (:func:`tunesmith.analysis.trials_dataframe`).
+        """
+        from tunesmith.analysis import trials_dataframe
         from tunesmith.space import flatten
 
-        rows = []
-        for t in self.trials:
-            row: dict[str, Any] = {"trial_id": t.trial_id, "state": t.state.name}
-            row.update(t.last_result)
-            row.update({f"config/{k}": v for k, v in flatten(t.config).items()})
-            row["error"] = t.error
-            rows.append(row)
-        return pd.DataFrame(rows)
+        return trials_dataframe(
+            self.study.trials, self.study.metric_names, style="tune",
+            params=lambda t: flatten(self.space.config_for(t.params)),
+        )
 
 
 ExperimentAnalysis = RunResult
@@ -240,7 +176,7 @@ def run(
     metric: str | None = None, mode: str | None = None, name: str | None = None,
     storage: Storage | str | None = None, search_alg: Sampler | None = None, seed: int | None = None,
     resources_per_trial: Mapping[str, float] | None = None, max_concurrent_trials: int | None = None,
-    progress_reporter: Any = None, verbose: int = 1, time_budget_s: float | None = None,
+    progress_reporter: Reporter | None = None, verbose: int = 1, time_budget_s: float | None = None,
     callbacks: Sequence[Callback] | None = None, resume: bool = False, raise_on_failed_trial: bool = False,
     max_retries: int = 0, trial_timeout: float | None = None, executor: str = "local",
     ray_address: str | None = None, scheduler: Scheduler | None = None, stop: Stop | None = None,
@@ -296,7 +232,7 @@ def run(
     unknown = set(ray_only) - _IGNORED_RAY_ARGS
     if unknown:
         raise TypeError(f"run() got unexpected argument(s) {sorted(unknown)}")
-    _check_stop(stop)
+    check_stop(stop)
     if scheduler is not None and metric is None and scheduler.metric is not None:
         metric, mode = scheduler.metric, scheduler.mode or mode
     if not isinstance(num_samples, int) or num_samples < 1:
@@ -312,6 +248,10 @@ def run(
     directions = [] if metric is None else ["minimize" if mode == "min" else "maximize"]
     checkpoints = CheckpointConfig.from_ray(keep_checkpoints_num, checkpoint_score_attr)
     artifacts = storage_path or local_dir
+    if stop is not None:  # the run's scheduler (on resume: the one stored), finishing trials at stop=
+        if resume and scheduler is None and name is not None:
+            scheduler = _stored_scheduler(store, name)
+        scheduler = StopWhen(stop, scheduler)
     study = _open_study(name, store, metric, directions, search_alg, seed, resume, scheduler, artifacts, checkpoints)
     study.set_space(space)
     total = num_samples * study.sampler.grid_size(space.distributions)  # the axes it enumerates
@@ -323,7 +263,7 @@ def run(
         # rest of the budget. Trials that continue another's line (PBT) are not part of it.
         recover_lost_trials(study, max_retries, LoopSettings().heartbeat_grace)
         started = sum(
-            1 for t in study.trials if t.state != TrialState.WAITING and "continues" not in t.system_attrs
+            1 for t in study.trials if t.state != TrialState.WAITING and t.continues is None
         )
         remaining = max(0, total - started)
     resources = Resources.from_dict(resources_per_trial)
@@ -344,7 +284,7 @@ def run(
     if remaining:
         try:
             study.optimize(
-                _Trainable(run_or_experiment, space, stop), n_trials=remaining, timeout=time_budget_s,
+                Trainable(run_or_experiment, space), n_trials=remaining, timeout=time_budget_s,
                 n_workers=n_workers, callbacks=callbacks, reporter=reporter, max_retries=max_retries,
                 trial_timeout=trial_timeout, resources_per_trial=resources_per_trial, executor=executor,
                 ray_address=ray_address, start_method=start_method,
@@ -379,6 +319,14 @@ def _temporary_storage_url() -> str:
     from tunesmith.checkpoints import temporary_dir
 
     return f"sqlite:///{os.path.join(temporary_dir('tunesmith-run-'), 'study.db')}"
+
+
+def _stored_scheduler(store: Storage, name: str) -> Scheduler | None:
+    try:
+        spec = store.get_study(name).settings.scheduler
+    except StudyNotFoundError:
+        return None  # _open_study says so
+    return None if spec is None else scheduler_from_spec(spec)
 
 
 def _open_study(

@@ -15,46 +15,31 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import datetime as _dt
-import enum
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
 
-from tunesmith.checkpoints import Checkpoint
+from tunesmith.checkpoints import Checkpoint, CheckpointStore
 from tunesmith.distributions import (
     CategoricalDistribution,
+    DerivedDistribution,
     Distribution,
     FloatDistribution,
     IntDistribution,
     build,
 )
-from tunesmith.space import unflatten
+from tunesmith.record import FrozenTrial, TrialState
+from tunesmith.space import SearchSpace, unflatten
 
 if TYPE_CHECKING:
     from tunesmith.study import Study
 
-__all__ = ["FrozenTrial", "Hyperparameters", "Trial", "TrialPruned", "TrialState", "TrialStopped"]
-
-
-class TrialState(enum.IntEnum):
-    """Life cycle of a trial. WAITING trials are queued (``enqueue``) and not started;
-    PAUSED ones stopped at a checkpoint and may be resumed (ASHA's promotions)."""
-
-    WAITING = 0
-    RUNNING = 1
-    COMPLETE = 2
-    PRUNED = 3
-    FAILED = 4
-    PAUSED = 5
-
-    def is_finished(self) -> bool:
-        """COMPLETE, PRUNED or FAILED: the trial's record no longer changes."""
-        return TrialState.COMPLETE <= self <= TrialState.FAILED
+__all__ = [
+    "FrozenTrial", "Hyperparameters", "ParamWrite", "Trial", "TrialPruned", "TrialState", "TrialStopped", "TrialWriter",
+]
 
 
 class TrialStopped(Exception):  # noqa: N818 - reads as an event, like StopIteration
@@ -63,75 +48,6 @@ class TrialStopped(Exception):  # noqa: N818 - reads as an event, like StopItera
 
 #: Optuna's name: ``raise tunesmith.TrialPruned()`` after ``trial.should_prune()``
 TrialPruned = TrialStopped
-
-
-@dataclass(slots=True)
-class FrozenTrial:
-    """One trial as stored: parameters, state, values, reports summary, timings, errors.
-
-    ``params`` holds the values the objective saw; ``internal_params`` their stored
-    JSON-safe form (categorical choices as indices).
-    """
-
-    number: int
-    state: TrialState
-    params: dict[str, Any] = field(default_factory=dict)
-    values: list[float] | None = None
-    error: str | None = None
-    user_attrs: dict[str, Any] = field(default_factory=dict)
-    system_attrs: dict[str, Any] = field(default_factory=dict)
-    started_at: float | None = None
-    finished_at: float | None = None
-    last_step: int | None = None
-    last_result: dict[str, Any] = field(default_factory=dict)
-    heartbeat_at: float | None = None
-    trial_id: int = -1
-    internal_params: dict[str, Any] = field(default_factory=dict)
-    distributions: dict[str, Distribution] = field(default_factory=dict)
-    #: the lease token: incremented each time the trial is started (retried, resumed); every
-    #: write of a running trial carries it, so a worker whose lease was taken back cannot write
-    attempt: int = 0
-    #: the process that started the trial (``tunesmith._process.identity()``), if known
-    owner: str | None = None
-
-    def evolve(self, **changes: Any) -> FrozenTrial:
-        """A copy with some fields changed (a fast ``dataclasses.replace``)."""
-        new = object.__new__(FrozenTrial)
-        for name in _FROZEN_FIELDS:
-            object.__setattr__(new, name, changes[name] if name in changes else getattr(self, name))
-        return new
-
-    @property
-    def value(self) -> float | None:
-        """The objective value (single-objective studies); None if there is none."""
-        if self.values is None:
-            return None
-        if len(self.values) != 1:
-            raise RuntimeError(f"trial {self.number} has {len(self.values)} values; use .values")
-        return self.values[0]
-
-    @property
-    def config(self) -> dict[str, Any]:
-        """Parameters as a nested dict (``"a/b"`` becomes ``{"a": {"b": ...}}``)."""
-        return unflatten(self.params)
-
-    @property
-    def datetime_start(self) -> _dt.datetime | None:
-        return None if self.started_at is None else _dt.datetime.fromtimestamp(self.started_at)
-
-    @property
-    def datetime_complete(self) -> _dt.datetime | None:
-        return None if self.finished_at is None else _dt.datetime.fromtimestamp(self.finished_at)
-
-    @property
-    def duration(self) -> float | None:
-        """Seconds from start to finish (None while running)."""
-        if self.started_at is None or self.finished_at is None:
-            return None
-        return self.finished_at - self.started_at
-
-
-_FROZEN_FIELDS = tuple(f.name for f in fields(FrozenTrial))
 
 
 class Hyperparameters:
@@ -180,42 +96,91 @@ def _sampling(name: str, sampling: str | None) -> bool:
     raise ValueError(f"parameter {name!r}: sampling must be 'linear' or 'log', got {sampling!r}")
 
 
+class TrialWriter(Protocol):
+    """What a live :class:`Trial` needs from its study: the study's side of a running trial."""
+
+    metric_names: Sequence[str]
+    checkpoints: CheckpointStore
+
+    def register(self, name: str, distribution: Distribution) -> None:
+        """Define a parameter (once per name and study; a redefinition raises ValueError)."""
+
+    def propose(
+        self, name: str, distribution: Distribution, number: int, rng: np.random.Generator,
+        params: Mapping[str, Any],
+    ) -> Any:
+        """The sampler's value for one parameter the proposal at ``ask`` did not cover."""
+
+    def write(self, trial: Trial) -> None:
+        """Store the trial's parameters and user attributes drawn since the last write."""
+
+    def report(self, trial: Trial, step: int, metrics: Mapping[str, Any]) -> None:
+        """Store an intermediate report (after :meth:`write`)."""
+
+    def decide(self, trial: Trial, step: int, metrics: Mapping[str, Any]) -> TrialState | None:
+        """The scheduler's answer to the report just stored: how the trial ends, None to go on."""
+
+
+class ParamWrite(NamedTuple):
+    """A running trial's parameters to store: all of them (internal form) and the distributions of the new ones."""
+
+    params: dict[str, Any]
+    distributions: dict[str, Distribution]
+
+
 class Trial:
     """A running trial: suggest parameters, report metrics, check for a stop decision.
 
     Parameters are drawn from the study's sampler on first use and recorded; asking
-    again for the same name returns the same value.
+    again for the same name returns the same value. Built by ``Study.ask``.
     """
 
     def __init__(
-        self, study: Study, frozen: FrozenTrial, proposal: Mapping[str, Any], rng: np.random.Generator,
+        self, writer: TrialWriter, frozen: FrozenTrial, proposal: Mapping[str, Any], rng: np.random.Generator,
+        *, eager: bool = False, study: Study | None = None,
     ) -> None:
+        #: the study this trial belongs to (Optuna's ``trial.study``)
         self.study = study
         self.number = frozen.number
+        self._writer = writer
         self._trial_id = frozen.trial_id
         self._attempt = frozen.attempt  # this run's lease token (see FrozenTrial.attempt)
         self._proposal = proposal
         self._rng = rng
         self._params: dict[str, Any] = {}
         self._dists: dict[str, Distribution] = {}
-        self._unflushed: set[str] = set()
-        self._eager = False  # store each parameter as it is drawn (other trials are running)
+        self._unwritten: set[str] = set()
+        self._eager = eager  # store each parameter as it is drawn (other trials are running)
         self.user_attrs: dict[str, Any] = dict(frozen.user_attrs)
         #: how many times this trial was re-queued after its worker was lost
-        self.retries = int(frozen.system_attrs.get("retries", 0))
+        self.retries = frozen.retries
         # A retried trial continues from its last report.
         self.last_step: int | None = frozen.last_step
         self.last_result: dict[str, Any] = dict(frozen.last_result)
-        self._stop = False
-        self._end_state = TrialState.PRUNED  # how a stopped trial ends (COMPLETE when its budget is spent)
+        self._end_state: TrialState | None = None
         #: the checkpoint a continuation trial (PBT) starts from
-        self._restore: dict[str, Any] | None = frozen.system_attrs.get("restore")
+        self._restore = frozen.restore
         if self.last_step is None and self._restore is not None:
-            self.last_step = int(self._restore["step"])
+            self.last_step = self._restore.step
         self._unreported_checkpoints: list[str] = []
-        self._stop_criteria: Any = None  # tunesmith.run(stop=...)
         spent = frozen.last_result.get("time_total_s", 0.0)  # a retried trial's clock goes on
         self._clock_start = time.monotonic() - (spent if isinstance(spent, (int, float)) else 0.0)
+
+    # -- identity ---------------------------------------------------------------------
+    @property
+    def trial_id(self) -> int:
+        """The storage's id of the trial (``number`` is its place in the study)."""
+        return self._trial_id
+
+    @property
+    def attempt(self) -> int:
+        """This run's lease token: every write of the trial names it (see ``FrozenTrial.attempt``)."""
+        return self._attempt
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds the trial has run, earlier attempts included (a retried trial's clock goes on)."""
+        return time.monotonic() - self._clock_start
 
     # -- parameters -------------------------------------------------------------------
     @property
@@ -260,21 +225,40 @@ class Trial:
                     f"now as {distribution}"
                 )
             return self._params[name]
-        self.study._register(name, distribution)
+        self._writer.register(name, distribution)
         value = self._proposal.get(name, _MISSING)
         if value is _MISSING or not distribution.contains(value):
-            value = self.study.sampler.suggest_one(
-                name, distribution, self.study._history, self.number, self._rng, self._params
-            )
-        self._set_param(name, distribution, value)
+            value = self._writer.propose(name, distribution, self.number, self._rng, self._params)
+        self._set(name, distribution, value)
         if self._eager:
-            self.study._flush(self)
+            self._writer.write(self)
         return value
 
-    def _set_param(self, name: str, distribution: Distribution, value: Any) -> None:
+    def suggest_space(self, space: SearchSpace, fixed: Mapping[str, Any]) -> None:
+        """Every parameter of a dict-style space, derived ones (``sample_from``) last, then stored
+        (so a lost worker's trial is retried with the same config); ``fixed`` overrides derived values."""
+        for name, dist in space.distributions.items():
+            self.suggest(name, dist)
+        for name, value in space.resolve(self._params, self._rng).items():
+            self._set(name, _DERIVED, fixed.get(name, value))
+        self._writer.write(self)
+
+    def _set(self, name: str, distribution: Distribution, value: Any) -> None:
         self._params[name] = value
         self._dists[name] = distribution
-        self._unflushed.add(name)
+        self._unwritten.add(name)
+
+    def pending_write(self, *, final: bool = False) -> ParamWrite | None:
+        """What the study must store of this trial's parameters: None when no parameter was drawn
+        since the last write (and, for the ``final`` write at the trial's end, it has no user attributes)."""
+        if not self._unwritten and not (final and self.user_attrs):
+            return None
+        params = {n: self._dists[n].to_internal(v) for n, v in self._params.items()}
+        return ParamWrite(params, {n: self._dists[n] for n in self._unwritten})
+
+    def written(self) -> None:
+        """The study stored :meth:`pending_write`."""
+        self._unwritten.clear()
 
     # -- reporting --------------------------------------------------------------------
     def report(self, step_or_value: Any = None, /, step: int | None = None, **metrics: Any) -> None:
@@ -285,7 +269,7 @@ class Trial:
         """
         if step is not None:
             if step_or_value is not None:
-                metrics[self.study.metric_names[0]] = step_or_value
+                metrics[self._writer.metric_names[0]] = step_or_value
         else:
             if step_or_value is None:
                 step = 0 if self.last_step is None else self.last_step + 1
@@ -300,14 +284,19 @@ class Trial:
             raise ValueError("report() needs at least one metric, e.g. trial.report(step, loss=0.1)")
         self.last_step = int(step)
         self.last_result = metrics
-        self.study._report(self, self.last_step, metrics)
+        self._writer.write(self)
+        self._writer.report(self, self.last_step, metrics)
+        self._checkpoint_reported(metrics)
+        end = self._writer.decide(self, self.last_step, metrics)
+        if end is not None:
+            self._end_state = end
 
-    def _report_inherited(self) -> None:
+    def report_inherited(self) -> None:
         """A PBT continuation that ended without reporting (cloned at the last step, nothing
         left to train) ends with its source's report at the checkpoint: that is its state."""
-        inherited = (self._restore or {}).get("result")
-        if inherited and not self.last_result:
-            self.report(int(self._restore["step"]), **inherited)  # type: ignore[index]
+        restore = self._restore
+        if restore is not None and restore.result and not self.last_result:
+            self.report(restore.step, **restore.result)
 
     # -- checkpoints ------------------------------------------------------------------
     @contextlib.contextmanager
@@ -319,7 +308,7 @@ class Trial:
         """
         if step is None:
             step = 0 if self.last_step is None else self.last_step
-        store = self.study.checkpoints
+        store = self._writer.checkpoints
         with store.writing(self.number, int(step)) as d:
             yield d
         self._unreported_checkpoints.append(os.path.join(store.trial_dir(self.number), f"checkpoint_{int(step):06d}"))
@@ -330,43 +319,50 @@ class Trial:
 
         with self.checkpoint_dir(step) as d, open(os.path.join(d, "data.pkl"), "wb") as f:
             cloudpickle.dump(data, f)
-        found = self.study.checkpoints.latest(self.number)
+        found = self._writer.checkpoints.latest(self.number)
         assert found is not None
         return found
 
     def get_checkpoint(self) -> Checkpoint | None:
         """The checkpoint to resume from: this trial's latest (after a retry or a promotion),
         else the one it was cloned from (PBT); None for a fresh trial."""
-        own = self.study.checkpoints.latest(self.number)
+        store = self._writer.checkpoints
+        own = store.latest(self.number)
         if own is not None:
             return own
-        if self._restore is not None and self._restore.get("path"):
-            path = str(self._restore["path"])
-            if not self.study.checkpoints.contains(path):
+        restore = self._restore
+        if restore is not None and restore.path:
+            if not store.contains(restore.path):
                 # The record is not trusted to choose files: a checkpoint is unpickled code.
                 raise ValueError(
-                    f"trial {self.number} was queued to restore from {path!r}, which is outside the "
-                    f"study's artifact folder {self.study.checkpoints.study_dir!r}; refusing to load it"
+                    f"trial {self.number} was queued to restore from {restore.path!r}, which is outside the "
+                    f"study's artifact folder {store.study_dir!r}; refusing to load it"
                 )
-            if os.path.isdir(path):
-                return Checkpoint(path, int(self._restore["step"]), int(self._restore["trial"]))
+            if os.path.isdir(restore.path):
+                return Checkpoint(restore.path, restore.step, restore.trial)
         return None
 
     def _checkpoint_reported(self, metrics: Mapping[str, Any]) -> None:
         if not self._unreported_checkpoints:
             return
-        store = self.study.checkpoints
+        store = self._writer.checkpoints
         for path in self._unreported_checkpoints:
             if os.path.isdir(path):
                 store.annotate(path, metrics)
         self._unreported_checkpoints.clear()
         store.apply_retention(self.number)
 
+    # -- stopping ---------------------------------------------------------------------
     def should_stop(self) -> bool:
         """True once the scheduler decided this trial should end (Optuna's ``should_prune``)."""
-        return self._stop
+        return self._end_state is not None
 
     should_prune = should_stop
+
+    @property
+    def end_state(self) -> TrialState | None:
+        """How the scheduler ended the trial: PRUNED, PAUSED, or COMPLETE (its budget spent); None while it goes on."""
+        return self._end_state
 
     def set_user_attr(self, key: str, value: Any) -> None:
         """Attach a JSON-serialisable value to the trial record."""
@@ -378,6 +374,7 @@ class _Missing:
 
 
 _MISSING = _Missing()
+_DERIVED = DerivedDistribution()
 
 
 #: the trial whose objective runs in this thread (set by the worker loop around the objective)

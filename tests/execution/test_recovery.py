@@ -38,7 +38,7 @@ def test_killed_worker_trial_is_retried_with_same_params(sqlite_url: str) -> Non
     assert all(t.state == TrialState.COMPLETE for t in trials)
     retried = trials[2]
     assert retried.system_attrs["retries"] == 1
-    reports = study.storage.get_reports(study._study_id, retried.trial_id)
+    reports = study.storage.get_reports(study.study_id, retried.trial_id)
     assert [m["loss"] for _, m in reports] == [retried.params["x"]] * 2  # same params both times
 
 
@@ -109,7 +109,7 @@ def test_trial_without_heartbeat_is_taken_back(sqlite_url: str, max_retries: int
     # A worker elsewhere started a trial and then vanished: no heartbeat will come.
     lost = study.ask()
     lost.suggest_float("x", 0, 1)
-    study._flush(lost)
+    lost.report(0, value=0.5)  # stores the parameter with the report
     study.optimize(slow_objective, n_trials=40, heartbeat_interval=0.2, heartbeat_grace=1.0,
                    max_retries=max_retries)
     again = study.trials[lost.number]
@@ -319,7 +319,7 @@ def taken_back_while_it_runs(trial: tunesmith.Trial) -> float:
     x = trial.suggest_float("x", 0, 1)
     if trial.number == 3 and trial.retries == 0:
         # Another worker's heartbeat decides this one is lost and re-queues its trial.
-        trial.study.storage.recover_trials(trial.study._study_id, trial_ids=[trial._trial_id], max_retries=1)
+        trial.study.storage.recover_trials(trial.study.study_id, trial_ids=[trial.trial_id], max_retries=1)
     return x
 
 

@@ -15,7 +15,7 @@ from tunesmith.samplers.gp import GPSampler
 def history_of(objective, n: int, directions: list[str] | None = None) -> tuple[dict, object]:
     study = tunesmith.create_study(sampler=RandomSampler(seed=0), directions=directions)
     study.optimize(objective, n_trials=n)
-    return study._known, study._history
+    return study.distributions, study.history
 
 
 def continuous(trial: tunesmith.Trial) -> float:

@@ -47,7 +47,7 @@ def test_the_model_uses_the_largest_budget_with_enough_results() -> None:
     at_9 = BOHBSampler._results_at(view, study.scheduler, 9, by_id)
     assert len(at_1) == 12 and len(at_9) < 12
     t = at_1[0]
-    first = study.storage.get_reports(study._study_id, t.trial_id)[0][1]["loss"]
+    first = study.storage.get_reports(study.study_id, t.trial_id)[0][1]["loss"]
     assert t.values == [first]  # the result at budget 1 is the first report there
 
 

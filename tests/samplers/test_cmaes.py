@@ -180,8 +180,8 @@ def test_interleaved_handles_agree_and_never_repeat_a_candidate(style: str) -> N
     space = a.space.distributions if a.space is not None else dict(a.trials[-1].distributions)
     proposals = []
     for study in (a, b, c):
-        study._history.mark_stale()  # what ask() does: the history each sampler has been replaying
-        proposals.append(study.sampler.suggest(space, study._history, 90, np.random.default_rng(0)))
+        study.history.mark_stale()  # what ask() does: the history each sampler has been replaying
+        proposals.append(study.sampler.suggest(space, study.history, 90, np.random.default_rng(0)))
     assert proposals[0] == proposals[1] == proposals[2]
     generation = c.sampler.generation_  # type: ignore[attr-defined]
     assert generation is not None and generation >= 6  # over half the trials were told (popsize 7)

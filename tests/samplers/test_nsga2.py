@@ -81,17 +81,17 @@ def test_parents_come_from_finished_trials_only() -> None:
     assert len(finished) == 2
     gen1 = [ask() for _ in range(4)]
     assert {(t.params["k"], t.params["c"]) for t in gen1} <= finished
-    parents = sampler.population(study._history, 1)
-    assert parents is not None and sorted(study._history.numbers[parents.rows]) == [0, 1]
+    parents = sampler.population(study.history, 1)
+    assert parents is not None and sorted(study.history.numbers[parents.rows]) == [0, 1]
 
     study.tell(gen0[2], (0.0, 0.0))  # finishes late: it joins generation 1's parents from now on
-    parents = sampler.population(study._history, 1)
-    assert parents is not None and sorted(study._history.numbers[parents.rows]) == [0, 1, 2]
+    parents = sampler.population(study.history, 1)
+    assert parents is not None and sorted(study.history.numbers[parents.rows]) == [0, 1, 2]
     for trial in gen1:
         study.tell(trial, (3.0, 3.0))
-    parents = sampler.population(study._history, 2)  # elitism: the best 4 of P_1 and generation 1
+    parents = sampler.population(study.history, 2)  # elitism: the best 4 of P_1 and generation 1
     assert parents is not None and len(parents.rows) == 4
-    assert {0, 1, 2} <= set(study._history.numbers[parents.rows].tolist())
+    assert {0, 1, 2} <= set(study.history.numbers[parents.rows].tolist())
 
 
 def test_a_single_finished_parent_is_enough() -> None:
@@ -190,9 +190,9 @@ def test_auto_sampler_hands_long_multi_objective_studies_to_nsga2() -> None:
     assert choice == "nsga2" and params(1) == (first, choice)
     sampler = AutoSampler(seed=1, nsga2_min_trials=20)
     study = _run(RandomSampler(seed=0), zdt1(3), 19)
-    assert sampler.choose(study._known, study._history) == "tpe"
+    assert sampler.choose(study.distributions, study.history) == "tpe"
     study.optimize(zdt1(3), n_trials=1)
-    assert sampler.choose(study._known, study._history) == "nsga2"
+    assert sampler.choose(study.distributions, study.history) == "nsga2"
     assert sampler_from_spec(sampler.spec()).spec() == sampler.spec()
 
 

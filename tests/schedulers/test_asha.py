@@ -129,9 +129,9 @@ def test_decisions_replay_from_the_stored_reports(sqlite_url):
     assert counts[TrialState.COMPLETE] + counts[TrialState.PRUNED] == 24
     replay = tunesmith.load_study("asha", sqlite_url)
     assert isinstance(replay.scheduler, ASHAScheduler)  # rebuilt from the stored spec
-    from tunesmith.schedulers import StudyView
+    from tunesmith.history import ReportLog
 
-    view = StudyView(replay.storage, replay._study_id, replay._history)
+    view = ReportLog(lambda after: replay.storage.get_study_reports(replay.study_id, after), replay.history)
     last: dict[int, Decision] = {}
     for r in view.sync():
         replay.scheduler.ingest(view, r)

@@ -14,7 +14,7 @@ def _report_with_checkpoint(trial, step, loss):
         with open(os.path.join(d, "state"), "w") as f:
             f.write(str(step))
     trial.report(step, loss=loss)
-    return trial._end_state if trial.should_stop() else Decision.CONTINUE
+    return trial.end_state if trial.should_stop() else Decision.CONTINUE
 
 
 def test_pause_then_promote_when_enough_trials_arrive(tmp_path):
@@ -29,7 +29,7 @@ def test_pause_then_promote_when_enough_trials_arrive(tmp_path):
     assert _report_with_checkpoint(b, 1, 2.0) == TrialState.PAUSED  # worse than a
     study.tell(b, state=TrialState.PAUSED)
     assert study.scheduler.promotable(study.report_view()) == [a._trial_id]  # a is the top 1 of 2 now
-    assert study._resume_promotable()
+    assert study.supervisor.resume_promotable()
     again = study.ask()
     assert again.number == a.number and again.last_step == 1
     assert again.get_checkpoint().step == 1  # resumes from its checkpoint
@@ -80,7 +80,7 @@ def test_promotions_across_worker_processes(tmp_path):
     assert resumed, "some paused trial must have been promoted and resumed from its checkpoint"
     study = result.study
     for t in resumed:
-        steps = [s for s, _ in study.storage.get_reports(study._study_id, t.frozen.trial_id)]
+        steps = [s for s, _ in study.storage.get_reports(study.study_id, t.frozen.trial_id)]
         assert steps == list(range(1, len(steps) + 1))  # it went on where it paused, nothing repeated
     best = result.get_best_trial()
     assert best.state == TrialState.COMPLETE and best.config["q"] == min(t.config["q"] for t in result.trials)

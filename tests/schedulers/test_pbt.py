@@ -71,22 +71,23 @@ def test_weak_trials_continue_from_a_strong_trial_checkpoint(tmp_path):
     )
     assert type(result.study.sampler) is tunesmith.samplers.RandomSampler
     trials = result.study.trials
-    continuations = [t for t in trials if "continues" in t.system_attrs]
+    continuations = [t for t in trials if t.continues is not None]
     assert continuations, "some weak trial must have exploited"
     for t in continuations:
-        restore = t.system_attrs["restore"]
-        donor = trials[restore["trial"]]
-        assert "continues" in donor.system_attrs or donor.params["lr"] > min(trials[n].params["lr"] for n in range(6))
-        assert restore["path"].startswith(str(tmp_path / "art"))
+        restore = t.restore
+        assert restore is not None and restore.path is not None
+        donor = trials[restore.trial]
+        assert donor.continues is not None or donor.params["lr"] > min(trials[n].params["lr"] for n in range(6))
+        assert restore.path.startswith(str(tmp_path / "art"))
         assert np.isclose(t.params["lr"], donor.params["lr"] * 1.2) or np.isclose(
             t.params["lr"], donor.params["lr"] * 0.8) or t.params["lr"] == 1.0
         # It went on from the donor's step: its reports start after the checkpoint's.
-        reports = result.study.storage.get_reports(result.study._study_id, t.trial_id)
-        if reports[0][0] == restore["step"]:  # cloned at the last step: it ends with the donor's result
-            assert len(reports) == 1 and reports[0][1]["score"] == trials[restore["trial"]].last_result["score"]
+        reports = result.study.storage.get_reports(result.study.study_id, t.trial_id)
+        if reports[0][0] == restore.step:  # cloned at the last step: it ends with the donor's result
+            assert len(reports) == 1 and reports[0][1]["score"] == trials[restore.trial].last_result["score"]
         else:
-            assert reports[0][0] == restore["step"] + 1
-    exploited = {t.system_attrs["continues"] for t in continuations}
+            assert reports[0][0] == restore.step + 1
+    exploited = {t.continues for t in continuations}
     for t in trials:  # every line either ran to the end or goes on in another trial
         assert (t.state == TrialState.COMPLETE and t.last_result["training_iteration"] == 8) or t.number in exploited
     assert all(trials[n].state == TrialState.PRUNED for n in exploited)

@@ -23,8 +23,8 @@ from tunesmith.distributions import FloatDistribution
 from tunesmith.exceptions import StorageError
 from tunesmith.execution._heartbeat import Heartbeat
 from tunesmith.storage import SQLStorage
-from tunesmith.storage._dbapi import Cursor, Session
-from tunesmith.storage._statements import PG_FINISH, PG_FINISH_WITH_PARAMS, pg_inserts
+from tunesmith.storage.sql._session import Cursor, Session
+from tunesmith.storage.sql.postgres import PG_FINISH, PG_FINISH_WITH_PARAMS, pg_inserts
 from tunesmith.trial import TrialState
 
 psycopg = pytest.importorskip("psycopg")
@@ -185,7 +185,7 @@ class _LostReply:
         self.armed = False
         self.fired = 0
         error: Exception = (
-            sqlite3.OperationalError("database is locked") if storage._sqlite
+            sqlite3.OperationalError("database is locked") if storage._strategy.name == "sqlite"
             else psycopg.OperationalError("server closed the connection unexpectedly")
         )
         one_statement = {id(pg_inserts().start), id(PG_FINISH), id(PG_FINISH_WITH_PARAMS)}

@@ -16,8 +16,9 @@ import pytest
 
 from tunesmith.distributions import FloatDistribution, IntDistribution
 from tunesmith.storage import SQLStorage
-from tunesmith.storage._schema import SCHEMA_VERSION
-from tunesmith.storage._statements import PG_BEGIN_CHANGE, SET_PARAMS, pg_inserts
+from tunesmith.storage.sql._schema import SCHEMA_VERSION
+from tunesmith.storage.sql._statements import SET_PARAMS
+from tunesmith.storage.sql.postgres import PG_BEGIN_CHANGE, pg_inserts
 from tunesmith.trial import TrialState
 
 psycopg = pytest.importorskip("psycopg")

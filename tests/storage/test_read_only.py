@@ -18,7 +18,7 @@ import pytest
 
 from tunesmith.exceptions import SchemaVersionError, StorageError
 from tunesmith.storage import SQLStorage, get_storage
-from tunesmith.storage._schema import SCHEMA_VERSION
+from tunesmith.storage.sql._schema import SCHEMA_VERSION
 from tunesmith.trial import TrialState
 
 

@@ -14,9 +14,9 @@ import pytest
 from tunesmith.distributions import CategoricalDistribution, FloatDistribution
 from tunesmith.exceptions import SchemaVersionError, StorageError
 from tunesmith.storage import SQLStorage
-from tunesmith.storage._dbapi import Cursor
-from tunesmith.storage._schema import SCHEMA_VERSION
-from tunesmith.storage._statements import CHANGED
+from tunesmith.storage.sql._schema import SCHEMA_VERSION
+from tunesmith.storage.sql._session import Cursor
+from tunesmith.storage.sql.sqlite import CHANGED
 from tunesmith.trial import TrialState
 
 
@@ -245,7 +245,7 @@ def test_changed_trials_use_the_version_index(storage: SQLStorage, db_path: Path
 
 
 def test_queue_lookup_uses_the_state_number_index(storage: SQLStorage, db_path: Path) -> None:
-    from tunesmith.storage._statements import FIRST_WAITING
+    from tunesmith.storage.sql.sqlite import FIRST_WAITING
 
     sid = _populate(storage, n=60)
     compiled = storage._session.compile(FIRST_WAITING)

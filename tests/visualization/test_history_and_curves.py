@@ -119,10 +119,13 @@ def test_an_empty_study_draws_empty_figures() -> None:
         vis.plot_contour(empty)
 
 
-def test_error_bar_needs_several_studies() -> None:
+def test_error_bar_on_one_study_has_no_spread() -> None:
     from tunesmith.visualization import matplotlib as mpl_plots
 
     study = fake_study(20)
-    for plot in (plot_optimization_history, mpl_plots.plot_optimization_history):
-        with pytest.raises(ValueError, match="several studies"):
-            plot(study, error_bar=True)
+    fig = plot_optimization_history(study, error_bar=True)  # Optuna's: one study, a spread of 0
+    assert list(fig.data[0].error_y.array) == [0.0] * 20
+    assert list(fig.data[-1].y) == list(_optimization_history_info(study).best_values)
+    ax = mpl_plots.plot_optimization_history(study, error_bar=True)
+    assert ax.get_title() == "Optimization History Plot over 1 studies"
+    ax.figure.clf()

@@ -93,3 +93,32 @@ def test_a_run_result_plots_like_its_study(sqlite_url: str) -> None:
     assert [list(c.x) for c in curves.data] == [[1, 2, 3]] * 4  # tune.report counts iterations from 1
     for c, t in zip(curves.data, result.trials, strict=True):
         assert list(c.y) == [(t.config["x"] - 0.3) ** 2 + 1.0 / (s + 1) for s in range(3)]
+
+
+def test_matplotlib_pareto_front_draws_three_objectives_in_3d() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import dataclasses
+
+    import matplotlib.pyplot as plt
+
+    from tunesmith.visualization import matplotlib as mpl_vis
+
+    trials = [dataclasses.replace(t, values=[*(t.values or []), float(t.params["n"])])
+              for t in make_trials(200, n_objectives=2)]
+    three = FakeStudy(trials, directions=["minimize", "maximize", "minimize"], metric_names=["l", "a", "n"])
+    info = _pareto_front_info(three)
+    ax = mpl_vis.plot_pareto_front(three)
+    assert ax.name == "3d" and (ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()) == ("l", "a", "n")
+    dominated, front = ax.collections
+    xs, ys, zs = front._offsets3d
+    np.testing.assert_array_equal(np.c_[xs, ys, zs], info.front_values)
+    assert len(dominated._offsets3d[0]) == len(info.dominated_numbers)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Trial", "Best Trial"]
+    ax.figure.canvas.draw()
+    image = np.asarray(ax.figure.canvas.buffer_rgba())
+    assert ((image[..., 0] > 200) & (image[..., 1] < 80) & (image[..., 2] < 80)).sum() > 20  # red front points
+    with pytest.raises(ValueError, match="2 or 3"):
+        mpl_vis.plot_pareto_front(three, targets=lambda t: [*(t.values or []), 0.0])
+    plt.close("all")

@@ -52,3 +52,31 @@ def make_trials(n: int, seed: int = 0, n_running: int = 0, n_objectives: int = 1
 
 def fake_study(n: int, seed: int = 0, n_running: int = 0, **kwargs: Any) -> FakeStudy:
     return FakeStudy(make_trials(n, seed, n_running), **kwargs)
+
+
+class _Reports:
+    """A storage stand-in: ``get_reports`` only, the one call :func:`read_reports` makes."""
+
+    def __init__(self, reports: dict[int, list[tuple[int, dict[str, Any]]]]) -> None:
+        self.reports = reports
+
+    def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
+        return list(self.reports.get(trial_id, []))
+
+
+def reporting_study(curves: list[list[dict[str, Any]]], running: int = 0) -> FakeStudy:
+    """A study whose trial ``i`` reported ``curves[i]`` (one metrics dict per step 0, 1, ...);
+    the last ``running`` trials are RUNNING. Reads go through a storage stand-in, like a real study's."""
+    trials = []
+    for i, curve in enumerate(curves):
+        live = i >= len(curves) - running
+        trials.append(FrozenTrial(
+            number=i, trial_id=i, state=TrialState.RUNNING if live else TrialState.COMPLETE,
+            params={"x": float(i)}, distributions={"x": DISTS["x"]},
+            values=None if live else [float(curve[-1].get("value", 0.0))],
+            last_step=len(curve) - 1, last_result=dict(curve[-1]),
+        ))
+    study = FakeStudy(trials)
+    study.storage = _Reports({i: list(enumerate(c)) for i, c in enumerate(curves)})  # type: ignore[attr-defined]
+    study.study_id = 0  # type: ignore[attr-defined]
+    return study

@@ -48,7 +48,7 @@ class StudyLike(Protocol):
 
 def _reports(study: Any, trial: FrozenTrial) -> Reports:
     """A trial's reports ``[(step, {metric: value}), ...]``: the one place that reaches into the study."""
-    reports: Reports = study.storage.get_reports(study._study_id, trial.trial_id)
+    reports: Reports = study.storage.get_reports(study.study_id, trial.trial_id)
     return reports
 
 

@@ -1,16 +1,16 @@
 """``tunesmith export``: every trial of a study as CSV or JSON, with the same columns in both.
 
-A trial's record (:func:`trial_record`) has ``number``, ``state``, ``values`` (one per
-objective name), ``params``, ``last_step``, ``metrics`` (the last reported ones),
-``user_attrs``, ``started_at`` and ``finished_at`` (ISO 8601, UTC), ``duration``
-(seconds) and ``error``. JSON writes the records; CSV flattens each into one row, a
-section's entries becoming ``<section>_<key>`` columns (``values_loss``, ``params_lr``).
+A trial's record (:func:`~tunesmith.analysis.trial_record`, the one trial table that
+``Study.dataframe`` and ``RunResult.dataframe`` read too) has ``number``, ``state``,
+``values`` (one per objective name), ``params``, ``last_step``, ``metrics`` (the last
+reported ones), ``user_attrs``, ``started_at`` and ``finished_at`` (ISO 8601, UTC),
+``duration`` (seconds) and ``error``. JSON writes the records; CSV flattens each into one
+row, a section's entries becoming ``<section>_<key>`` columns (``values_loss``, ``params_lr``).
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as _dt
 import json
 import os
 import re
@@ -21,16 +21,11 @@ from typing import IO, Any
 
 import click
 
+from tunesmith.analysis._table import name_columns, record_columns, trial_record
 from tunesmith.cli._open import command_storage_option, open_storage, open_study, sqlite_path, storage_url
-from tunesmith.trial import FrozenTrial
 
 __all__ = ["csv_cell", "dumps", "export_command", "trial_record", "write_csv"]
 
-_SECTIONS = ("values", "params", "metrics", "user_attrs")
-_FIELDS = (  # the keys of trial_record, in order
-    "number", "state", "values", "params", "last_step", "metrics", "user_attrs", "started_at", "finished_at",
-    "duration", "error",
-)
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
@@ -45,23 +40,6 @@ def _json_default(obj: Any) -> Any:
 def dumps(obj: Any) -> str:
     """Indented JSON; NaN and infinities as ``NaN``/``Infinity``, which ``json.loads`` reads back."""
     return json.dumps(obj, indent=2, default=_json_default)
-
-
-def _iso_utc(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc).isoformat(timespec="microseconds")
-
-
-def trial_record(trial: FrozenTrial, metric_names: Sequence[str]) -> dict[str, Any]:
-    """A trial as a JSON-ready dict: what ``export --format json`` writes, and CSV flattens."""
-    values = trial.values or []
-    return dict(zip(_FIELDS, (
-        trial.number, trial.state.name,
-        {name: values[i] if i < len(values) else None for i, name in enumerate(metric_names)},
-        trial.params, trial.last_step, trial.last_result, trial.user_attrs,
-        _iso_utc(trial.started_at), _iso_utc(trial.finished_at), trial.duration, trial.error,
-    ), strict=True))
 
 
 def csv_cell(value: Any) -> Any:
@@ -82,22 +60,12 @@ def csv_cell(value: Any) -> Any:
 
 def write_csv(records: Sequence[dict[str, Any]], metric_names: Sequence[str], out: IO[str]) -> None:
     """One row per record, its sections flattened to ``<section>_<key>`` columns (keys in order of appearance)."""
-    columns: dict[tuple[str, str | None], None] = {}  # an ordered set of (field, key in its section)
-    for key in _FIELDS:
-        if key == "values":  # every objective, even with no trials
-            columns.update(dict.fromkeys((key, name) for name in metric_names))
-        elif key in _SECTIONS:
-            for r in records:
-                columns.update(dict.fromkeys((key, name) for name in r[key]))
-        else:
-            columns[key, None] = None
+    named = name_columns(record_columns(records, metric_names), metric_names, "flat")
     # Text quoted, numbers bare: a CR in a cell is then quoted too (QUOTE_MINIMAL leaves it bare).
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
-    writer.writerow([csv_cell(key if name is None else f"{key}_{name}") for key, name in columns])
+    writer.writerow([csv_cell(name) for _, name in named])
     for r in records:
-        writer.writerow([
-            csv_cell(r[key] if name is None else r[key].get(name)) for key, name in columns
-        ])
+        writer.writerow([csv_cell(r[key] if name is None else r[key].get(name)) for (key, name), _ in named])
 
 
 def _check_not_the_database(output: str, url: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -19,6 +18,7 @@ from tunesmith.cli._read import best_command, ls_command, show_command
 from tunesmith.cli._worker import worker_command
 from tunesmith.exceptions import StorageError, StudyNotFoundError
 from tunesmith.storage import DEFAULT_STORAGE_URL
+from tunesmith.storage._retry import is_database_error
 
 __all__ = ["cli", "main"]
 
@@ -35,8 +35,6 @@ class _Group(click.Group):
     """Storage failures become a one-line error with exit status 1, Ctrl-C ``interrupted`` with 130."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from sqlalchemy.exc import SQLAlchemyError
-
         try:
             return super().invoke(ctx)
         except (KeyboardInterrupt, click.Abort):  # click.Abort: Ctrl-C or Ctrl-D at a prompt
@@ -45,7 +43,9 @@ class _Group(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(1)
-        except (StorageError, StudyNotFoundError, SQLAlchemyError, sqlite3.Error, OSError) as e:
+        except Exception as e:
+            if not isinstance(e, (StorageError, StudyNotFoundError, OSError)) and not is_database_error(e):
+                raise
             text = str(e).strip().splitlines()
             raise click.ClickException(text[0] if text else type(e).__name__) from e
 

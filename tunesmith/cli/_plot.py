@@ -58,9 +58,7 @@ def plot_command(
     if names is not None:
         kwargs["params"] = names
     if target is not None:
-        if kind in ("intermediate",):
-            kwargs["metric"] = target
-        elif kind not in ("timeline", "pareto"):
+        if kind not in ("timeline", "pareto"):
             kwargs.update(target=target, target_name=target)
     try:
         if ext == ".png":

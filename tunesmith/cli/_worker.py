@@ -149,12 +149,12 @@ def worker_command(
     study = open_study(store, url, study_name).worker_spec(beside_others=True).open()
     objective = load_reference(objective_ref, "'--objective'")
     if config_ref is not None:
-        from tunesmith.run import _Trainable
+        from tunesmith._trainable import Trainable
         from tunesmith.space import SearchSpace
 
         space = SearchSpace(load_reference(config_ref, "'--config'"))
         study.set_space(space)
-        objective = _Trainable(objective, space)
+        objective = Trainable(objective, space)
     started = time.monotonic()
     progress = _Progress(
         study.metric_names, quiet, max_failures, n_trials, None if timeout is None else started + timeout,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tunesmith.exceptions import MaxFailuresError
 from tunesmith.execution._loop import LoopSettings
@@ -12,6 +12,7 @@ from tunesmith.execution._recovery import INTERRUPTED, REQUEUE_ALWAYS
 from tunesmith.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
+    from tunesmith.reporting._protocol import Reporter
     from tunesmith.study import Callback, Study
 
 POLL_S = 0.25
@@ -71,7 +72,7 @@ class TicketOffice:
 
     def pending(self, waiting: Iterable[FrozenTrial]) -> bool:
         """Give back the tickets of paid trials among the WAITING trials ``waiting``; True if any."""
-        return any([self.requeued(t.trial_id, int(t.system_attrs.get("retries", 0))) for t in waiting])
+        return any([self.requeued(t.trial_id, t.retries) for t in waiting])
 
     def started(self, retries: int, trial_id: int) -> None:
         """A worker started ``trial_id`` on a ticket (``retries``: its count then)."""
@@ -102,12 +103,14 @@ class TicketOffice:
 class StudyWatcher:
     """Reads what changed in the study record: callbacks, console, and lost-trial recovery."""
 
-    def __init__(self, study: Study, settings: LoopSettings, callbacks: list[Callback], reporter: Any) -> None:
+    def __init__(
+        self, study: Study, settings: LoopSettings, callbacks: list[Callback], reporter: Reporter | None,
+    ) -> None:
         self.study = study
         self.settings = settings
         self.callbacks = callbacks
         self.reporter = reporter
-        self._version = study._history._version
+        self._version = study.history.version
         self._seen_finished: set[int] = set()
         self._last_poll = 0.0
         self._last_recover = time.time()
@@ -118,7 +121,7 @@ class StudyWatcher:
     def poll(self) -> list[FrozenTrial]:
         """Read what changed (and take back trials whose lease lapsed); returns the trials changed."""
         self._last_poll = now = time.time()
-        storage, study_id = self.study.storage, self.study._study_id
+        storage, study_id = self.study.storage, self.study.study_id
         interval = self.settings.heartbeat_interval
         if interval is not None and now - self._last_recover > interval:
             self._last_recover = now
@@ -128,11 +131,9 @@ class StudyWatcher:
         changed, self._version = storage.get_trials(study_id, self._version)
         if not changed:
             return changed
-        self.study._history.ingest(changed)
-        for raw in changed:
-            if raw.state.is_finished() and raw.trial_id not in self._seen_finished:
-                self._seen_finished.add(raw.trial_id)
-                frozen = self.study._materialize(raw)
+        for frozen in self.study.record_changed(changed):
+            if frozen.state.is_finished() and frozen.trial_id not in self._seen_finished:
+                self._seen_finished.add(frozen.trial_id)
                 for cb in self.callbacks:
                     cb(self.study, frozen)
         if self.reporter is not None:
@@ -146,7 +147,7 @@ class StudyWatcher:
         """
         max_retries = REQUEUE_ALWAYS if interrupted else self.settings.max_retries if retry else 0
         changed = self.study.storage.recover_trials(
-            self.study._study_id, trial_ids=[trial_id], reason=INTERRUPTED if interrupted else reason,
+            self.study.study_id, trial_ids=[trial_id], reason=INTERRUPTED if interrupted else reason,
             max_retries=max_retries,
         )
         return any(t.state == TrialState.WAITING for t in changed)

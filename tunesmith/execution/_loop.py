@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from tunesmith.exceptions import MaxFailuresError, StorageError, TrialFinishedError
 from tunesmith.execution._heartbeat import Heartbeat
+from tunesmith.execution._protocol import AskTell
 from tunesmith.execution._recovery import release
 from tunesmith.storage._retry import is_database_error
 from tunesmith.trial import CURRENT, FrozenTrial, Trial, TrialState, TrialStopped, current_trial
 
 if TYPE_CHECKING:
-    from tunesmith.study import Objective, Study
+    from tunesmith.study import Objective
 
 __all__ = ["LoopSettings", "MaxFailuresError", "current_trial", "run_trial", "worker_loop"]
 
@@ -61,7 +62,7 @@ _PROMOTION_POLL_S = 0.2
 
 
 def run_trial(
-    study: Study, objective: Objective, catch: tuple[type[BaseException], ...], on_start: OnStart | None = None,
+    study: AskTell, objective: Objective, catch: tuple[type[BaseException], ...], on_start: OnStart | None = None,
 ) -> FrozenTrial | None:
     """Run one trial and record its outcome; exceptions outside ``catch`` are re-raised.
 
@@ -76,12 +77,12 @@ def run_trial(
     token = CURRENT.set(trial)
     try:
         if on_start is not None:
-            on_start(trial._trial_id, trial.retries)
+            on_start(trial.trial_id, trial.retries)
         result = objective(trial)
     except TrialStopped:
         return _tell_stopped(study, trial)
     except KeyboardInterrupt:
-        release(study, [trial._trial_id], interrupted=True)
+        release(study, [trial.trial_id], interrupted=True)
         raise
     except catch:
         return _tell(study, trial, state=TrialState.FAILED, error=traceback.format_exc())
@@ -91,21 +92,21 @@ def run_trial(
     finally:
         CURRENT.reset(token)
     if result is None:
-        trial._report_inherited()  # a PBT clone that had nothing left to train
+        trial.report_inherited()  # a PBT clone that had nothing left to train
         result = trial.last_result or None  # tune.run-style trainables report instead of returning
     if trial.should_stop():
         return _tell_stopped(study, trial, result)
     return _tell(study, trial, result)
 
 
-def _tell_stopped(study: Study, trial: Trial, result: Any = None) -> FrozenTrial | None:
+def _tell_stopped(study: AskTell, trial: Trial, result: Any = None) -> FrozenTrial | None:
     """A trial a scheduler stopped: PRUNED or PAUSED, or COMPLETE with its last result when its budget ran out."""
-    if trial._end_state == TrialState.COMPLETE:
+    if trial.end_state == TrialState.COMPLETE:
         return _tell(study, trial, result if result is not None else (trial.last_result or None))
-    return _tell(study, trial, state=trial._end_state)
+    return _tell(study, trial, state=trial.end_state or TrialState.PRUNED)  # None: the objective raised TrialStopped
 
 
-def _tell(study: Study, trial: Trial, values: Any = None, **kwargs: Any) -> FrozenTrial | None:
+def _tell(study: AskTell, trial: Trial, values: Any = None, **kwargs: Any) -> FrozenTrial | None:
     """Record the outcome; a write that fails (after the storage's own retries) fails this trial, not the run.
 
     The trial is then recorded FAILED with the error (a StorageError, a database's
@@ -149,7 +150,7 @@ class _Held:
         self.current = trial_id
         if self.beat is not None:
             trial = current_trial()  # run_trial sets it before it calls on_start
-            attempt = trial._attempt if trial is not None and trial._trial_id == trial_id else None
+            attempt = trial.attempt if trial is not None and trial.trial_id == trial_id else None
             self.beat.running(trial_id, attempt)
 
     def end(self, recorded: bool) -> None:
@@ -161,7 +162,7 @@ class _Held:
 
 
 def worker_loop(
-    study: Study, objective: Objective, settings: LoopSettings, claim: Callable[[], bool],
+    study: AskTell, objective: Objective, settings: LoopSettings, claim: Callable[[], bool],
     on_finished: Callable[[FrozenTrial], Any] | None = None, on_start: OnStart | None = None,
 ) -> int:
     """Run trials while ``claim()`` grants one; returns the number of trials run.
@@ -175,7 +176,7 @@ def worker_loop(
     beat = None
     if study.storage.url is not None and settings.heartbeat_interval is not None:
         beat = Heartbeat(
-            study.storage, study._study_id, settings.heartbeat_interval, settings.heartbeat_grace,
+            study.storage, study.study_id, settings.heartbeat_interval, settings.heartbeat_grace,
             settings.max_retries,
         )
     held = _Held(beat)
@@ -202,7 +203,7 @@ def worker_loop(
 
 
 def _loop(
-    study: Study, objective: Objective, settings: LoopSettings, claim: Callable[[], bool],
+    study: AskTell, objective: Objective, settings: LoopSettings, claim: Callable[[], bool],
     on_finished: Callable[[FrozenTrial], Any] | None, on_start: OnStart, held: _Held,
 ) -> int:
     failures = 0
@@ -210,18 +211,17 @@ def _loop(
     while True:
         if settings.deadline is not None and time.time() >= settings.deadline:
             break
-        if study._continuations > 0:
-            # The line of a trial this worker stopped goes on here (PBT), outside the trial budget.
-            study._continuations -= 1
-        elif study._resume_promotable():
+        if study.supervisor.take_continuation():
+            pass  # the line of a trial this worker stopped goes on here (PBT), outside the trial budget
+        elif study.supervisor.resume_promotable():
             pass  # a paused trial promoted by the scheduler (ASHA) runs on here, outside the budget
         elif not claim():
-            if study._stop_requested:
+            if study.stop_requested:
                 break
-            if study._promotions_pending():
+            if study.supervisor.promotions_pending():
                 time.sleep(_PROMOTION_POLL_S)  # a running trial may yet promote a paused one
                 continue
-            if not study._resume_promotable(final=True):
+            if not study.supervisor.resume_promotable(final=True):
                 break
         frozen = run_trial(study, objective, settings.catch, on_start)
         held.end(recorded=frozen is not None)

@@ -23,13 +23,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from tunesmith._process import identity, is_gone
+from tunesmith.execution._protocol import AskTell
 from tunesmith.trial import FrozenTrial, TrialState
-
-if TYPE_CHECKING:
-    from tunesmith.study import Study
 
 __all__ = [
     "INTERRUPTED", "REQUEUE_ALWAYS", "orphaned", "recover_lost_trials", "release", "release_orphans", "running_trials",
@@ -43,7 +40,7 @@ INTERRUPTED = "interrupted (KeyboardInterrupt)"
 REQUEUE_ALWAYS = 2**31 - 1
 
 
-def running_trials(study: Study) -> list[FrozenTrial]:
+def running_trials(study: AskTell) -> list[FrozenTrial]:
     """The study's RUNNING trials, as the storage has them now."""
     return study.get_trials(states=[TrialState.RUNNING])
 
@@ -53,13 +50,13 @@ def orphaned(trials: Iterable[FrozenTrial]) -> list[int]:
     return [t.trial_id for t in trials if t.state == TrialState.RUNNING and is_gone(t.owner)]
 
 
-def recover_lost_trials(study: Study, max_retries: int, heartbeat_grace: float) -> list[FrozenTrial]:
+def recover_lost_trials(study: AskTell, max_retries: int, heartbeat_grace: float) -> list[FrozenTrial]:
     """Take back orphans and trials with a lapsed lease; returns the trials changed.
 
     Called when a run starts, so that a restarted driver runs again what its previous
     incarnation left behind.
     """
-    storage, study_id = study.storage, study._study_id
+    storage, study_id = study.storage, study.study_id
     changed = []
     lost = orphaned(running_trials(study))
     if lost:
@@ -69,12 +66,12 @@ def recover_lost_trials(study: Study, max_retries: int, heartbeat_grace: float) 
         )
     changed += storage.recover_trials(study_id, stale_before=time.time() - heartbeat_grace, max_retries=max_retries)
     if changed:
-        study._history.ingest(changed)
+        study.history.ingest(changed)
     return changed
 
 
 def release(
-    study: Study, trial_ids: Iterable[int], *, interrupted: bool, reason: str = "", all_mine: bool = False,
+    study: AskTell, trial_ids: Iterable[int], *, interrupted: bool, reason: str = "", all_mine: bool = False,
 ) -> list[FrozenTrial]:
     """Record trials this process started and will not finish: re-queued if ``interrupted``, else FAILED.
 
@@ -96,28 +93,28 @@ def release(
         if not mine:
             return []
         changed = study.storage.recover_trials(
-            study._study_id, trial_ids=mine, max_retries=REQUEUE_ALWAYS if interrupted else 0,
+            study.study_id, trial_ids=mine, max_retries=REQUEUE_ALWAYS if interrupted else 0,
             reason=INTERRUPTED if interrupted else reason,
         )
     except Exception as e:
         _log.warning("tunesmith could not record trial(s) %s (%s); they are taken back later", sorted(wanted), e)
         return []
-    study._history.ingest(changed)
+    study.history.ingest(changed)
     return changed
 
 
-def release_orphans(study: Study, *, interrupted: bool, reason: str) -> list[FrozenTrial]:
+def release_orphans(study: AskTell, *, interrupted: bool, reason: str) -> list[FrozenTrial]:
     """Record the RUNNING trials whose process is gone (a driver's workers, after they were stopped)."""
     try:
         lost = orphaned(running_trials(study))
         if not lost:
             return []
         changed = study.storage.recover_trials(
-            study._study_id, trial_ids=lost, max_retries=REQUEUE_ALWAYS if interrupted else 0,
+            study.study_id, trial_ids=lost, max_retries=REQUEUE_ALWAYS if interrupted else 0,
             reason=INTERRUPTED if interrupted else reason,
         )
     except Exception as e:
         _log.warning("tunesmith could not record the trials of stopped workers (%s); they are taken back later", e)
         return []
-    study._history.ingest(changed)
+    study.history.ingest(changed)
     return changed

@@ -1,24 +1,70 @@
-"""Choosing the executor for ``Study.optimize``."""
+"""``Study.optimize``: the run's settings checked, the executor chosen, the worker loops run."""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from tunesmith.execution._driver import TicketOffice
 from tunesmith.execution._loop import LoopSettings, worker_loop
 from tunesmith.execution._recovery import recover_lost_trials, running_trials
 from tunesmith.execution._zygote import Zygote, resolve_start_method
-from tunesmith.execution.resources import Resources
+from tunesmith.execution.executors import LocalExecutor, RayExecutor
+from tunesmith.execution.resources import Resources, worker_envs
 from tunesmith.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
+    from tunesmith.reporting._protocol import Reporter
     from tunesmith.study import Callback, Objective, Study
+
+
+def optimize(
+    study: Study, objective: Objective, n_trials: int | None, timeout: float | None, *, n_workers: int | None,
+    callbacks: Sequence[Callback] | None, catch: type[BaseException] | tuple[type[BaseException], ...],
+    max_failures: int | None, reporter: Reporter | None, executor: LocalExecutor | RayExecutor,
+) -> None:
+    """Check the run's arguments (before anything runs), then run ``objective`` (see ``Study.optimize``)."""
+    if n_trials is not None and (not isinstance(n_trials, int) or n_trials < 0):
+        raise ValueError(f"n_trials must be a non-negative integer or None, got {n_trials!r}")
+    if timeout is not None and not timeout > 0:
+        raise ValueError(f"timeout must be positive seconds or None, got {timeout!r}")
+    if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
+        raise ValueError(f"n_workers must be a positive integer, got {n_workers!r}")
+    local = isinstance(executor, LocalExecutor)
+    if isinstance(executor, LocalExecutor) and executor.start_method is not None:
+        resolve_start_method(executor.start_method)  # a clear error before anything runs
+    if max_failures is not None and max_failures < 1:
+        raise ValueError(f"max_failures must be >= 1 or None, got {max_failures!r}")
+    study.history.mark_stale()
+    planned = None if n_trials is None else len(study.history) + n_trials
+    study.sampler.plan(planned, n_workers if not local else n_workers or 1)
+    resources = Resources.from_dict(executor.resources_per_trial)
+    envs = None
+    memory_limit = None
+    if isinstance(executor, LocalExecutor):
+        n_local = n_workers or 1
+        if executor.resources_per_trial is not None and (n_local > 1 or resources.gpu > 0):
+            envs = worker_envs(resources, n_local)  # one CPU-only worker can stay in this process
+        if executor.worker_env:
+            envs = [{**env, **executor.worker_env} for env in (envs or [{} for _ in range(n_local)])]
+        memory_limit = executor.memory_limit if executor.memory_limit is not None else resources.memory
+    settings = LoopSettings(
+        catch=catch if isinstance(catch, tuple) else (catch,), max_failures=max_failures,
+        heartbeat_interval=executor.heartbeat_interval, heartbeat_grace=executor.heartbeat_grace,
+        max_retries=executor.max_retries, trial_timeout=executor.trial_timeout, memory_limit=memory_limit,
+    )
+    run_worker_loops(
+        study, objective, n_trials=n_trials, timeout=timeout, n_workers=n_workers, callbacks=list(callbacks or []),
+        settings=settings, reporter=reporter, worker_envs=envs, executor=executor.kind, resources=resources,
+        ray_address=executor.address if isinstance(executor, RayExecutor) else None,
+        start_method=executor.start_method if isinstance(executor, LocalExecutor) else None,
+    )
 
 
 def run_worker_loops(
     study: Study, objective: Objective, *, n_trials: int | None, timeout: float | None, n_workers: int | None,
-    callbacks: list[Callback], settings: LoopSettings, reporter: Any,
+    callbacks: list[Callback], settings: LoopSettings, reporter: Reporter | None,
     worker_envs: list[dict[str, str]] | None = None, executor: str = "local",
     resources: Resources | None = None, ray_address: str | None = None, start_method: str | None = None,
 ) -> None:
@@ -38,7 +84,7 @@ def run_worker_loops(
     # Trials whose workers vanished (a killed driver, a lost machine) go first.
     recover_lost_trials(study, settings.max_retries, settings.heartbeat_grace)
     # Trials under way elsewhere: this call runs them again if they come back to the queue.
-    running = {t.trial_id: int(t.system_attrs.get("retries", 0)) for t in running_trials(study)}
+    running = {t.trial_id: t.retries for t in running_trials(study)}
     n_local = n_workers or 1
     isolated = settings.trial_timeout is not None or settings.memory_limit is not None or bool(worker_envs)
     processes = executor == "local" and (n_local > 1 or isolated)
@@ -57,7 +103,7 @@ def run_worker_loops(
 
 def _run(
     study: Study, objective: Objective, tickets: TicketOffice, timeout: float | None, n_workers: int | None,
-    processes: bool, callbacks: list[Callback], settings: LoopSettings, reporter: Any,
+    processes: bool, callbacks: list[Callback], settings: LoopSettings, reporter: Reporter | None,
     worker_envs: list[dict[str, str]] | None, executor: str, resources: Resources | None,
     ray_address: str | None, zygote: Zygote | None,
 ) -> None:
@@ -78,15 +124,15 @@ def _end_paused(study: Study, callbacks: list[Callback]) -> None:
     ended by an error or Ctrl-C leaves them paused for the next run to promote."""
     if study.scheduler is None or not study.scheduler.pauses:
         return
-    for raw in study.storage.finish_paused(study._study_id):
-        frozen = study._materialize(raw)
+    for frozen in study.record_changed(study.storage.finish_paused(study.study_id)):
         for cb in callbacks:
             cb(study, frozen)
 
 
 def _execute(
     study: Study, objective: Objective, tickets: TicketOffice, n_workers: int | None, processes: bool,
-    callbacks: list[Callback], settings: LoopSettings, reporter: Any, worker_envs: list[dict[str, str]] | None,
+    callbacks: list[Callback], settings: LoopSettings, reporter: Reporter | None,
+    worker_envs: list[dict[str, str]] | None,
     executor: str, resources: Resources | None, ray_address: str | None, zygote: Zygote | None,
 ) -> None:
     if executor == "ray":
@@ -107,7 +153,7 @@ def _execute(
         return
 
     def claim() -> bool:
-        if study._stop_requested:
+        if study.stop_requested:
             return False
         if tickets.grant():
             return True

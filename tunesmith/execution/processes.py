@@ -38,6 +38,8 @@ from tunesmith.execution._zygote import ForkedProcess, Zygote
 from tunesmith.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
+    from tunesmith._worker_spec import WorkerSpec
+    from tunesmith.reporting._protocol import Reporter
     from tunesmith.study import Callback, Objective, Study
 
 __all__ = ["run_processes"]
@@ -52,8 +54,8 @@ _TAKEN_BACK_S = 2.0
 class WorkerPayload:
     """What a worker process receives (cloudpickled): how to reopen the study, and what to run."""
 
-    study: Any  # the facade's WorkerSpec: ``.open()`` gives the Study
-    objective: Any
+    study: WorkerSpec  # ``.open()`` gives the Study
+    objective: Objective
     settings: LoopSettings
 
 
@@ -104,7 +106,7 @@ def start_zygote(study: Study) -> Zygote:
 
 def run_processes(
     study: Study, objective: Objective, *, tickets: TicketOffice, settings: LoopSettings, n_workers: int,
-    callbacks: list[Callback], reporter: Any, worker_envs: list[dict[str, str]] | None = None,
+    callbacks: list[Callback], reporter: Reporter | None, worker_envs: list[dict[str, str]] | None = None,
     zygote: Zygote | None = None,
 ) -> None:
     """Run the worker loop in ``n_workers`` processes until ``tickets`` are spent.
@@ -161,7 +163,8 @@ class _Driver:
     """Serves the workers' messages: tickets, trial starts and ends, errors; replaces lost workers."""
 
     def __init__(
-        self, study: Study, tickets: TicketOffice, settings: LoopSettings, callbacks: list[Callback], reporter: Any,
+        self, study: Study, tickets: TicketOffice, settings: LoopSettings, callbacks: list[Callback],
+        reporter: Reporter | None,
     ) -> None:
         self.study = study
         self.settings = settings
@@ -202,7 +205,7 @@ class _Driver:
                     continue
                 self._handle(w, msg, live)
             self._enforce_time_limit(live)
-            if self.study._stop_requested:
+            if self.study.stop_requested:
                 self.stop()
             if self.watcher.due():
                 self._poll(live)
@@ -309,4 +312,4 @@ class _Driver:
 
 
 def _retries(trial: FrozenTrial) -> int:
-    return int(trial.system_attrs.get("retries", 0))
+    return trial.retries

@@ -21,15 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 import cloudpickle
 
-from tunesmith.distributions import Distribution
 from tunesmith.execution._driver import POLL_S, StudyWatcher, TicketOffice
 from tunesmith.execution._loop import LoopSettings, worker_loop
 from tunesmith.execution._pickle import dumps, remote_error
 from tunesmith.execution.resources import Resources
-from tunesmith.storage import InMemoryStorage, Report, Storage, StudyRecord, StudySummary
+from tunesmith.storage import InMemoryStorage
+from tunesmith.storage.actor import serve
 from tunesmith.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
+    from tunesmith.reporting._protocol import Reporter
     from tunesmith.study import Callback, Objective, Study
 
 __all__ = ["run_ray"]
@@ -92,112 +93,6 @@ class _Coordinator:
         return self.tickets.stopping, failure, self.tickets.granted
 
 
-class _StorageServer:
-    """Ray actor serving an in-memory storage to every node."""
-
-    def __init__(self, storage: InMemoryStorage) -> None:
-        self.storage = storage
-
-    def call(self, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return getattr(self.storage, method)(*args, **kwargs)
-
-    def contents(self) -> InMemoryStorage:
-        return self.storage
-
-
-class ActorStorage(Storage):
-    """A Storage whose calls go to a :class:`_StorageServer` actor (picklable: the handle travels)."""
-
-    url = "ray-actor://"
-
-    def __init__(self, actor: Any) -> None:
-        self.actor = actor
-
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        import ray
-
-        return ray.get(self.actor.call.remote(method, args, kwargs))
-
-    def create_study(
-        self, name: str, directions: list[str], metric_names: list[str], load_if_exists: bool = False,
-        attrs: Mapping[str, Any] | None = None,
-    ) -> StudyRecord:
-        return self._call("create_study", name, directions, metric_names, load_if_exists, attrs)
-
-    def get_study(self, name: str) -> StudyRecord:
-        return self._call("get_study", name)
-
-    def list_studies(self) -> list[StudySummary]:
-        return self._call("list_studies")
-
-    def delete_study(self, name: str) -> None:
-        self._call("delete_study", name)
-
-    def enqueue_trial(
-        self, study_id: int, fixed_params: Mapping[str, Any], system_attrs: Mapping[str, Any] | None = None,
-    ) -> int:
-        return self._call("enqueue_trial", study_id, dict(fixed_params), system_attrs)
-
-    def start_trial(self, study_id: int, owner: str | None = None) -> FrozenTrial:
-        return self._call("start_trial", study_id, owner)
-
-    def heartbeat(self, study_id: int, trial_id: int, attempt: int) -> None:
-        self._call("heartbeat", study_id, trial_id, attempt)
-
-    def update_trial(
-        self, study_id: int, trial_id: int, params: Mapping[str, Any] | None = None,
-        distributions: Mapping[str, Distribution] | None = None, user_attrs: Mapping[str, Any] | None = None,
-        *, attempt: int,
-    ) -> None:
-        self._call("update_trial", study_id, trial_id, params, distributions, user_attrs, attempt=attempt)
-
-    def append_report(
-        self, study_id: int, trial_id: int, step: int, metrics: Mapping[str, Any], *, attempt: int,
-    ) -> None:
-        self._call("append_report", study_id, trial_id, step, dict(metrics), attempt=attempt)
-
-    def finish_trial(
-        self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
-        error: str | None = None, params: Mapping[str, Any] | None = None,
-        distributions: Mapping[str, Distribution] | None = None, user_attrs: Mapping[str, Any] | None = None,
-        *, attempt: int,
-    ) -> FrozenTrial:
-        return self._call(
-            "finish_trial", study_id, trial_id, state, values, error, params, distributions, user_attrs,
-            attempt=attempt,
-        )
-
-    def finish_paused(self, study_id: int) -> list[FrozenTrial]:
-        return self._call("finish_paused", study_id)
-
-    def resume_trial(self, study_id: int, trial_id: int) -> bool:
-        return self._call("resume_trial", study_id, trial_id)
-
-    def recover_trials(
-        self, study_id: int, *, stale_before: float | None = None, trial_ids: list[int] | None = None,
-        max_retries: int = 0, reason: str = "",
-    ) -> list[FrozenTrial]:
-        return self._call(
-            "recover_trials", study_id, stale_before=stale_before, trial_ids=trial_ids, max_retries=max_retries,
-            reason=reason,
-        )
-
-    def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
-        return self._call("get_trials", study_id, since_version)
-
-    def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
-        return self._call("get_reports", study_id, trial_id)
-
-    def get_study_reports(self, study_id: int, after: int = 0) -> list[Report]:
-        return self._call("get_study_reports", study_id, after)
-
-    def best_trial(self, study_id: int, maximize: bool) -> FrozenTrial | None:
-        return self._call("best_trial", study_id, maximize)
-
-    def count_trials(self, study_id: int) -> dict[TrialState, int]:
-        return self._call("count_trials", study_id)
-
-
 @dataclass
 class _Payload:
     study: Any  # the facade's WorkerSpec (storage: a URL, or an ActorStorage)
@@ -236,7 +131,7 @@ def _worker(blob: bytes, coordinator: Any, worker: int) -> str:
 
 def run_ray(
     study: Study, objective: Objective, *, tickets: TicketOffice, settings: LoopSettings, n_workers: int | None,
-    callbacks: list[Callback], reporter: Any, resources: Resources, ray_address: str | None = None,
+    callbacks: list[Callback], reporter: Reporter | None, resources: Resources, ray_address: str | None = None,
 ) -> None:
     """Run the worker loop as Ray tasks until the budget is spent."""
     try:
@@ -261,8 +156,8 @@ def run_ray(
     driver_storage = study.storage
     try:
         if served:
-            server = ray.remote(_StorageServer).options(num_cpus=0, scheduling_strategy=here).remote(study.storage)
-            worker_storage: Any = ActorStorage(server)
+            server = serve(study.storage, num_cpus=0, scheduling_strategy=here)
+            worker_storage: Any = server
             study.storage = worker_storage
         elif study.storage.url is None:
             raise ValueError("executor='ray' needs a SQL storage URL or the in-memory storage")
@@ -282,7 +177,7 @@ def run_ray(
         _drive(study, task, blob, coordinator, n, settings, callbacks, reporter)
     finally:
         if server is not None:
-            contents: Any = ray.get(server.contents.remote())
+            contents: Any = server.contents()
             study.storage = driver_storage
             assert isinstance(driver_storage, InMemoryStorage)
             driver_storage.replace_contents(contents)
@@ -335,7 +230,7 @@ def _fit(resources: Resources, cluster: Mapping[str, float]) -> int:
 
 def _drive(
     study: Study, task: Any, blob: bytes, coordinator: Any, n: int, settings: LoopSettings,
-    callbacks: list[Callback], reporter: Any,
+    callbacks: list[Callback], reporter: Reporter | None,
 ) -> None:
     import ray
 
@@ -386,14 +281,14 @@ def _serve(
                 if not stopping and restarts < 10 * n:
                     restarts += 1
                     running[task.remote(blob, coordinator, worker)] = worker
-        if study._stop_requested:
+        if study.stop_requested:
             coordinator.stop.remote()
         if settings.trial_timeout is not None:
             _stop_overdue(study, coordinator, running, watcher, settings.trial_timeout)
         if watcher.due() or not running:
             for t in watcher.poll():
                 if t.state == TrialState.WAITING:  # re-queued (a lapsed lease): runs before the call ends
-                    coordinator.requeued.remote(t.trial_id, int(t.system_attrs.get("retries", 0)))
+                    coordinator.requeued.remote(t.trial_id, t.retries)
         if len(running) < n and ray.get(coordinator.available.remote()) != 0:
             free = set(range(n)) - set(running.values())
             worker = min(free)

@@ -22,7 +22,7 @@ import numpy as np
 
 from tunesmith._spec import class_path, from_spec
 from tunesmith.distributions import CategoricalDistribution, Distribution
-from tunesmith.history import History
+from tunesmith.history import History, ReportLog
 from tunesmith.trial import FrozenTrial
 
 __all__ = ["Sampler", "grid_point", "next_grid_point", "sampler_from_spec"]
@@ -80,6 +80,10 @@ class Sampler:
         """Import :attr:`lazy_imports` now, so that processes forked afterwards start warm."""
         for name in self.lazy_imports:
             importlib.import_module(name)
+
+    def use_reports(self, reports: ReportLog, scheduler: object) -> None:
+        """Hear of the study's intermediate reports and the scheduler that folds them (the
+        study calls it when it has a scheduler); the default ignores them (BOHB fits per budget)."""
 
     def plan(self, n_trials: int | None, n_workers: int | None) -> None:
         """Hear what :meth:`Study.optimize` is about to run; the default ignores it.
@@ -215,7 +219,7 @@ def _decoded(
     for i in changed:
         trial = record.rows[i] = rows[i]
         regular = True
-        if "fixed_params" in trial.system_attrs:  # enqueued: neither takes a point nor holds a slot
+        if trial.enqueued:  # enqueued: neither takes a point nor holds a slot
             point: int | None = -1
         else:
             point = _stored_index(trial.internal_params, axes, space)

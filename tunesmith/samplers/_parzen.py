@@ -119,16 +119,15 @@ def _neighbour_gap_bandwidths(
     (the "magic clip" of TPE) or ``min_bandwidth``, whichever is wider, and above by 1.
 
     Not Scott's rule: a few good points spread out have a large standard deviation, and
-    Scott's kernels then cover most of the cube; the gaps shrink where good points
-    cluster (measured: ``benchmarks/RESULTS-archive.md``, "tunesmith/samplers/_parzen.py").
+    Scott's kernels then cover most of the cube; the gaps shrink where good points cluster.
     """
     n, d = observations.shape
     if n == 1:
         sigma = np.maximum(observations, 1.0 - observations)
     else:
-        # Rank each dimension by a 16-bit key: numpy sorts those by radix, in O(n), about
-        # twice as fast as a float argsort at n = 1000; points closer than 1 / 65535 (far
-        # below the magic clip) may swap ranks, which only changes gaps under the clip.
+        # Rank each dimension by a 16-bit key: numpy sorts those by radix, in O(n), faster
+        # than a float argsort; points closer than 1 / 65535 (far below the magic clip)
+        # may swap ranks, which only changes gaps under the clip.
         xt = np.ascontiguousarray(observations.T)
         order = np.argsort((xt * 65535.0).astype(np.uint16), axis=1, kind="stable")
         gaps = np.abs(np.diff(np.take_along_axis(xt, order, axis=1), axis=1))  # (d, n - 1)

@@ -1,56 +1,40 @@
 """The automatic sampler: picks a search algorithm from the problem at each suggestion.
 
-The rules, in order (``n`` is the number of completed trials):
+The rules, in order (``n`` is the number of completed trials, d the number of parameters):
 
-1. ``n`` below the start: independent random draws, the same points the GP or TPE
-   sampler with this seed would draw, so where one delegate runs the whole study (and
-   the start is its 10 trials) Auto's trials are that sampler's. Several objectives:
-   scrambled Sobol points. The start is ``n_startup_trials`` if given, else 10 trials;
-   with a planned budget (``Study.optimize(n_trials=...)`` tells it, :meth:`plan`) a
-   quarter of it, but at least d + 1 for d parameters and at most 10 (so budgets of 40
-   and more, and runs with no planned number of trials, start with 10): a short budget
-   gains from a shorter start in low dimensions, and d + 1 keeps it in higher ones.
-   Random rather than Sobol points because GP-BO settles in a local basin more often
-   after a space-filling start, and Sobol's coordinates mean nothing for the parameters
-   a conditional branch leaves out. Either start has parallel workers draw distinct
-   points.
+1. ``n`` below the start: random draws, the points the GP or TPE delegate draws with
+   this seed (scrambled Sobol points for several objectives); parallel workers draw
+   distinct points. The start is ``n_startup_trials`` if given, else 10; with a planned
+   budget under 40 trials (:meth:`plan`), a quarter of it, at least d + 1 and at most 10.
+   Why random, not Sobol: a GP settles in a local basin more often after a space-filling
+   start, and Sobol coordinates mean nothing for parameters a conditional branch leaves
+   out. Why shorter for a short budget: it leaves more trials to the model.
 2. Several objectives: TPE (MOTPE) while ``n < nsga2_min_trials`` (300), then NSGA-II,
-   whose first parents are the best of the trials so far: TPE leads at small budgets,
-   NSGA-II costs about a millisecond per suggestion where TPE's cost grows as n^2 (it
-   sorts every trial into fronts), and the switch gives the best hypervolume of the
-   three from 500 trials on.
-3. A conditional space (some parameter missing from some completed trials),
-   categorical parameters for half or more of the space, integer, stepped or
-   categorical ones for more than half, or more than ``max_gp_dims`` (10) parameters:
-   TPE, whose Parzen estimators handle all of these natively and cost O(n·d).
-   - Discrete parameters: a GP relaxes them to a continuum and rounds, which leaves
-     plateaus that its acquisition cannot rank.
-   - Dimension: with a budget of tens of trials, a GP in many dimensions is mostly its
-     prior. The warped GP with its lengthscale prior still leads at 10 parameters;
-     beyond 10 nothing is measured, so TPE keeps them.
-4. Otherwise (mostly continuous, moderate dimension), while ``n < gp_max_trials`` (200):
-   Gaussian-process BO, the most sample-efficient choice for small budgets.
-   Optionally (``check_sigmas``, off by default) the GP must first show that it can
-   model the objective: a GP fitted to the first ``check_trials`` (15) completed trials
-   must predict each of them left out (its leave-one-out posterior) within
-   ``check_sigmas`` predictive standard deviations, or TPE takes over for good. It is
-   off by default because with the warped GP it sends runs to TPE that the GP would
-   have served better.
-5. Past that: TPE, which models every trial so far at O(n·d) per suggestion and so
-   keeps the GP phase's progress (CMA-ES, used here before, restarts from the centre of
-   the box). The GP itself would continue best, but its cost per suggestion grows as
-   n^3; hence the cap.
+   whose first parents are the best trials so far. Why: TPE leads at small budgets, but
+   its cost per suggestion grows as n² (it sorts every trial into fronts); NSGA-II's
+   stays about a millisecond.
+3. A conditional space (a parameter missing from some completed trial), categorical
+   parameters for half the space or more, integer, stepped or categorical ones for more
+   than half, or more than ``max_gp_dims`` (10) parameters: TPE. Why: its Parzen
+   estimators handle all of these natively at O(n·d); a GP rounds discrete parameters
+   onto plateaus its acquisition cannot rank, and with tens of trials in many
+   dimensions it is mostly its prior (it still leads at 10; beyond is unmeasured).
+4. Otherwise, while ``n < gp_max_trials`` (200): the GP, the most sample-efficient
+   choice for small budgets. With ``check_sigmas`` set (off by default: with the warped
+   GP the check sends runs to TPE that the GP serves better), the GP must first predict
+   each of the first ``check_trials`` (15) completed trials, left out, within
+   ``check_sigmas`` predictive standard deviations, or TPE takes over for good.
+5. Past that: TPE. Why: it models every trial so far at O(n·d) per suggestion and so
+   keeps the GP phase's progress, while the GP's cost grows as n³.
 
-Parallel workers do not change the choice: with 4 workers the GP phase (its constant
-liar keeps running trials apart) compares with TPE as it does with one worker.
+Parallel workers do not change the choice. Each delegate is a pure function of the
+study record, so the switch needs no hand-over, and every worker (with its own copy)
+makes the same choice for a trial (rule 4 looks at the first completed trials by
+number; with parallel workers, a trial that completes late can still change that set,
+and with it the verdict).
 
-Measured: ``benchmarks/RESULTS.md`` (Samplers); the evidence for each rule is in
-``benchmarks/RESULTS-archive.md``, "tunesmith/samplers/auto.py".
-
-Each delegate is a pure function of the study record, so the switch needs no
-hand-over, and every worker (with its own copy) makes the same choice for a trial
-(rule 4 looks at the first completed trials by number; with parallel workers, a
-trial that completes late can still change that set, and with it the verdict).
+The figures behind the rules: ``benchmarks/RESULTS.md``, "Why the samplers are built
+as they are".
 
 >>> import tunesmith
 >>> study = tunesmith.create_study(sampler=AutoSampler(seed=0))

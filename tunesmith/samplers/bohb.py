@@ -27,18 +27,30 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, cast
 
 import numpy as np
 
 from tunesmith.distributions import Distribution
-from tunesmith.history import History
+from tunesmith.history import History, ReportLog
 from tunesmith.samplers._base import next_grid_point
 from tunesmith.samplers.tpe import TPESampler
 from tunesmith.trial import FrozenTrial, TrialState
 
 __all__ = ["BOHBSampler"]
+
+
+class _Rungs(Protocol):
+    """What BOHB reads of a Hyperband-style scheduler."""
+
+    max_t: float
+    metric: str
+    mode: str
+
+    def milestones(self, bracket: int) -> Sequence[float]: ...
+
+    def time_of(self, step: int, metrics: Mapping[str, Any]) -> float: ...
 
 
 class BOHBSampler(TPESampler):
@@ -63,6 +75,17 @@ class BOHBSampler(TPESampler):
                          prior_weight=prior_weight, gamma_fraction=gamma_fraction)
         self.min_points_in_model = min_points_in_model
         self.random_fraction = random_fraction
+        self._reports: ReportLog | None = None
+        self._scheduler: _Rungs | None = None
+
+    def use_reports(self, reports: ReportLog, scheduler: object) -> None:
+        """A scheduler with rungs (Hyperband, ASHA) gives the budgets to fit a model at."""
+        if all(hasattr(scheduler, a) for a in ("milestones", "max_t", "time_of", "metric", "mode")):
+            self._reports, self._scheduler = reports, cast(_Rungs, scheduler)
+
+    def __getstate__(self) -> dict[str, object]:
+        # The report log reads this process's storage: a worker's study binds its own.
+        return {**super().__getstate__(), "_reports": None, "_scheduler": None}
 
     def _spec_kwargs(self) -> dict[str, Any]:
         return {"seed": self.seed, "min_points_in_model": self.min_points_in_model,
@@ -74,9 +97,8 @@ class BOHBSampler(TPESampler):
     ) -> dict[str, Any]:
         if rng.random() < self.random_fraction:
             return super(TPESampler, self).suggest(space, history, number, rng)  # grid axes only
-        view = history.report_view
-        scheduler = None if view is None else view.scheduler
-        if scheduler is None or not hasattr(scheduler, "milestones"):
+        view, scheduler = self._reports, self._scheduler
+        if view is None or scheduler is None:
             return super().suggest(space, history, number, rng)
         needed = self.min_points_in_model or (sum(1 for d in space.values() if d.numeric_encoding) + 1)
         self.n_startup_trials = needed
@@ -94,7 +116,9 @@ class BOHBSampler(TPESampler):
         return super(TPESampler, self).suggest(space, history, number, rng)
 
     @staticmethod
-    def _results_at(view: Any, scheduler: Any, budget: float, by_id: Mapping[int, FrozenTrial]) -> list[FrozenTrial]:
+    def _results_at(
+        view: ReportLog, scheduler: _Rungs, budget: float, by_id: Mapping[int, FrozenTrial],
+    ) -> list[FrozenTrial]:
         """Trials with a result at ``budget`` (COMPLETE, that value), and the running ones below it."""
         out = []
         for trial_id, reports in view.reports.items():

@@ -143,8 +143,7 @@ class GPSampler(Sampler):
         if phase == "startup":
             # Independent random draws (suggest_one). Not a Sobol design: evenly spread points
             # have no close pairs to pin down short lengthscales, so the early fits are
-            # overconfident and the search settles in the first good basin (measured on
-            # Hartmann-6: benchmarks/RESULTS-archive.md, "tunesmith/samplers/gp.py").
+            # overconfident and the search settles in the first good basin.
             return proposal
         try:
             with _single_threaded_blas():
@@ -207,8 +206,8 @@ class GPSampler(Sampler):
         best = float(y_model.min())
         # Constant liar (Ginsbourger, Le Riche & Carraro 2010): running trials are taken
         # to return the mean observed value, which makes the improvement near them
-        # unlikely. The incumbent as the lie ("CL-min") leaves EI a bump there: on Branin,
-        # batches of 4 asked together then held exact duplicates; the mean did not.
+        # unlikely. The incumbent as the lie ("CL-min") would leave EI a bump there, and
+        # workers asking together could propose the same point.
         gp = gp.condition_on(running, np.full(len(running), float(y_model.mean())))
         anchors = X[np.argsort(y_model, kind="stable")[:_N_ANCHORS]]
         observed = np.concatenate([X, running])
@@ -283,13 +282,11 @@ def _stuck_on_edge(x: np.ndarray, X: np.ndarray, y: np.ndarray, continuous: np.n
 
     A GP fitted to a few points tends to be smooth and confident; when the best point
     so far is a local minimum at a bound, LogEI then peaks right next to it, and the
-    search proposes near-duplicates there for tens of trials (Branin, AutoSampler seed 0:
-    the corner (10, 3), value 1.94, from trial 18 to 50; on the interior minima the same
-    confidence is what refines them). The caller then searches again outside
+    search proposes near-duplicates there for tens of trials (at an interior minimum the
+    same confidence is what refines it). The caller then searches again outside
     ``_STALL_RADIUS`` lengthscales of the incumbent and the latest trials. Only the
-    bound case is treated: an "any stall" rule (the same step whenever the best had not
-    moved for 5 trials) was worse than none on 15 of 17 BBOB functions in 2-D, which
-    need long stretches of refinement without a new best.
+    bound case is treated: a search may need long stretches of refinement without a
+    new best, and leaving on every stall cuts them short.
     """
     k = _STALL_TRIALS
     if len(y) <= 2 * k or np.min(y[-k:]) < np.min(y[:-k]) or not len(continuous):

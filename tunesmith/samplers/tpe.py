@@ -7,9 +7,8 @@ maximises expected improvement (Bergstra et al., 2011). The components follow th
 recommendations of Watanabe, "Tree-structured Parzen estimator: understanding its
 algorithm components and their roles for better empirical performance" (2023):
 
-- gamma linear in n: ``min(ceil(0.2 n), 25)`` good trials (0.2 rather than Optuna's 0.1:
-  the EI weights already discount the weaker members of the good group, and the larger
-  group measured better, see ``gamma_fraction`` below);
+- gamma linear in n: ``min(ceil(0.2 n), 25)`` good trials (0.2 rather than the
+  usual 0.1: the EI weights already discount the weaker members of the good group);
 - EI-style weights for the good group (an observation weighs by its improvement over
   the split), uniform weights for the bad group, plus a prior component;
 - bandwidths from the gaps to neighbouring observations, per dimension, with a minimum
@@ -53,8 +52,7 @@ class TPESampler(Sampler):
         prior_weight: weight of the prior component in both estimators.
         constant_liar: treat running trials as bad observations (spreads parallel workers).
         gamma_fraction, gamma_max: the good group is ``min(ceil(gamma_fraction * n), gamma_max)``
-            of ``n`` completed trials. 0.2 (Optuna's is 0.1) measured better on most
-            problems (``benchmarks/RESULTS-archive.md``, "tunesmith/samplers/tpe.py").
+            of ``n`` completed trials.
 
     >>> import tunesmith
     >>> study = tunesmith.create_study(sampler=TPESampler(seed=0))
@@ -134,8 +132,7 @@ class TPESampler(Sampler):
         good, bad, w_good = split(loss, n_good)
         x_bad = np.vstack([x[bad], liars])
         # A kernel much narrower than the step between a discrete parameter's values makes
-        # l / g spike on the values already tried (measured about neutral on mixed
-        # Rosenbrock-4 and Bayesmark DT; kept as a guard for parameters with few values).
+        # l / g spike on the values already tried: a guard for parameters with few values.
         floor = _DISCRETE_BANDWIDTH * spacing
         l_est = ParzenEstimator(x[good], w_good, n_choices, self.prior_weight, floor)
         g_est = ParzenEstimator(x_bad, np.ones(len(x_bad)), n_choices, self.prior_weight, floor)
@@ -186,9 +183,6 @@ def _split_pareto(loss: np.ndarray, n_good: int) -> tuple[np.ndarray, np.ndarray
 
     Losses are scaled to [0, 1] per objective over the completed trials, and the
     hypervolume is taken up to 1.1 in each, so no objective's units dominate.
-
-    Measured: ``benchmarks/RESULTS.md``, section "Multi-objective"; against the split it
-    replaced: ``benchmarks/RESULTS-archive.md``, "tunesmith/samplers/tpe.py".
     """
     from tunesmith.multi_objective import hypervolume, hypervolume_contributions, nondominated_ranks
 

@@ -9,7 +9,7 @@ Tune (``ASHAScheduler``, ``HyperBandScheduler``, ``MedianStoppingRule``,
 
 from __future__ import annotations
 
-from tunesmith.schedulers._base import Decision, Exploit, FIFOScheduler, Scheduler, StudyView, scheduler_from_spec
+from tunesmith.schedulers._base import Decision, Exploit, FIFOScheduler, ReportLog, Scheduler, scheduler_from_spec
 from tunesmith.schedulers.asha import (
     ASHAScheduler,
     AsyncHyperBandScheduler,
@@ -33,8 +33,8 @@ __all__ = [
     "NopPruner",
     "PercentilePruner",
     "PopulationBasedTraining",
+    "ReportLog",
     "Scheduler",
-    "StudyView",
     "SuccessiveHalvingPruner",
     "scheduler_from_spec",
 ]

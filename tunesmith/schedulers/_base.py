@@ -1,7 +1,7 @@
 """The scheduler contract: decisions on running trials, computed from the stored reports.
 
 A scheduler sees every intermediate report of the study, in the order they were
-written (:class:`StudyView`), and answers each new report of a trial with a
+written (:class:`~tunesmith.history.ReportLog`), and answers each new report of a trial with a
 :class:`Decision`. Because its state is a fold over the stored record, every worker
 process, machine, or resumed driver that reads the same storage decides the same.
 """
@@ -10,20 +10,15 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from tunesmith._spec import class_path, from_spec
-from tunesmith.storage import Report
-from tunesmith.trial import FrozenTrial
+from tunesmith.history import ReportLog
+from tunesmith.record import Report
 
-if TYPE_CHECKING:
-    from tunesmith.checkpoints import CheckpointStore
-    from tunesmith.history import History
-    from tunesmith.storage import Storage
-
-__all__ = ["Decision", "Exploit", "FIFOScheduler", "Scheduler", "StudyView", "scheduler_from_spec"]
+__all__ = ["Decision", "Exploit", "FIFOScheduler", "ReportLog", "Scheduler", "scheduler_from_spec"]
 
 _ITERATION_NAMES = ("training_iteration", "step", "iteration", "epoch")
 
@@ -57,56 +52,8 @@ class Exploit:
     result: dict[str, Any] | None = None
 
 
-@dataclass
-class StudyView:
-    """What a scheduler reads: each trial's reports (in write order) and the trials themselves."""
-
-    storage: Storage
-    study_id: int
-    history: History
-    #: the study's checkpoints (PBT clones them)
-    checkpoints: CheckpointStore | None = None
-    #: stored trial -> the same with parameters as the objective saw them
-    materialize: Callable[[FrozenTrial], FrozenTrial] | None = None
-    #: the scheduler that folds each new report (see :meth:`refresh`)
-    scheduler: Scheduler | None = None
-    #: trial_id -> [(step, metrics), ...]
-    reports: dict[int, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
-    cursor: int = 0
-    _by_id: dict[int, FrozenTrial] = field(default_factory=dict)
-
-    def refresh(self) -> None:
-        """Read the new reports and fold them into the scheduler: what every reader calls."""
-        for r in self.sync():
-            if self.scheduler is not None:
-                self.scheduler.ingest(self, r)
-
-    def sync(self) -> list[Report]:
-        """Read the reports written since the last call; returns them, in write order.
-
-        Low level: a view with a scheduler is brought up to date with :meth:`refresh`.
-        """
-        new = self.storage.get_study_reports(self.study_id, self.cursor)
-        for r in new:
-            self.reports.setdefault(r.trial_id, []).append((r.step, r.metrics))
-        if new:
-            self.cursor = new[-1].report_id
-        return new
-
-    def trial(self, trial_id: int) -> FrozenTrial:
-        """A trial's record (number, params as stored; its state as of the last refresh)."""
-        t = self._by_id.get(trial_id)
-        return t if t is not None else self.trials()[trial_id]
-
-    def params(self, trial: FrozenTrial) -> dict[str, Any]:
-        """A trial's parameters as the objective saw them."""
-        return dict((self.materialize(trial) if self.materialize else trial).params)
-
-    def trials(self) -> dict[int, FrozenTrial]:
-        """Every trial by id, refreshed from the storage."""
-        self.history.mark_stale()
-        self._by_id = {t.trial_id: t for t in self.history.trials}
-        return self._by_id
+#: the name of :class:`~tunesmith.history.ReportLog` before it moved to the record layer
+StudyView = ReportLog
 
 
 class Scheduler:
@@ -156,14 +103,14 @@ class Scheduler:
         return {"metric": self.metric, "mode": self.mode, "time_attr": self.time_attr}
 
     # -- decisions --------------------------------------------------------------------------
-    def ingest(self, view: StudyView, report: Report) -> None:
+    def ingest(self, view: ReportLog, report: Report) -> None:
         """Fold one stored report into the scheduler's state (called in write order)."""
 
-    def decide(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision | Exploit:
+    def decide(self, view: ReportLog, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision | Exploit:
         """The decision for a trial that just reported ``metrics`` at ``step``."""
         return Decision.CONTINUE
 
-    def promotable(self, view: StudyView, final: bool = False) -> list[int]:
+    def promotable(self, view: ReportLog, final: bool = False) -> list[int]:
         """PAUSED trials (ids) that should run on now, best first; the worker that resumes one runs it.
 
         ``final``: no new trial will start and none is running, so no later result can
@@ -171,7 +118,7 @@ class Scheduler:
         """
         return []
 
-    def on_report(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision | Exploit:
+    def on_report(self, view: ReportLog, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision | Exploit:
         """Bring the view up to date (folding the new reports), then decide for this trial."""
         view.refresh()
         return self.decide(view, trial_id, step, metrics)

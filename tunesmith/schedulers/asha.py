@@ -39,8 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from tunesmith.schedulers._base import Decision, Scheduler, StudyView
-from tunesmith.storage import Report
+from tunesmith.history import ReportLog
+from tunesmith.record import Report
+from tunesmith.schedulers._base import Decision, Scheduler
 from tunesmith.trial import TrialState
 
 __all__ = ["ASHAScheduler", "AsyncHyperBandScheduler", "HyperBandScheduler", "HyperbandPruner",
@@ -157,7 +158,7 @@ class ASHAScheduler(Scheduler):
         self._last_rung: dict[int, _Rung] = {}  # trial_id -> the highest rung it reached
 
     # -- the fold ---------------------------------------------------------------------------
-    def ingest(self, view: StudyView, report: Report) -> None:
+    def ingest(self, view: ReportLog, report: Report) -> None:
         bracket = self._bracket.get(report.trial_id)
         if bracket is None:
             bracket = self._bracket[report.trial_id] = self.bracket_of(view.trial(report.trial_id).number)
@@ -182,7 +183,7 @@ class ASHAScheduler(Scheduler):
         index = len(view.reports[report.trial_id]) - 1
         self._decisions[report.trial_id] = (index, action, stopping)
 
-    def decide(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
+    def decide(self, view: ReportLog, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
         self.require_metric(metrics)
         reports = view.reports.get(trial_id, ())
         index, action, stopping = self._decisions.get(trial_id, (-1, Decision.CONTINUE, Decision.CONTINUE))
@@ -192,7 +193,7 @@ class ASHAScheduler(Scheduler):
             return stopping
         return action
 
-    def _checkpointed(self, view: StudyView, trial_id: int, reports: Any) -> bool:
+    def _checkpointed(self, view: ReportLog, trial_id: int, reports: Any) -> bool:
         """Whether the trial saved a checkpoint since its previous report (so it can be resumed)."""
         if view.checkpoints is None:
             return False
@@ -201,7 +202,7 @@ class ASHAScheduler(Scheduler):
             return False
         return len(reports) < 2 or latest.step >= reports[-2][0]
 
-    def promotable(self, view: StudyView, final: bool = False) -> list[int]:
+    def promotable(self, view: ReportLog, final: bool = False) -> list[int]:
         # At the end of a finite budget the top rung may never see reduction_factor trials:
         # then the best paused trial of each rung goes on, so that some trial reaches max_t.
         if not self.promotion:

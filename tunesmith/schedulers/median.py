@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from tunesmith.schedulers._base import Decision, Scheduler, StudyView
-from tunesmith.storage import Report
+from tunesmith.history import ReportLog
+from tunesmith.record import Report
+from tunesmith.schedulers._base import Decision, Scheduler
 from tunesmith.trial import TrialState
 
 __all__ = ["MedianPruner", "MedianStoppingRule", "NopPruner", "PercentilePruner"]
@@ -43,7 +44,7 @@ class _Curves(Scheduler):
         self._scores: dict[int, list[float]] = {}
         self._at: dict[float, dict[int, float]] = {}  # time -> trial -> its first score at that time
 
-    def ingest(self, view: StudyView, report: Report) -> None:
+    def ingest(self, view: ReportLog, report: Report) -> None:
         score = self.score(report.metrics)
         if score is None:
             return
@@ -81,7 +82,7 @@ class MedianStoppingRule(_Curves):
         return {**super()._spec_kwargs(), "grace_period": self.grace_period,
                 "min_samples_required": self.min_samples_required, "min_time_slice": self.min_time_slice}
 
-    def decide(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
+    def decide(self, view: ReportLog, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
         self.require_metric(metrics)
         now = self.time_of(step, metrics)
         mine = self._scores.get(trial_id)
@@ -127,7 +128,7 @@ class PercentilePruner(_Curves):
                 "n_warmup_steps": self.n_warmup_steps, "interval_steps": self.interval_steps,
                 "n_min_trials": self.n_min_trials, "metric": self.metric, "mode": self.mode}
 
-    def decide(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
+    def decide(self, view: ReportLog, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
         self.require_metric(metrics)
         if step < self.n_warmup_steps or (step - self.n_warmup_steps) % self.interval_steps:
             return Decision.CONTINUE

@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from tunesmith.distributions import Distribution, FloatDistribution, IntDistribution, clip
-from tunesmith.schedulers._base import Decision, Exploit, Scheduler, StudyView
+from tunesmith.distributions import DerivedDistribution, Distribution, FloatDistribution, IntDistribution, clip
+from tunesmith.history import ReportLog
+from tunesmith.record import Report
+from tunesmith.schedulers._base import Decision, Exploit, Scheduler
 from tunesmith.space import flatten
-from tunesmith.storage import Report
 from tunesmith.trial import TrialState
 
 __all__ = ["PopulationBasedTraining"]
@@ -99,7 +100,7 @@ class PopulationBasedTraining(Scheduler):
         self._curves: dict[int, tuple[list[float], list[float]]] = {}  # trial_id -> (times, scores)
         self._last_perturbation: dict[int, float] = {}
 
-    def ingest(self, view: StudyView, report: Report) -> None:
+    def ingest(self, view: ReportLog, report: Report) -> None:
         score = self.score(report.metrics)
         if score is None:
             return
@@ -108,7 +109,7 @@ class PopulationBasedTraining(Scheduler):
         scores.append(score)
 
     # -- the decision -------------------------------------------------------------------
-    def decide(self, view: StudyView, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision | Exploit:
+    def decide(self, view: ReportLog, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision | Exploit:
         self.require_metric(metrics)
         now = self.time_of(step, metrics)
         me = view.trial(trial_id)
@@ -144,7 +145,7 @@ class PopulationBasedTraining(Scheduler):
             # yet (the donor runs in another worker) gives way to the last one that has it.
             reported = dict(view.reports.get(donor_id, []))
             ckpt = next((c for c in reversed(usable) if c.step in reported), usable[-1])
-            params = self.explore(view.params(donor), rng)
+            params = _within(self.explore(view.params(donor), rng), view.distributions(donor))
             return Exploit(params, donor.number, ckpt.path, ckpt.step, reported.get(ckpt.step))
         return Decision.CONTINUE  # no top trial has a checkpoint to clone yet
 
@@ -190,6 +191,20 @@ class PopulationBasedTraining(Scheduler):
         factor = self.perturbation_factors[int(rng.integers(len(self.perturbation_factors)))]
         out = value * factor
         return round(out) if isinstance(value, int) else out
+
+
+def _within(params: Mapping[str, Any], distributions: Mapping[str, Distribution]) -> dict[str, Any]:
+    """Explored parameters as the successor trial takes them: each inside its range, derived ones left out.
+
+    A derived parameter (``sample_from``) is resolved again from the others.
+    """
+    out = {}
+    for name, value in params.items():
+        dist = distributions.get(name)
+        if isinstance(dist, DerivedDistribution):
+            continue
+        out[name] = value if dist is None or dist.contains(value) else clip_into(name, dist, value)
+    return out
 
 
 def clip_into(name: str, dist: Distribution, value: Any) -> Any:

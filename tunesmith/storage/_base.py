@@ -17,60 +17,21 @@ taken back, so a worker that stalled past its lease cannot write over its succes
 
 from __future__ import annotations
 
-import json
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
-import numpy as np
-
+from tunesmith._json import dumps, loads
 from tunesmith.distributions import Distribution
 from tunesmith.exceptions import LeaseLostError, StorageError, TrialFinishedError
-from tunesmith.trial import FrozenTrial, TrialState
+from tunesmith.record import FrozenTrial, Report, StudyRecord, StudySummary, TrialState
 
 __all__ = ["Report", "Storage", "StudyRecord", "StudySummary", "dumps", "loads"]
 
 
-class Report(NamedTuple):
-    """One intermediate report as stored: ids in write order, the trial, its step and metrics."""
-
-    report_id: int
-    trial_id: int
-    step: int
-    metrics: dict[str, Any]
-
-
-@dataclass
-class StudyRecord:
-    """A study's identity and declared objectives."""
-
-    study_id: int
-    name: str
-    directions: list[str]
-    metric_names: list[str]
-    distributions: dict[str, Distribution] = field(default_factory=dict)
-    created_at: float = 0.0
-    #: set at creation, JSON-safe: e.g. the sampler's spec, so workers elsewhere use the same one
-    attrs: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class StudySummary:
-    """What ``tunesmith ls`` shows of a study."""
-
-    name: str
-    directions: list[str]
-    metric_names: list[str]
-    n_trials: int
-    counts: dict[TrialState, int]
-    best_value: float | None
-    created_at: float
-
-
 class Storage(ABC):
-    """Where studies live. Implementations: in-memory, SQL (SQLite, PostgreSQL)."""
+    """Where studies live. Implementations: in-memory, SQL (SQLite, PostgreSQL), a Ray actor serving another."""
 
     #: A URL other processes can open the same storage with (None: process-local).
     url: str | None = None
@@ -310,29 +271,6 @@ def storable_text(text: str | None) -> str | None:
     except UnicodeEncodeError:
         text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
-
-
-def _default(obj: Any) -> Any:
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if hasattr(obj, "item"):  # torch/jax scalars
-        try:
-            return obj.item()
-        except Exception:
-            pass
-    return repr(obj)
-
-
-def dumps(obj: Any) -> str:
-    """JSON with NaN/inf kept (as Python's json writes them) and numpy values converted."""
-    return json.dumps(obj, separators=(",", ":"), default=_default)
-
-
-loads = json.loads
 
 
 def sort_value(values: list[float] | None) -> float | None:

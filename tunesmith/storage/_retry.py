@@ -6,35 +6,30 @@ server restart, ``pg_terminate_backend``, an idle-session timeout; a deadlock; S
 connection after a growing pause, until it succeeds or :attr:`RetryPolicy.timeout`
 seconds have passed. Any other database error, and a transient one that outlasts the
 policy, is raised as :class:`StorageError` with the reason, never as a driver's error.
+Which driver errors are transient is the backend's to say (see
+:mod:`tunesmith.storage.sql.sqlite` and :mod:`tunesmith.storage.sql.postgres`).
 
 A write whose connection broke after its COMMIT was sent may have committed: the
 storage's operations are told they are being retried, and check for their own
-earlier write (see ``sql.py``).
+earlier write (see :mod:`tunesmith.storage.sql`).
+
+Nothing here imports SQLAlchemy or a driver: their errors are recognised through the
+modules already loaded (an error of a module never imported cannot occur).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
 from tunesmith.exceptions import StorageError
 
-__all__ = ["RetryPolicy", "as_storage_error", "is_database_error", "is_integrity_error", "retrying", "transient_reason"]
+__all__ = ["RetryPolicy", "as_storage_error", "driver_error", "is_database_error", "retrying", "transient_reason"]
 
 T = TypeVar("T")
-
-# SQLite messages (sqlite3.OperationalError) that may pass when tried again.
-_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database is busy", "disk i/o error",
-                     "database or disk is full")
-# PostgreSQL errors that will not pass by retrying, though raised as OperationalError:
-# authentication (28), no such database (3D), syntax or permission (42).
-_PG_LASTING_CLASSES = ("28", "3D", "42")
 
 
 @dataclass(frozen=True)
@@ -59,56 +54,55 @@ class RetryPolicy:
             )
 
 
-def _driver_error(exc: BaseException) -> BaseException:
+def _loaded_error(module: str, name: str) -> type[BaseException] | None:
+    mod = sys.modules.get(module)
+    return None if mod is None else getattr(mod, name, None)
+
+
+def driver_error(exc: BaseException) -> BaseException:
     """The DBAPI error inside SQLAlchemy's wrapper, or ``exc`` itself."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        return exc.orig
+    wrapper = _loaded_error("sqlalchemy.exc", "DBAPIError")
+    if wrapper is not None and isinstance(exc, wrapper) and exc.orig is not None:  # type: ignore[attr-defined]
+        return exc.orig  # type: ignore[attr-defined]
     return exc
 
 
-def transient_reason(exc: BaseException) -> str | None:
-    """Why ``exc`` may pass on a fresh connection, or None if it cannot."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return f"connection lost ({_driver_error(exc)})"
-    err = _driver_error(exc)
-    if isinstance(err, sqlite3.OperationalError):
-        text = str(err)
-        return text if any(t in text.lower() for t in _SQLITE_TRANSIENT) else None
-    psycopg = sys.modules.get("psycopg")
-    if psycopg is None:
-        return None
-    if isinstance(err, psycopg.InterfaceError):  # e.g. "the connection is closed"
-        return str(err) or type(err).__name__
-    if isinstance(err, psycopg.OperationalError):
-        state = getattr(err, "sqlstate", None) or ""
-        text = str(err)
-        if state[:2] in _PG_LASTING_CLASSES or "authentication failed" in text or "does not exist" in text:
-            return None
-        return text.strip().splitlines()[0] if text.strip() else type(err).__name__
-    return None
+def transient_reason(exc: BaseException, driver_reason: Callable[[BaseException], str | None]) -> str | None:
+    """Why ``exc`` may pass on a fresh connection, or None if it cannot.
+
+    A connection SQLAlchemy saw break is always worth a retry; otherwise ``driver_reason``
+    (the backend's classification) judges the driver's error.
+    """
+    wrapper = _loaded_error("sqlalchemy.exc", "DBAPIError")
+    if wrapper is not None and isinstance(exc, wrapper) and exc.connection_invalidated:  # type: ignore[attr-defined]
+        return f"connection lost ({driver_error(exc)})"
+    return driver_reason(driver_error(exc))
 
 
 def is_database_error(exc: BaseException) -> bool:
     """True for errors raised by the database or its driver (not tunesmith's own)."""
-    if isinstance(exc, (SQLAlchemyError, sqlite3.Error)):
-        return True
-    psycopg = sys.modules.get("psycopg")
-    return psycopg is not None and isinstance(exc, psycopg.Error)
+    kinds = (
+        _loaded_error("sqlalchemy.exc", "SQLAlchemyError"), _loaded_error("sqlite3", "Error"),
+        _loaded_error("psycopg", "Error"),
+    )
+    return any(kind is not None and isinstance(exc, kind) for kind in kinds)
 
 
 def as_storage_error(what: str, where: str, exc: BaseException) -> StorageError:
     """A StorageError naming the call, the storage and the database's reason."""
-    reason = str(_driver_error(exc)).strip() or type(exc).__name__
+    reason = str(driver_error(exc)).strip() or type(exc).__name__
     return StorageError(f"{what} failed on {where}: {reason}")
 
 
 def retrying(
     what: str, where: str, policy: RetryPolicy, call: Callable[[bool], T], discard: Callable[[], None],
+    driver_reason: Callable[[BaseException], str | None],
 ) -> T:
     """``call(retry)`` until it succeeds; after each transient error ``discard()`` and pause.
 
     ``retry`` is True from the second try on: the call may then find its own earlier
-    write, committed though its connection broke. Errors that are not transient, and
+    write, committed though its connection broke. ``driver_reason`` tells transient
+    driver errors (see :func:`transient_reason`). Errors that are not transient, and
     transient ones past ``policy.timeout``, are raised as StorageError; tunesmith's own
     errors (a finished trial, a missing study...) pass through unchanged.
     """
@@ -121,7 +115,7 @@ def retrying(
         except Exception as e:
             if not is_database_error(e):
                 raise
-            reason = transient_reason(e)
+            reason = transient_reason(e, driver_reason)
             discard()
             if reason is None:
                 raise as_storage_error(what, where, e) from e
@@ -136,12 +130,3 @@ def retrying(
                 ) from e
             time.sleep(delay)
             delay = min(delay * 2, policy.max_delay)
-
-
-def is_integrity_error(exc: BaseException) -> bool:
-    """A unique or foreign key constraint refused the write (not transient: the data decides)."""
-    err = _driver_error(exc)
-    if isinstance(err, sqlite3.IntegrityError):
-        return True
-    psycopg = sys.modules.get("psycopg")
-    return psycopg is not None and isinstance(err, psycopg.IntegrityError)

@@ -20,7 +20,6 @@ def get_storage(storage: Storage | str | os.PathLike[str] | None, read_only: boo
     its database: ``postgresql://`` alone is refused.
     """
     from tunesmith.storage.memory import InMemoryStorage
-    from tunesmith.storage.sql import SQLStorage
 
     if storage is None:
         return InMemoryStorage()
@@ -30,6 +29,8 @@ def get_storage(storage: Storage | str | os.PathLike[str] | None, read_only: boo
         storage = os.fspath(storage)
     if not isinstance(storage, str):
         raise TypeError(f"storage must be None, a URL string or a Storage, got {type(storage).__name__}")
+    from tunesmith.storage.sql import SQLStorage  # SQLAlchemy: imported only for an SQL storage
+
     if storage.startswith("postgres://"):
         storage = "postgresql://" + storage[len("postgres://"):]
     if storage.startswith(_SQL_PREFIXES):

@@ -10,8 +10,9 @@ below against it::
             return SQLStorage(f"sqlite:///{tmp_path}/s.db")
 
 A storage with a ``url`` is also opened from that URL in other processes (the
-concurrency check) and must survive pickling; a process-local one (``url`` None)
-is hammered from threads instead.
+concurrency check) and must survive pickling; a process-local one (``url`` None),
+or one whose URL only names it (set :attr:`StorageConformance.opened_by_url` False,
+as for a Ray actor's), is hammered from threads instead.
 
 This module imports pytest, which tunesmith itself does not depend on: import it
 from tests only.
@@ -67,6 +68,10 @@ class StorageConformance(
     RecoveryConformance, LeaseConformance, RecordConformance, ReportsConformance, StudyLifecycleConformance,
 ):
     """Checks every :class:`Storage` backend must pass. Subclass it and provide ``storage``."""
+
+    #: Whether other processes can open the storage from its ``url`` (the concurrency
+    #: check then runs in processes, else in threads).
+    opened_by_url: bool = True
 
     @pytest.fixture
     def storage(self) -> Storage:
@@ -158,7 +163,7 @@ class StorageConformance(
     @pytest.mark.slow
     def test_trial_numbers_unique_under_concurrency(self, storage: Storage) -> None:
         sid = _new_study(storage, "concurrent")
-        if storage.url is None:
+        if storage.url is None or not self.opened_by_url:
             per_worker = self._hammer_threads(storage)
         else:
             per_worker = self._hammer_processes(storage.url)
@@ -543,6 +548,18 @@ class StorageConformance(
             assert storage.get_reports(sid, t.trial_id) == Storage.get_reports(storage, sid, t.trial_id)
         assert Storage.get_reports(storage, sid, a.trial_id) == [(0, {"loss": 1.0}), (1, {"loss": 0.5}),
                                                                 (2, {"loss": 1.0 / 3})]
+
+    # -- connections ------------------------------------------------------------------------
+    def test_close_lets_go_and_the_next_call_reopens(self, storage: Storage) -> None:
+        sid = _new_study(storage, "closed")
+        t = storage.start_trial(sid)
+        storage.close()
+        storage.close()  # twice is harmless
+        storage.heartbeat(sid, t.trial_id, t.attempt)  # reopened on next use, writes included
+        storage.finish_trial(sid, t.trial_id, TrialState.COMPLETE, [1.0], attempt=t.attempt)
+        storage.close()
+        assert storage.get_study("closed").study_id == sid
+        assert storage.count_trials(sid)[TrialState.COMPLETE] == 1
 
     # -- sharing across processes -----------------------------------------------------------
     def test_pickle_reopens_by_url(self, storage: Storage) -> None:

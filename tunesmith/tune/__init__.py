@@ -22,9 +22,10 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from tunesmith.checkpoints import Checkpoint, CheckpointConfig, checkpoint_dir, get_checkpoint, save_checkpoint
+from tunesmith.checkpoints import Checkpoint, CheckpointConfig
 from tunesmith.reporting import CLIReporter, ConsoleReporter
-from tunesmith.run import ExperimentAnalysis, ResultTrial, report, run
+from tunesmith.run import ExperimentAnalysis, ResultTrial, run
+from tunesmith.session import checkpoint_dir, get_checkpoint, report, save_checkpoint
 from tunesmith.space import (
     choice,
     grid_search,

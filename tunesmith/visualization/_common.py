@@ -87,7 +87,7 @@ def read_reports(view: StudyView, trial: FrozenTrial) -> list[tuple[int, dict[st
     """
     study = view.source
     storage = getattr(study, "storage", None)
-    study_id = getattr(study, "_study_id", None)
+    study_id = getattr(study, "study_id", None)
     if storage is not None and study_id is not None and trial.trial_id >= 0:
         return list(storage.get_reports(study_id, trial.trial_id))
     if trial.last_result:

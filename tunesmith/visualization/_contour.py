@@ -2,7 +2,10 @@
 
 Each cell of a ``resolution`` x ``resolution`` grid (log-spaced on log axes) holds the mean
 target of the trials that fell in it, so the figure's size depends on the grid, not on the
-number of trials; a small sample of trials is drawn over it as points.
+number of trials; a small sample of trials is drawn over it as points. The drawn surface fills
+the empty cells (most of them, with few trials) by linear interpolation between the filled
+ones in cell coordinates (so log and categorical axes are handled alike), and by the nearest
+filled cell outside their hull or when they cannot be triangulated (fewer than 3, or in a line).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from tunesmith.visualization._common import (
     target_values,
 )
 
-__all__ = ["ContourInfo", "ContourPanel", "draw_panels", "plot_contour"]
+__all__ = ["ContourInfo", "ContourPanel", "draw_panels", "fill_surface", "plot_contour"]
 
 _DEFAULT_POINTS = 500
 
@@ -49,6 +52,7 @@ class ContourPanel:
     y_labels: tuple[str, ...] | None
     points_x: np.ndarray
     points_y: np.ndarray
+    surface: np.ndarray | None = None  # ``z`` with its empty cells filled (see the module); None: draw ``z``
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ def _axis(col: np.ndarray, log: bool, labels: tuple[str, ...] | None, resolution
 def _contour_info(
     study: Any, params: Sequence[str] | None = None, target: Target | None = None,
     target_name: str = "Objective Value", resolution: int = 30, max_trials: int | None = _DEFAULT_POINTS,
+    fill: bool = True,
 ) -> ContourInfo:
     view = read_study(study)
     max_trials = check_max_trials(max_trials)
@@ -114,9 +119,35 @@ def _contour_info(
                 z = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
             panels.append(ContourPanel(
                 x_name, y_name, xm, ym, z, counts.astype(np.int64), xlog, ylog, xl, yl,
-                xc[sample], yc[sample],
+                xc[sample], yc[sample], fill_surface(z) if fill else None,
             ))
     return ContourInfo(names, panels, target_name, len(trials))
+
+
+def fill_surface(z: np.ndarray) -> np.ndarray:
+    """``z`` with its NaN cells filled from the others (all NaN stays all NaN; see the module)."""
+    known = ~np.isnan(z)
+    if known.all() or not known.any():
+        return z.copy()
+    from scipy.interpolate import LinearNDInterpolator
+    from scipy.spatial import QhullError, cKDTree
+
+    pts = np.argwhere(known).astype(float)  # (row, col) of the filled cells
+    vals = z[known]
+    holes = np.argwhere(~known).astype(float)
+    out = z.copy()
+    filled = np.full(len(holes), np.nan)
+    if len(pts) >= 3:
+        try:
+            filled = LinearNDInterpolator(pts, vals)(holes)
+        except QhullError:  # all filled cells in one row, column or line: no triangle
+            pass
+    rest = np.isnan(filled)
+    if rest.any():
+        _, nearest = cKDTree(pts).query(holes[rest])
+        filled[rest] = vals[nearest]
+    out[~known] = filled
+    return out
 
 
 def plot_contour(
@@ -156,7 +187,8 @@ def draw_panels(info: ContourInfo, title: str, contour: bool) -> Any:
         a = row * cells + col + 1
         xa, ya = ("x", "y") if a == 1 else (f"x{a}", f"y{a}")
         common = {
-            "x": panel.x, "y": panel.y, "z": panel.z, "colorscale": "Blues", "reversescale": True,
+            "x": panel.x, "y": panel.y, "z": panel.z if panel.surface is None else panel.surface,
+            "colorscale": "Blues", "reversescale": True,
             "showscale": k == 0, "colorbar": {"title": {"text": info.target_name}}, "xaxis": xa, "yaxis": ya,
         }
         if contour:

@@ -1,4 +1,8 @@
-"""``plot_param_importances``: :func:`tunesmith.importance.get_param_importances` as a bar chart."""
+"""``plot_param_importances``: :func:`tunesmith.importance.get_param_importances` as a bar chart.
+
+A study with several objectives and no ``target`` gets one bar set per objective (Optuna's),
+each objective's importances computed on its own.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from tunesmith.visualization._common import (
     target_values,
 )
 
-__all__ = ["ParamImportancesInfo", "plot_param_importances"]
+__all__ = ["ParamImportancesInfo", "param_importances_infos", "plot_param_importances"]
 
 _DEFAULT_TRIALS = 20000
 
@@ -55,11 +59,40 @@ def _param_importances_info(
     )
 
 
+def param_importances_infos(
+    study: Any, evaluator: BaseImportanceEvaluator | None = None, params: Sequence[str] | None = None,
+    target: Target | None = None, target_name: str = "Objective Value", max_trials: int | None = _DEFAULT_TRIALS,
+) -> list[ParamImportancesInfo]:
+    """One info per objective when the study has several and ``target`` is None, else one; all
+    with the same parameters, ordered by their summed importance (most important first)."""
+    view = read_study(study)
+    if target is not None or len(view.directions) < 2:
+        return [_param_importances_info(study, evaluator, params, target, target_name, max_trials)]
+    infos = [
+        _param_importances_info(study, evaluator, params, name, name, max_trials)
+        for name in view.metric_names[: len(view.directions)]
+    ]
+    total: dict[str, float] = {}
+    for info in infos:
+        for p, v in zip(info.params, info.importances, strict=True):
+            total[p] = total.get(p, 0.0) + float(v)
+    order = sorted(total, key=lambda p: -total[p])
+    out = []
+    for info in infos:
+        by_param = dict(zip(info.params, info.importances, strict=True))
+        out.append(ParamImportancesInfo(
+            order, np.array([by_param.get(p, 0.0) for p in order]), info.target_name, info.n_trials,
+        ))
+    return out
+
+
 def plot_param_importances(
     study: Any, evaluator: BaseImportanceEvaluator | None = None, params: Sequence[str] | None = None, *,
     target: Target | None = None, target_name: str = "Objective Value", max_trials: int | None = _DEFAULT_TRIALS,
 ) -> Any:
     """Each parameter's importance for the target (horizontal bars, most important on top).
+
+    With several objectives and no ``target``: one bar set per objective, named after it.
 
     Args:
         evaluator: a :mod:`tunesmith.importance` evaluator (default PED-ANOVA).
@@ -71,14 +104,17 @@ def plot_param_importances(
     >>> plot_param_importances(study).data[0].y[-1]
     'x'
     """
-    info = _param_importances_info(study, evaluator, params, target, target_name, max_trials)
+    infos = param_importances_infos(study, evaluator, params, target, target_name, max_trials)
     go = import_plotly()
-    fig = go.Figure(go.Bar(
-        x=info.importances[::-1], y=info.params[::-1], orientation="h",
-        text=[f"{v:.2f}" for v in info.importances[::-1]], textposition="outside",
-    ))
+    several = len(infos) > 1
+    fig = go.Figure()
+    for info in infos:
+        fig.add_trace(go.Bar(
+            x=info.importances[::-1], y=info.params[::-1], orientation="h", name=info.target_name,
+            text=[f"{v:.2f}" for v in info.importances[::-1]], textposition="outside",
+        ))
     fig.update_layout(
-        title="Hyperparameter Importances", xaxis_title=f"Importance for {info.target_name}",
-        yaxis_title="Hyperparameter",
+        title="Hyperparameter Importances", yaxis_title="Hyperparameter", showlegend=several,
+        xaxis_title="Importance" if several else f"Importance for {infos[0].target_name}",
     )
     return fig

@@ -38,7 +38,7 @@ def _rank_info(
     def rank(t: FrozenTrial) -> float:
         return by_number.get(t.number, float("nan"))
 
-    return _contour_info(study, params, rank, f"Rank of {target_name}", resolution, max_trials)
+    return _contour_info(study, params, rank, f"Rank of {target_name}", resolution, max_trials, fill=False)
 
 
 def plot_rank(

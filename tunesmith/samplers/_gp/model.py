@@ -32,12 +32,9 @@ _LOG_2PI = math.log(2.0 * math.pi)
 # Priors. Lengthscales: log p = -a (ℓ² + 1/ℓ²), a = 0.1, the same in every dimension (the
 # shape of Optuna's GPSampler prior, there written in 1/ℓ²): mode ℓ = 1, and a wall that
 # costs -10 in log density at ℓ = 0.1 or 10, so a few points never write a dimension off
-# as irrelevant (ℓ → ∞, no variance left along it). It replaced LogNormal(√2 + log(d)/2, √3)
-# (Hvarfner et al. 2024), whose median lengthscale grows like √d (13 in 10-D): on BBOB
-# f02 in 5-D that fit ℓ ≈ 100 to three of five dimensions, and with no uncertainty left
-# along them the search kept evaluating the incumbent. Dimension-scaled priors, measured
-# again with the warped outputs (``benchmarks/gp_prior.py``), did not win where scaling
-# matters, d = 10: ``benchmarks/RESULTS-archive.md``, "tunesmith/samplers/_gp/model.py".
+# as irrelevant (ℓ → ∞, no variance left along it, and the search keeps evaluating the
+# incumbent). Not scaled with d: see benchmarks/RESULTS.md, "Why the samplers are built
+# as they are".
 _LS_RATE = 0.1
 # Signal and noise variances of the standardized outputs: Gamma(2, 1) (mode at s² = 1)
 # and Gamma(1.1, 30), which allows near-noiseless fits of deterministic objectives.
@@ -276,12 +273,7 @@ def _chol_inv(K: np.ndarray) -> np.ndarray:
 
 
 def standardize(y: np.ndarray) -> np.ndarray:
-    """Center at the mean and scale by the standard deviation.
-
-    Mean centering with the lengthscale prior above replaced median centering with a
-    prior growing like √d, which lost in 10-D (``benchmarks/RESULTS-archive.md``,
-    "tunesmith/samplers/_gp/model.py"). :func:`warp_outputs` builds on this.
-    """
+    """Center at the mean and scale by the standard deviation; :func:`warp_outputs` builds on this."""
     return (y - float(np.mean(y))) / max(float(y.std()), 1e-12)
 
 
@@ -293,15 +285,10 @@ def warp_outputs(y: np.ndarray) -> np.ndarray:
     its lengthscales on the tail. The power transform (Yeo & Johnson 2000; HEBO,
     Cowen-Rivers et al. 2022, transforms its outputs too) makes the values closer to
     Gaussian; it is monotone, so the incumbent and the order of the points stay as they
-    were. λ is kept at 0 or above, which compresses the bad tail at most like a log:
-    with λ free, a run on Branin whose best points clustered in a corner fitted λ ≈ -2,
-    squashed every other value to nearly one level and sampled that corner for 80
-    trials (seed 0; λ ≥ -0.5 and λ ≥ -1 did the same). Fewer than 3 values, or constant
-    ones, are only standardized.
-
-    Against standardizing alone it is better on most BBOB functions in 2-D, 5-D and
-    10-D, most where values span orders of magnitude; the measurements and the variants
-    not adopted are in ``benchmarks/RESULTS-archive.md``, "tunesmith/samplers/_gp/model.py".
+    were. λ is kept at 0 or above, which compresses the bad tail at most like a log: a
+    negative λ fitted to best points clustered in one place can squash every other
+    value to nearly one level, and the search then stays there. Fewer than 3 values,
+    or constant ones, are only standardized.
     """
     z = standardize(y)
     if len(y) < 3 or not np.any(z):

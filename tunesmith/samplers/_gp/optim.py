@@ -94,7 +94,7 @@ def maximize_acqf(
     Points in ``observed`` are never returned while any other candidate is left: a
     deterministic objective gives nothing new there. (A model confident everywhere
     along the dimensions it finds irrelevant can put its maximum exactly on the
-    incumbent; on BBOB f02 in 5-D one run of 50 trials evaluated one point 6 times.)
+    incumbent, and would propose it again and again.)
     Nor are points within ``avoid = (centres, radii)``: inside the ellipsoid of
     per-dimension ``radii`` around any of the ``centres`` (rows in the unit cube).
     """

@@ -15,11 +15,16 @@ from tunesmith.trial import FrozenTrial
 from tunesmith.visualization._common import Target, import_matplotlib
 from tunesmith.visualization._contour import ContourInfo, _contour_info
 from tunesmith.visualization._edf import _edf_info
-from tunesmith.visualization._intermediate_values import _intermediate_values_info
+from tunesmith.visualization._intermediate_values import ReportTarget, _intermediate_values_info
 from tunesmith.visualization._optimization_history import _DEFAULT_POINTS as _HISTORY_POINTS
-from tunesmith.visualization._optimization_history import _optimization_history_info, check_error_bar
+from tunesmith.visualization._optimization_history import (
+    ErrorBarHistoryInfo,
+    _optimization_history_info,
+    error_bar_history_info,
+    split_studies,
+)
 from tunesmith.visualization._parallel_coordinate import _parallel_coordinate_info
-from tunesmith.visualization._param_importances import _param_importances_info
+from tunesmith.visualization._param_importances import param_importances_infos
 from tunesmith.visualization._pareto_front import _hypervolume_history_info, _pareto_front_info
 from tunesmith.visualization._rank import _rank_info
 from tunesmith.visualization._slice import _slice_info
@@ -36,7 +41,10 @@ def plot_optimization_history(
     study: Any, *, target: Target | None = None, target_name: str = "Objective Value", error_bar: bool = False,
     max_trials: int | None = _HISTORY_POINTS,
 ) -> Any:
-    """Each trial's value (points) and the best so far (``ax.lines[0]``, a step line).
+    """Each trial's value (points) and the best so far (a step line; ``ax.lines[0]`` for one study).
+
+    ``study`` may be a sequence of studies: one colour each, legend by study name; with
+    ``error_bar=True`` their mean and standard deviation per trial number instead.
 
     >>> import tunesmith
     >>> study = tunesmith.create_study()
@@ -45,30 +53,59 @@ def plot_optimization_history(
     >>> ax.get_ylabel()
     'Objective Value'
     """
-    check_error_bar(error_bar)
-    info = _optimization_history_info(study, target, target_name, max_trials)
+    named = split_studies(study)
     plt = import_matplotlib()
     _, ax = plt.subplots()
-    if len(info.best_numbers):
-        ax.step(info.best_numbers, info.best_values, where="post", color="#d62728", label="Best Value")
-    ax.scatter(info.numbers, info.values, s=6, color="#1f77b4", label=info.target_name)
-    if len(info.running_numbers):
-        ax.scatter(info.running_numbers, info.running_values, s=20, facecolors="none", edgecolors="gray",
-                   label="Running")
-    ax.set(title="Optimization History Plot", xlabel="Trial", ylabel=info.target_name)
+    if error_bar:
+        studies = [s for _, s in named] if named is not None else [study]
+        _history_error_bar(ax, error_bar_history_info(studies, target, target_name, max_trials))
+        return ax
+    if named is None or len(named) == 1:  # one study: plain labels
+        named = [("", study if named is None else named[0][1])]
+    infos = [(name, _optimization_history_info(s, target, target_name, max_trials)) for name, s in named]
+    several = len(infos) > 1
+    for k, (name, info) in enumerate(infos):
+        of = f" of {name}" if name else ""
+        point_color, line_color = (f"C{k % 10}", f"C{k % 10}") if several else ("#1f77b4", "#d62728")
+        if len(info.best_numbers):
+            ax.step(info.best_numbers, info.best_values, where="post", color=line_color, label="Best Value" + of)
+        ax.scatter(info.numbers, info.values, s=6, color=point_color, label=info.target_name + of,
+                   alpha=0.6 if several else 1.0)
+        if len(info.running_numbers):
+            ax.scatter(info.running_numbers, info.running_values, s=20, facecolors="none",
+                       edgecolors=point_color if several else "gray", label="Running" + of)
+    ax.set(title="Optimization History Plot", xlabel="Trial", ylabel=target_name)
     ax.legend()
     return ax
 
 
-def plot_intermediate_values(study: Any, *, metric: str | None = None, max_trials: int | None = 100) -> Any:
-    """One line per trial's reports (``ax.lines``, in trial order); running trials dashed."""
-    info = _intermediate_values_info(study, metric, max_trials)
+def _history_error_bar(ax: Any, info: ErrorBarHistoryInfo) -> None:
+    """Mean values with their standard deviation as error bars; the mean best so far with a band."""
+    if len(info.best_numbers):
+        ax.step(info.best_numbers, info.best_mean, where="post", color="#d62728", label="Best Value")
+        ax.fill_between(info.best_numbers, info.best_mean - info.best_std, info.best_mean + info.best_std,
+                        step="post", color="#d62728", alpha=0.2, label="Std of Best Value")
+    ax.errorbar(info.numbers, info.value_mean, yerr=info.value_std, fmt="o", markersize=2, color="#1f77b4",
+                elinewidth=0.8, label=info.target_name)
+    ax.set(title=f"Optimization History Plot over {info.n_studies} studies", xlabel="Trial", ylabel=info.target_name)
+    ax.legend()
+
+
+def plot_intermediate_values(
+    study: Any, *, target: ReportTarget | None = None, target_name: str | None = None, max_trials: int | None = 100,
+    metric: str | None = None,
+) -> Any:
+    """One line per trial's reports (``ax.lines``, in trial order); running trials dashed.
+
+    ``target``: a reported metric's name or ``metrics dict -> float`` (``metric=``: a name, the older spelling).
+    """
+    info = _intermediate_values_info(study, target, target_name, max_trials, metric=metric)
     plt = import_matplotlib()
     _, ax = plt.subplots()
     for c in info.curves:
         ax.plot(c.steps, c.values, marker=".", linestyle="--" if c.state == "RUNNING" else "-",
                 label=f"Trial{c.number}")
-    ax.set(title="Intermediate Values Plot", xlabel="Step", ylabel=info.metric)
+    ax.set(title="Intermediate Values Plot", xlabel="Step", ylabel=info.target_name)
     if 0 < len(info.curves) <= 20:
         ax.legend()
     return ax
@@ -129,12 +166,24 @@ def plot_param_importances(
     study: Any, evaluator: BaseImportanceEvaluator | None = None, params: Sequence[str] | None = None, *,
     target: Target | None = None, target_name: str = "Objective Value", max_trials: int | None = 20000,
 ) -> Any:
-    """Horizontal bars, most important on top (``ax.patches`` in the order drawn: least first)."""
-    info = _param_importances_info(study, evaluator, params, target, target_name, max_trials)
+    """Horizontal bars, most important on top (``ax.patches`` in the order drawn: least first);
+    several objectives without ``target``: one bar set per objective (``ax.containers``), with a legend."""
+    infos = param_importances_infos(study, evaluator, params, target, target_name, max_trials)
     plt = import_matplotlib()
     _, ax = plt.subplots()
-    ax.barh(info.params[::-1], info.importances[::-1], color="#1f77b4")
-    ax.set(title="Hyperparameter Importances", xlabel=f"Importance for {info.target_name}", ylabel="Hyperparameter")
+    names = infos[0].params[::-1]
+    height = 0.8 / len(infos)
+    for k, info in enumerate(infos):
+        # the first objective's bar on top within each parameter's group
+        offset = 0.0 if len(infos) == 1 else (len(infos) - 1 - 2 * k) * height / 2
+        ax.barh(np.arange(len(names)) + offset, info.importances[::-1], height=height,
+                color="#1f77b4" if len(infos) == 1 else f"C{k % 10}", label=info.target_name)
+    ax.set_yticks(np.arange(len(names)), names)
+    several = len(infos) > 1
+    ax.set(title="Hyperparameter Importances", ylabel="Hyperparameter",
+           xlabel="Importance" if several else f"Importance for {infos[0].target_name}")
+    if several:
+        ax.legend()
     return ax
 
 
@@ -163,13 +212,18 @@ def _draw_panels(info: ContourInfo, title: str) -> Any:
     index = {p: i for i, p in enumerate(info.params)}
     for panel in panels:
         ax = axes[0][0] if n == 2 else axes[index[panel.y_param]][index[panel.x_param]]
-        mesh = ax.pcolormesh(panel.x, panel.y, np.ma.masked_invalid(panel.z), cmap="Blues_r", shading="nearest")
+        z = panel.z if panel.surface is None else panel.surface
+        mesh = ax.pcolormesh(panel.x, panel.y, np.ma.masked_invalid(z), cmap="Blues_r", shading="nearest")
         ax.scatter(panel.points_x, panel.points_y, s=3, color="black", alpha=0.5)
         ax.set(xlabel=panel.x_param, ylabel=panel.y_param)
         if panel.x_log:
             ax.set_xscale("log")
         if panel.y_log:
             ax.set_yscale("log")
+        if panel.x_labels is not None:
+            ax.set_xticks(range(len(panel.x_labels)), panel.x_labels)
+        if panel.y_labels is not None:
+            ax.set_yticks(range(len(panel.y_labels)), panel.y_labels)
     if n == 2:
         plt.colorbar(mesh, ax=axes[0][0], label=info.target_name)
     for i in range(n if n > 2 else 0):
@@ -197,16 +251,24 @@ def plot_pareto_front(
     study: Any, *, target_names: Sequence[str] | None = None, include_dominated_trials: bool = True,
     targets: Callable[[FrozenTrial], Sequence[float]] | None = None, max_trials: int | None = 5000,
 ) -> Any:
-    """Trials in objective space (2 objectives), the front in red (the last collection)."""
+    """Trials in objective space, the front in red (the last collection): 2 objectives on a plane,
+    3 on a 3-D Axes (``ax.name == "3d"``)."""
     info = _pareto_front_info(study, target_names, include_dominated_trials, targets, max_trials)
-    if len(info.target_names) != 2:
-        raise ValueError(f"the matplotlib plot_pareto_front draws 2 objectives, got {info.target_names!r}")
     plt = import_matplotlib()
-    _, ax = plt.subplots()
-    if len(info.dominated_numbers):
-        ax.scatter(info.dominated_values[:, 0], info.dominated_values[:, 1], s=6, color="#aaaaaa", label="Trial")
-    ax.scatter(info.front_values[:, 0], info.front_values[:, 1], s=12, color="#d62728", label="Best Trial")
+    three = len(info.target_names) == 3
+    if three:
+        ax = plt.figure().add_subplot(projection="3d")
+    else:
+        _, ax = plt.subplots()
+    for name, vals, size, color in (
+        ("Trial", info.dominated_values, 6, "#aaaaaa"), ("Best Trial", info.front_values, 12, "#d62728"),
+    ):
+        if name == "Trial" and not len(vals):
+            continue
+        ax.scatter(*(vals[:, k] for k in range(vals.shape[1])), s=size, color=color, label=name)
     ax.set(title="Pareto-front Plot", xlabel=info.target_names[0], ylabel=info.target_names[1])
+    if three:
+        ax.set_zlabel(info.target_names[2])
     ax.legend()
     return ax
 

@@ -1,4 +1,4 @@
-"""The SQL storage's hot path: statements compiled once, run on a DBAPI cursor.
+"""The SQL storage's access layer: statements compiled once, run on a DBAPI cursor, in short retried transactions.
 
 SQLAlchemy builds and compiles every statement (so the SQL stays portable across
 SQLite and PostgreSQL); only its per-execution machinery is skipped. Measured here,
@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import event
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from tunesmith.storage._retry import RetryPolicy, retrying
+from tunesmith.storage.sql._strategy import Strategy
+
+__all__ = ["CompiledStatement", "Cursor", "Session"]
 
 T = TypeVar("T")
 
@@ -48,25 +50,21 @@ class CompiledStatement:
 class Session:
     """One DBAPI connection per thread, with explicit short transactions, retried through transient errors.
 
-    The connection runs in the driver's autocommit mode on both backends: a statement
-    outside a transaction is a transaction of its own (PostgreSQL: one round trip, no
-    BEGIN/COMMIT), and :meth:`run` issues BEGIN and COMMIT itself. A connection that
-    failed is dropped, and the call runs again on a fresh one (see :mod:`._retry`).
+    The connection runs in the driver's autocommit mode on both backends (set up by the
+    strategy): a statement outside a transaction is a transaction of its own
+    (PostgreSQL: one round trip, no BEGIN/COMMIT), and :meth:`run` issues BEGIN and
+    COMMIT itself. A connection that failed is dropped, and the call runs again on a
+    fresh one (see :mod:`tunesmith.storage._retry`).
     """
 
-    def __init__(self, engine: Engine, sqlite: bool, policy: RetryPolicy, where: str) -> None:
+    def __init__(self, engine: Engine, strategy: Strategy, policy: RetryPolicy) -> None:
         self._engine = engine
-        self._sqlite = sqlite
+        self._strategy = strategy
         self._policy = policy
-        self._where = where
-        self._begin = "BEGIN IMMEDIATE" if sqlite else "BEGIN"
+        self._where = strategy.where
         self._local = threading.local()
         self._compiled: dict[int, CompiledStatement] = {}
         self._keep: list[ClauseElement] = []  # statements compiled by id() stay alive
-        if not sqlite:
-            # A connection goes back to the pool when closed (or when its thread is gone):
-            # transactional again, as SQLAlchemy's own connections expect.
-            event.listen(engine, "checkin", _leave_autocommit)
 
     def compile(self, stmt: ClauseElement) -> CompiledStatement:
         compiled = self._compiled.get(id(stmt))
@@ -87,16 +85,17 @@ class Session:
             with self._transaction() if transaction else self._statements() as cur:
                 return fn(cur, retry)
 
-        return retrying(what, self._where, self._policy, call, self._discard)
+        return retrying(what, self._where, self._policy, call, self._discard, self._strategy.transient_reason)
+
+    def rows(self, what: str, stmt: Any, args: Mapping[str, Any]) -> list[Any]:
+        """The rows of one statement run on its own (retried like every call)."""
+        return self.run(what, lambda cur, _: cur.execute(stmt, args).fetchall(), transaction=False)
 
     def _connection(self) -> Any:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._engine.raw_connection()
-            if not self._sqlite:  # SQLite's is set up by SQLStorage (isolation_level None)
-                driver = conn.driver_connection
-                assert driver is not None
-                driver.autocommit = True
+            self._strategy.prepare(conn)
             self._local.conn = conn
         return conn
 
@@ -113,7 +112,7 @@ class Session:
         """A transaction of several statements (SQLite: BEGIN IMMEDIATE, so writers queue on the lock)."""
         cur = self._connection().cursor()
         try:
-            self.execute_raw(cur, self._begin)
+            self.execute_raw(cur, self._strategy.begin)
             try:
                 yield Cursor(self, cur)
             except BaseException:
@@ -148,16 +147,6 @@ class Session:
             self._local.conn = None
             with contextlib.suppress(Exception):
                 conn.close()
-
-
-def _leave_autocommit(dbapi_conn: Any, _record: Any) -> None:
-    """Pool checkin (PostgreSQL): switch a connection the session used back to transactions."""
-    if dbapi_conn is None or not getattr(dbapi_conn, "autocommit", False):
-        return
-    from psycopg.pq import TransactionStatus
-
-    if dbapi_conn.info.transaction_status == TransactionStatus.IDLE:  # not broken, not mid-transaction
-        dbapi_conn.autocommit = False
 
 
 class Cursor:

@@ -1,35 +1,18 @@
-"""SQL storage through SQLAlchemy Core: SQLite (embedded default) and PostgreSQL.
+"""The SQL storage: :class:`SQLStorage`, one access layer over SQLite and PostgreSQL.
 
-SQLite runs in WAL mode with a busy timeout; every write is one short
-``BEGIN IMMEDIATE`` transaction, so concurrent writers queue instead of failing
-with "database is locked". Every write first bumps the study's row, the counter of
-trial numbers and change versions.
-
-PostgreSQL keeps no counter on the study row: a writer would hold that row's lock
-until its commit had reached the disk, and writers of one study would take turns.
-Instead (schema 2):
-
-- A trial's number is the study's largest plus one, inserted with ON CONFLICT DO
-  NOTHING and tried again on a conflict. The unique (study_id, number) index makes
-  a second inserter of the same number wait for the first to commit or roll back,
-  so a number is taken only once the one below it is committed: unique and
-  contiguous, with no gap when a transaction fails. So new trials still start one
-  at a time; finishing, updating and recovering trials wait on no other write, and
-  reports wait only on the study's other reports (their ids must grow in commit
-  order, see ``get_study_reports``).
-- A trial's version is the id of the transaction that last wrote it. Ids are handed
-  out in start order, not commit order, so a reader must not skip past an id whose
-  transaction may still commit: see ``_statements.pg_changed_trials``. Every write holds
-  a shared advisory lock on its study (writers do not block each other), taken
-  before the transaction gets its id; a reader that briefly gets the lock
-  exclusively knows that no write of the study is in flight.
+Each method is a short transaction of shared statements (:mod:`._statements`, run by
+:mod:`._session`); what differs between the backends (connection setup, how a write
+takes its version and a new trial its number, claiming a trial, upserts, which errors
+are transient) is asked of the strategy the URL selects: :mod:`.sqlite` or
+:mod:`.postgres`.
 
 Every call runs on the calling thread's connection and is retried on a fresh one
 through transient errors (a lost connection, a lock held too long: see
-:mod:`._retry`). A write whose connection broke after its COMMIT was sent may have
-committed: tried again, ``start_trial``, ``append_report`` and ``finish_trial`` first
-look for what the earlier try wrote (by its timestamp) and return that; the other
-writes are idempotent, except ``enqueue_trial``, which may then queue its trial twice.
+:mod:`tunesmith.storage._retry`). A write whose connection broke after its COMMIT was
+sent may have committed: tried again, ``start_trial``, ``append_report`` and
+``finish_trial`` first look for what the earlier try wrote (by its timestamp) and
+return that; the other writes are idempotent, except ``enqueue_trial``, which may then
+queue its trial twice.
 
 Opened with ``read_only=True`` the storage writes nothing, ever (see :mod:`._database`);
 its write methods raise StorageError.
@@ -44,9 +27,8 @@ its write methods raise StorageError.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tunesmith.distributions import Distribution, distribution_from_json
@@ -65,40 +47,24 @@ from tunesmith.storage._base import (
     sort_value,
     storable_text,
 )
-from tunesmith.storage._database import open_database
-from tunesmith.storage._dbapi import Cursor, Session
-from tunesmith.storage._retry import RetryPolicy, is_integrity_error
-from tunesmith.storage._statements import (
+from tunesmith.storage._retry import RetryPolicy
+from tunesmith.storage.sql._database import open_database
+from tunesmith.storage.sql._session import Cursor, Session
+from tunesmith.storage.sql._statements import (
     ALL_STUDIES,
     BEST,
-    BUMP,
-    BUMP_NUMBER,
-    CHANGED,
-    CLAIM_WAITING,
     COUNT_STATES,
     DELETE_STUDY,
     FAIL_LOST,
     FINISH,
-    FINISH_PAUSED,
     FINISH_WITH_PARAMS,
-    FIRST_WAITING,
     HEARTBEAT,
     I_HEARTBEAT,
     I_ID,
     I_SATTRS,
-    I_VERSION,
     INSERT_REPORT,
-    INSERT_RUNNING,
     INSERT_STUDY,
-    INSERT_STUDY_PARAM,
-    INSERT_WAITING,
     LOCK_RUNNING,
-    PG_BEGIN_CHANGE,
-    PG_BEGIN_REPORT,
-    PG_FINISH,
-    PG_FINISH_PAUSED,
-    PG_FINISH_WITH_PARAMS,
-    PG_LOCK_STUDY,
     REPORT_WRITTEN,
     REQUEUE,
     RESUME,
@@ -108,16 +74,12 @@ from tunesmith.storage._statements import (
     S_NAME,
     SET_LAST_REPORT,
     SET_PARAMS,
-    STARTED_BY,
     STUDY_BY_NAME,
     STUDY_NAME,
     STUDY_PARAMS,
     STUDY_REPORTS,
     TRIAL_REPORTS,
-    UNBUMP_NUMBER,
     finished_earlier,
-    pg_changed_trials,
-    pg_inserts,
     refuse,
     stored_params_attrs,
     study_from_row,
@@ -149,10 +111,10 @@ class SQLStorage(Storage):
         self._busy_timeout = busy_timeout
         self._policy = RetryPolicy(timeout=retry_timeout)
         db = open_database(url, read_only=read_only, busy_timeout=busy_timeout)
-        self._engine, self._sqlite, self._where = db.engine, db.sqlite, db.where
+        self._engine, self._strategy, self._where = db.engine, db.strategy, db.where
         self._dists: dict[int, dict[str, Distribution]] = {}
         self._names: dict[int, str] = {}
-        self._session = Session(self._engine, self._sqlite, self._policy, self._where)
+        self._session = Session(self._engine, self._strategy, self._policy)
 
     def __getstate__(self) -> dict[str, Any]:
         return {
@@ -176,7 +138,7 @@ class SQLStorage(Storage):
 
     def _rows(self, what: str, stmt: Any, args: Mapping[str, Any]) -> list[Any]:
         """The rows of one read statement (retried like every call)."""
-        return self._session.run(what, lambda cur, _: cur.execute(stmt, args).fetchall(), transaction=False)
+        return self._session.rows(what, stmt, args)
 
     def _writable(self, what: str) -> None:
         if self.read_only:
@@ -205,7 +167,7 @@ class SQLStorage(Storage):
                 try:
                     cur.execute(INSERT_STUDY, args)
                 except Exception as e:  # another process created it between our check and insert
-                    if not is_integrity_error(e):
+                    if not self._strategy.is_integrity_error(e):
                         raise
                     if not load_if_exists:
                         raise DuplicatedStudyError(f"study {name!r} already exists in {self._where}") from None
@@ -255,8 +217,7 @@ class SQLStorage(Storage):
                     return None  # an earlier try deleted it, though its commit was not acknowledged
                 raise StudyNotFoundError(f"no study named {name!r} in {self._where}")
             sid = int(row[S_ID])
-            if not self._sqlite:
-                cur.execute(PG_LOCK_STUDY, {"sid": sid})  # in-flight writes of the study end first
+            self._strategy.lock_study(cur, sid)  # in-flight writes of the study end first
             for stmt in DELETE_STUDY:
                 cur.execute(stmt, {"sid": sid})
             return sid
@@ -272,75 +233,13 @@ class SQLStorage(Storage):
     ) -> int:
         self._writable("enqueue_trial")
         attrs = dumps({**(system_attrs or {}), "fixed_params": dict(fixed_params)})
-        if not self._sqlite:
-            args = {"sid": study_id, "system_attrs": attrs}
-
-            def insert(cur: Cursor, retry: bool) -> int:
-                with self._study_exists(study_id):
-                    while (row := cur.execute(pg_inserts().enqueue, args).fetchone()) is None:
-                        pass  # another writer took that number (see the module docstring): take the next
-                return int(row[0])
-
-            return self._session.run("enqueue_trial", insert, transaction=False)
-
-        def enqueue(cur: Cursor, retry: bool) -> int:
-            version, next_number = self._bump_number(cur, study_id)
-            args = {"sid": study_id, "number": next_number - 1, "system_attrs": attrs, "version": version}
-            cur.execute(INSERT_WAITING, args)
-            return int(next_number - 1)
-
-        return self._session.run("enqueue_trial", enqueue)
+        return self._strategy.enqueue_trial(self._session, study_id, attrs)
 
     def start_trial(self, study_id: int, owner: str | None = None) -> FrozenTrial:
         self._writable("start_trial")
         now = time.time()
         args = {"sid": study_id, "now": now, "system_attrs": "{}", "owner": owner}
-        if not self._sqlite:  # one statement, a transaction of its own (see pg_inserts)
-
-            def insert(cur: Cursor, retry: bool) -> FrozenTrial:
-                if retry and (row := cur.execute(STARTED_BY, args).fetchone()) is not None:
-                    return trial_from_row(row)  # the earlier try's commit went through
-                with self._study_exists(study_id):
-                    while (row := cur.execute(pg_inserts().start, args).fetchone()) is None:
-                        pass  # another writer took that number (see the module docstring): take the next
-                return trial_from_row(row)
-
-            return self._session.run("start_trial", insert, transaction=False)
-
-        def start(cur: Cursor, retry: bool) -> FrozenTrial:
-            if retry and (row := cur.execute(STARTED_BY, args).fetchone()) is not None:
-                return trial_from_row(row)
-            version, next_number = self._bump_number(cur, study_id)
-            waiting = cur.execute(FIRST_WAITING, {"sid": study_id}).fetchone()
-            if waiting is not None:
-                cur.execute(UNBUMP_NUMBER, {"sid": study_id})
-                claim = {"tid": waiting[0], "now": now, "version": version, "owner": owner}
-                return trial_from_row(cur.execute(CLAIM_WAITING, claim).fetchone())
-            new = {**args, "number": next_number - 1, "version": version}
-            trial_id = cur.execute(INSERT_RUNNING, new).fetchone()[0]
-            return FrozenTrial(
-                next_number - 1, TrialState.RUNNING, started_at=now, heartbeat_at=now, trial_id=trial_id,
-                attempt=1, owner=owner,
-            )
-
-        return self._session.run("start_trial", start)
-
-    def _bump_number(self, cur: Cursor, study_id: int) -> tuple[int, int]:
-        """SQLite: the study's next version and trial number, taken."""
-        row = cur.execute(BUMP_NUMBER, {"sid": study_id}).fetchone()
-        if row is None:
-            raise StudyNotFoundError(f"no study with id {study_id} in {self._where} (deleted?)")
-        return int(row[0]), int(row[1])
-
-    @contextlib.contextmanager
-    def _study_exists(self, study_id: int) -> Iterator[None]:
-        """PostgreSQL: a new trial of a study that is gone breaks its foreign key: StudyNotFoundError."""
-        try:
-            yield
-        except Exception as e:
-            if is_integrity_error(e):
-                raise StudyNotFoundError(f"no study with id {study_id} in {self._where} (deleted?)") from None
-            raise
+        return self._strategy.start_trial(self._session, args)
 
     def _register(self, cur: Cursor, study_id: int, distributions: Mapping[str, Distribution] | None) -> None:
         if not distributions:
@@ -357,29 +256,13 @@ class SQLStorage(Storage):
         # finished); the next registration reads the committed rows instead.
         # By name: two writers registering the same names insert them in the same order.
         new_rows = [{"sid": study_id, "name": n, "distribution": d.to_json()} for n, d in sorted(added.items())]
-        if self._sqlite:  # no other writer since the read above
-            cur.executemany(INSERT_STUDY_PARAM, new_rows)
-            return
-        # PostgreSQL: another writer may register the same name meanwhile (writers do not
-        # take turns); the first to commit stands and the others must agree with it.
-        raced = {str(r["name"]) for r in new_rows if cur.execute(pg_inserts().study_param, r).rowcount == 0}
+        # Another writer may have registered some of them meanwhile (PostgreSQL: writers do
+        # not take turns); the first to commit stands and the others must agree with it.
+        raced = self._strategy.insert_params(cur, new_rows)
         if raced:
             rows = cur.execute(STUDY_PARAMS, {"sid": study_id}).fetchall()
             known.update({n: distribution_from_json(d) for n, d in rows})
             check_distributions(self._study_name(cur, study_id), known, {n: added[n] for n in raced})
-
-    def _begin_change(self, cur: Cursor, study_id: int, report: bool = False) -> int:
-        """The version a write stamps on what it changes: the first statement of its transaction.
-
-        SQLite bumps the study's counter. PostgreSQL takes the study's shared lock, then
-        the transaction's id (see the module docstring); a report also takes the study's
-        report lock, held to the commit, so that report ids grow in commit order within a
-        study (``get_study_reports`` relies on it).
-        """
-        if self._sqlite:
-            row = cur.execute(BUMP, {"sid": study_id}).fetchone()
-            return 0 if row is None else int(row[0])  # None: the study was deleted, none of its trials match
-        return int(cur.execute(PG_BEGIN_REPORT if report else PG_BEGIN_CHANGE, {"sid": study_id}).fetchone()[0])
 
     def _study_name(self, cur: Cursor, study_id: int) -> str:
         if study_id not in self._names:
@@ -404,7 +287,7 @@ class SQLStorage(Storage):
         now = time.time()
 
         def update(cur: Cursor, retry: bool) -> None:
-            version = self._begin_change(cur, study_id)
+            version = self._strategy.begin_change(cur, study_id)
             self._register(cur, study_id, distributions)
             params_json, attrs_json = stored_params_attrs(cur, trial_id, params, user_attrs)
             args = {"tid": trial_id, "params": params_json, "user_attrs": attrs_json, "now": now, "version": version,
@@ -422,7 +305,7 @@ class SQLStorage(Storage):
                 "attempt": attempt}
 
         def append(cur: Cursor, retry: bool) -> None:
-            args["version"] = self._begin_change(cur, study_id, report=True)
+            args["version"] = self._strategy.begin_change(cur, study_id, report=True)
             if retry and cur.execute(REPORT_WRITTEN, args).fetchone() is not None:
                 return  # the earlier try's commit went through
             if cur.execute(SET_LAST_REPORT, args).rowcount != 1:
@@ -445,12 +328,14 @@ class SQLStorage(Storage):
             "values_json": None if values is None else dumps(list(values)), "value": sort_value(values),
             "error": storable_text(error), "finished_at": now, "heartbeat_at": now,
         }
-        if not self._sqlite and (params is None) == (user_attrs is None) and not distributions:
-            # PostgreSQL: one statement, a transaction of its own; nothing to register.
-            stmt = PG_FINISH
+        alone = None
+        if (params is None) == (user_attrs is None) and not distributions:
+            alone = self._strategy.finish_alone(params is not None)
+        if alone is not None:
+            # One statement, a transaction of its own (PostgreSQL); nothing to register.
+            stmt = alone
             if params is not None:
                 args["params"], args["user_attrs"] = dumps(dict(params)), dumps(dict(user_attrs or {}))
-                stmt = PG_FINISH_WITH_PARAMS
 
             def finish_now(cur: Cursor, retry: bool) -> FrozenTrial:
                 if retry and (done := finished_earlier(cur, args)) is not None:
@@ -463,7 +348,7 @@ class SQLStorage(Storage):
             return self._session.run("finish_trial", finish_now, transaction=False)
 
         def finish(cur: Cursor, retry: bool) -> FrozenTrial:
-            args["version"] = self._begin_change(cur, study_id)
+            args["version"] = self._strategy.begin_change(cur, study_id)
             if retry and (done := finished_earlier(cur, args)) is not None:
                 return done
             self._register(cur, study_id, distributions)
@@ -482,22 +367,14 @@ class SQLStorage(Storage):
         self._writable("resume_trial")
 
         def resume(cur: Cursor, retry: bool) -> bool:
-            version = self._begin_change(cur, study_id)
+            version = self._strategy.begin_change(cur, study_id)
             return int(cur.execute(RESUME, {"tid": trial_id, "version": version}).rowcount) == 1
 
         return self._session.run("resume_trial", resume)
 
     def finish_paused(self, study_id: int) -> list[FrozenTrial]:
         self._writable("finish_paused")
-        args = {"sid": study_id, "now": time.time()}
-        if not self._sqlite:  # one statement
-            rows = self._rows("finish_paused", PG_FINISH_PAUSED, args)
-        else:
-
-            def finish(cur: Cursor, retry: bool) -> list[Any]:
-                return cur.execute(FINISH_PAUSED, {**args, "version": self._begin_change(cur, study_id)}).fetchall()
-
-            rows = self._session.run("finish_paused", finish)
+        rows = self._strategy.finish_paused(self._session, {"sid": study_id, "now": time.time()})
         return [trial_from_row(r) for r in rows]
 
     def recover_trials(
@@ -518,7 +395,7 @@ class SQLStorage(Storage):
 
         def recover(cur: Cursor, retry: bool) -> list[FrozenTrial]:
             changed = []
-            version = self._begin_change(cur, study_id)
+            version = self._strategy.begin_change(cur, study_id)
             for row in cur.execute(LOCK_RUNNING, {"sid": study_id}).fetchall():
                 if not lost(row):
                     continue
@@ -539,14 +416,7 @@ class SQLStorage(Storage):
 
     # -- reading ----------------------------------------------------------------------
     def get_trials(self, study_id: int, since_version: int = 0) -> tuple[list[FrozenTrial], int]:
-        if not self._sqlite:
-            return self._session.run(
-                "get_trials", lambda cur, _: pg_changed_trials(cur, study_id, since_version), transaction=False,
-            )
-        rows = self._rows("get_trials", CHANGED, {"sid": study_id, "since": since_version})
-        if not rows:
-            return [], since_version
-        return [trial_from_row(r) for r in rows], int(rows[-1][I_VERSION])
+        return self._strategy.changed_trials(self._session, study_id, since_version)
 
     def get_reports(self, study_id: int, trial_id: int) -> list[tuple[int, dict[str, Any]]]:
         return [(int(s), loads(m)) for s, m in self._rows("get_reports", TRIAL_REPORTS, {"tid": trial_id})]
@@ -554,7 +424,7 @@ class SQLStorage(Storage):
     def get_study_reports(self, study_id: int, after: int = 0) -> list[Report]:
         # Ids grow in commit order within a study: a report is inserted while its writer
         # holds the study's report lock (SQLite: the single writer; PostgreSQL: see
-        # _begin_change), so none can commit behind a reader's cursor.
+        # Strategy.begin_change), so none can commit behind a reader's cursor.
         rows = self._rows("get_study_reports", STUDY_REPORTS, {"sid": study_id, "after": after})
         return [Report(int(i), int(t), int(s), loads(m)) for i, t, s, m in rows]
 

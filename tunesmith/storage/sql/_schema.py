@@ -9,7 +9,7 @@ Schema versions:
 1. The study row holds the counters: ``next_number`` (the next trial number) and
    ``version`` (stamped on every trial a write changes). Writers of a study take
    turns on that row.
-2. On PostgreSQL the counters are gone from the study row (see ``sql.py``): a trial's
+2. On PostgreSQL the counters are gone from the study row (see :mod:`.postgres`): a trial's
    ``version`` is the id of the transaction that last wrote it and its number is the
    study's largest plus one. The two columns stay 0, pinned by a CHECK, so that a
    tunesmith of schema 1 still running against a migrated database fails on its first

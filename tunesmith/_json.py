@@ -1,0 +1,38 @@
+"""The record's JSON: NaN and infinities kept, numpy (and torch/jax) scalars converted.
+
+>>> import numpy as np
+>>> dumps({"x": np.float32(0.5), "n": np.int64(3), "inf": float("inf")})
+'{"x":0.5,"n":3,"inf":Infinity}'
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+__all__ = ["dumps", "loads"]
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if hasattr(obj, "item"):  # torch/jax scalars
+        try:
+            return obj.item()
+        except Exception:
+            pass
+    return repr(obj)
+
+
+def dumps(obj: Any) -> str:
+    """JSON with NaN/inf kept (as Python's json writes them) and numpy values converted."""
+    return json.dumps(obj, separators=(",", ":"), default=_default)
+
+
+loads = json.loads
