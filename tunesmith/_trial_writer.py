@@ -80,7 +80,8 @@ class StudyTrialWriter:
             self._study_id, trial.trial_id, state, values, error, params, dists,
             None if params is None else trial.user_attrs, attempt=trial.attempt,
         )
-        self._registry.mark_stored(dists)
+        if dists:
+            self._registry.mark_stored(dists)
         trial.written()
         self._history.ingest([raw])
         return raw
