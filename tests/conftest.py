@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+# Keras 3 runs on the CPU torch build, never TensorFlow; trackers stay offline and quiet.
+os.environ.setdefault("KERAS_BACKEND", "torch")
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+
 # The CLI tests' fixtures (a SQLite file with two studies) live beside their helpers.
 pytest_plugins = ["cli_support"]
 

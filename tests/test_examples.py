@@ -60,3 +60,50 @@ def test_plots_example_draws_the_readme_pictures(tmp_path: Path) -> None:
     pictures = sorted(p.name for p in (tmp_path / "img").iterdir())
     assert pictures == ["digits_history.png", "digits_importance.png", "digits_slice.png"]
     assert all((tmp_path / "img" / p).stat().st_size > 5000 for p in pictures)
+
+
+@pytest.mark.slow
+def test_the_optuna_script_runs_with_its_import_changed(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "optuna_style.py")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "Number of finished trials: 30" in proc.stdout
+    best = re.search(r"Best trial: \d+, accuracy (0\.\d+)", proc.stdout)
+    assert best and float(best.group(1)) > 0.95
+    assert re.search(r"Saved model: \['mlp-\d+\.pkl'\]", proc.stdout)
+    assert "learning_rate_init" in proc.stdout.split("Importances:")[1]
+
+
+@pytest.mark.slow
+def test_constrained_example_keeps_the_best_model_within_its_budget(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "constrained.py")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    feasible = re.search(r"50 trials, (\d+) within 150 KB", proc.stdout)
+    assert feasible and int(feasible.group(1)) >= 20, proc.stdout  # the sampler searches inside the budget
+    best = re.search(r"best feasible: accuracy (0\.\d+), size ([\d.]+) KB", proc.stdout)
+    overall = re.search(r"most accurate overall: accuracy (0\.\d+), size ([\d.]+) KB", proc.stdout)
+    assert best and overall, proc.stdout
+    assert float(best.group(1)) > 0.9 and float(best.group(2)) <= 150.0
+    assert float(overall.group(2)) > 150.0  # the budget binds: the most accurate model does not fit it
+
+
+@pytest.mark.slow
+def test_ray_tune_classic_script_runs_as_written(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    source = (ROOT / "examples" / "ray_tune_classic.py").read_text()
+    imports = [line for line in source.splitlines() if line.lstrip().startswith(("import", "from"))]
+    ray_imports = [line for line in imports if "tune" in line]
+    assert ray_imports == ["from tunesmith import tune"]  # the one line that differs from the Ray script
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "ray_tune_classic.py")], cwd=tmp_path, capture_output=True,
+        text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    accuracies = [float(a) for a in re.findall(r"best test accuracy: (0\.\d+)", proc.stdout)]
+    assert len(accuracies) == 2 and min(accuracies) > 0.85
+    explored = re.search(r"PBT explored (\d+) values of lr", proc.stdout)
+    assert explored and int(explored.group(1)) > 1  # lr is a constant of the config, explored by PBT
+    assert list(tmp_path.iterdir()) == []  # no storage= : nothing kept

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tunesmith
+import tunesmith.tune
 from tunesmith import TrialState
 from tunesmith._process import identity
 
@@ -71,14 +72,32 @@ def test_run_without_metric_and_returning_dict(sqlite_url: str) -> None:
         result.get_best_trial()
 
 
-def test_run_resume_and_name_clash(sqlite_url: str) -> None:
+def test_run_resume_and_name_clash(sqlite_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     tunesmith.run(train, CONFIG, num_samples=1, metric="loss", storage=sqlite_url, name="exp", verbose=0,
                   max_concurrent_trials=1)
-    with pytest.raises(tunesmith.DuplicatedStudyError, match="resume=True"):
-        tunesmith.run(train, CONFIG, num_samples=1, metric="loss", storage=sqlite_url, name="exp", verbose=0)
+    # Ray Tune: the same name without resume starts a new run (the old one is kept), and says so.
+    fresh = tunesmith.run(train, CONFIG, num_samples=1, metric="loss", storage=sqlite_url, name="exp",
+                          max_concurrent_trials=1, progress_reporter=_Silent())
+    assert fresh.study.name.startswith("exp_") and len(fresh.trials) == 2
+    assert "'exp' exists" in capsys.readouterr().err
     again = tunesmith.run(train, CONFIG, num_samples=2, metric="loss", storage=sqlite_url, name="exp",
                           verbose=0, resume=True, max_concurrent_trials=1)
     assert len(again.trials) == 4  # two more to reach 2 x grid size
+    auto = tunesmith.run(train, CONFIG, num_samples=2, metric="loss", storage=sqlite_url, name="exp",
+                         verbose=0, resume="AUTO", max_concurrent_trials=1)
+    assert auto.study.name == "exp" and len(auto.trials) == 4  # nothing left to run
+    new = tunesmith.run(train, CONFIG, num_samples=1, metric="loss", storage=sqlite_url, name="other",
+                        verbose=0, resume="AUTO", max_concurrent_trials=1)
+    assert new.study.name == "other" and len(new.trials) == 2
+    with pytest.raises(ValueError, match="ERRORED_ONLY"):
+        tunesmith.run(train, CONFIG, storage=sqlite_url, name="exp", verbose=0, resume="ERRORED_ONLY")
+
+
+class _Silent:
+    """A reporter that prints nothing (verbose=1 without the progress table)."""
+
+    def __getattr__(self, name: str):
+        return lambda *a, **k: None
 
 
 def test_resume_counts_finished_trials_and_reruns_the_others(sqlite_url: str) -> None:
@@ -112,9 +131,47 @@ def test_failed_trials_and_raise_on_failed_trial(sqlite_url: str) -> None:
     def bad(config: dict) -> None:
         raise ValueError("bad config")
 
-    with pytest.raises(RuntimeError, match="bad config"):
+    # Ray's default: a run whose trials failed raises TuneError naming them.
+    with pytest.raises(tunesmith.tune.TuneError, match=r"Trials did not complete: \[trial_0, trial_1\]"):
         tunesmith.run(bad, {"a": tunesmith.uniform(0, 1)}, num_samples=2, storage=sqlite_url, verbose=0,
-                      raise_on_failed_trial=True, max_concurrent_trials=1)
+                      max_concurrent_trials=1)
+    kept = tunesmith.run(bad, {"a": tunesmith.uniform(0, 1)}, num_samples=2, storage=sqlite_url, verbose=0,
+                         max_concurrent_trials=1, raise_on_failed_trial=False)
+    assert [t.state for t in kept.trials] == [TrialState.FAILED] * 2 and "bad config" in kept.errors[0].error
+
+
+def test_fail_fast_stops_at_the_first_failed_trial(sqlite_url: str) -> None:
+    def bad(config: dict) -> None:
+        raise KeyError("bad config")
+
+    with pytest.raises(tunesmith.tune.TuneError, match=r"\[trial_0\]"):
+        tunesmith.run(bad, {"a": tunesmith.uniform(0, 1)}, num_samples=5, storage=sqlite_url, verbose=0,
+                      max_concurrent_trials=1, fail_fast=True, name="ff")
+    assert len(tunesmith.load_study("ff", sqlite_url).trials) == 1
+    with pytest.raises(KeyError, match="bad config"):  # the trainable's own exception
+        tunesmith.run(bad, {"a": tunesmith.uniform(0, 1)}, num_samples=5, storage=sqlite_url, verbose=0,
+                      max_concurrent_trials=1, fail_fast="raise", name="raise")
+    assert len(tunesmith.load_study("raise", sqlite_url).trials) == 1
+    with pytest.raises(ValueError, match="fail_fast"):
+        tunesmith.run(bad, {}, storage=sqlite_url, verbose=0, fail_fast="yes")
+
+
+def test_report_done_ends_the_trial_complete(sqlite_url: str) -> None:
+    def train_until(config: dict) -> None:
+        for step in range(10):
+            tunesmith.tune.report(loss=1.0 / (step + 1), done=step == 2)
+        raise AssertionError("report(done=True) must end the trial")
+
+    def top_level(config: dict) -> None:
+        tunesmith.report(loss=0.5, done=True)
+        raise AssertionError("not reached")
+
+    result = tunesmith.run(train_until, {"x": 1}, num_samples=2, metric="loss", storage=sqlite_url, verbose=0,
+                           max_concurrent_trials=1)
+    assert [(t.state, t.last_result["training_iteration"]) for t in result.trials] == [(TrialState.COMPLETE, 3)] * 2
+    assert "done" not in result.trials[0].last_result
+    other = tunesmith.run(top_level, {}, metric="loss", verbose=0)
+    assert other.trials[0].state == TrialState.COMPLETE and other.best_result["loss"] == 0.5
 
 
 def test_no_storage_keeps_nothing_behind(tmp_path) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tunesmith import samplers, schedulers
+from tunesmith import artifacts, callbacks, exceptions, logging, pruners, samplers, schedulers, storages
 from tunesmith._delete import delete_study
+from tunesmith._study_compat import get_all_study_names, get_all_study_summaries
 from tunesmith.checkpoints import Checkpoint, CheckpointConfig
 from tunesmith.distributions import (
     CategoricalDistribution,
@@ -49,16 +50,20 @@ from tunesmith.study import Study, create_study, load_study
 from tunesmith.trial import FrozenTrial, Trial, TrialPruned, TrialState, TrialStopped
 
 if TYPE_CHECKING:
-    from tunesmith import reporting
+    from tunesmith import analysis, dashboard, importance, reporting, visualization
 
 __version__ = "0.1.0"
 
 
+#: subpackages imported on first use: rich, plotly, scikit-learn and FastAPI stay out of ``import tunesmith``
+_LAZY = ("reporting", "importance", "visualization", "analysis", "dashboard")
+
+
 def __getattr__(name: str) -> Any:
-    if name == "reporting":  # rich is imported when a reporter is first used, not by every worker
+    if name in _LAZY:
         import importlib
 
-        return importlib.import_module("tunesmith.reporting")
+        return importlib.import_module(f"tunesmith.{name}")
     raise AttributeError(f"module 'tunesmith' has no attribute {name!r}")
 
 
@@ -85,15 +90,22 @@ __all__ = [
     "TrialState",
     "TrialStopped",
     "__version__",
+    "artifacts",
+    "callbacks",
     "checkpoint_dir",
     "choice",
     "create_study",
     "delete_study",
+    "exceptions",
+    "get_all_study_names",
+    "get_all_study_summaries",
     "get_checkpoint",
     "grid_search",
     "load_study",
     "lograndint",
+    "logging",
     "loguniform",
+    "pruners",
     "qloguniform",
     "qrandint",
     "qrandn",
@@ -105,7 +117,8 @@ __all__ = [
     "run",
     "save_checkpoint",
     "schedulers",
+    "storages",
     "samplers",
     "sample_from",
-    "uniform",
+    "uniform", "analysis", "dashboard", "importance", "visualization",
 ]

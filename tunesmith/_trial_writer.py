@@ -9,6 +9,8 @@ means, and writes the trial's end.
 
 from __future__ import annotations
 
+import logging
+import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,12 +21,14 @@ from tunesmith._supervisor import Supervisor
 from tunesmith.checkpoints import CheckpointStore
 from tunesmith.distributions import Distribution
 from tunesmith.history import History
-from tunesmith.record import FrozenTrial, TrialState
+from tunesmith.record import CONSTRAINTS, FrozenTrial, TrialState
 from tunesmith.samplers import Sampler
 from tunesmith.storage import Storage
 from tunesmith.trial import Trial
 
 __all__ = ["StudyTrialWriter"]
+
+_log = logging.getLogger("tunesmith")
 
 
 class StudyTrialWriter:
@@ -72,13 +76,32 @@ class StudyTrialWriter:
     def finish(
         self, trial: Trial, state: TrialState, values: list[float] | None, error: str | None,
     ) -> FrozenTrial:
-        """Write the trial's end with whatever of its parameters is not stored yet; returns the stored record."""
+        """Write the trial's end with whatever of its parameters is not stored yet; returns the stored record.
+
+        A COMPLETE or PRUNED trial gets the sampler's constraint values (Optuna's
+        ``constraints_func``), computed here, in the process that ran it, and stored in the
+        same write; a constraints function that fails makes the trial FAILED with its traceback.
+        """
+        system_attrs = None
+        if self.sampler.constraints_func is not None and state in (TrialState.COMPLETE, TrialState.PRUNED):
+            try:
+                constraints = self.sampler.constraints(FrozenTrial(
+                    trial.number, state, trial.params, values, user_attrs=dict(trial.user_attrs),
+                    last_step=trial.last_step, last_result=dict(trial.last_result), trial_id=trial.trial_id,
+                    distributions=trial.distributions, attempt=trial.attempt,
+                ))
+            except Exception:
+                state, values = TrialState.FAILED, None
+                error = f"the sampler's constraints_func failed on trial {trial.number}:\n{traceback.format_exc()}"
+                _log.warning("trial %d FAILED: %s", trial.number, error)
+            else:
+                system_attrs = {CONSTRAINTS: constraints}
         pending = trial.pending_write(final=True)
         params, dists = (None, {}) if pending is None else (
             pending.params, self._registry.unstored(pending.distributions, pending.distributions))
         raw = self._storage.finish_trial(
             self._study_id, trial.trial_id, state, values, error, params, dists,
-            None if params is None else trial.user_attrs, attempt=trial.attempt,
+            None if params is None else trial.user_attrs, attempt=trial.attempt, system_attrs=system_attrs,
         )
         if dists:
             self._registry.mark_stored(dists)

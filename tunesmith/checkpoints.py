@@ -81,12 +81,22 @@ class CheckpointConfig:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A committed checkpoint directory of trial ``trial`` at ``step``."""
+    """A committed checkpoint directory of trial ``trial`` at ``step``.
+
+    Path-like, as Ray Tune's classic checkpoints are strings: ``os.path.join(ckpt, "model.pt")``
+    and ``open(ckpt / ...)``-style code get the directory, and ``str(ckpt)`` is it.
+    """
 
     path: str
     step: int
     trial: int
     metrics: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __fspath__(self) -> str:
+        return self.path
+
+    def __str__(self) -> str:
+        return self.path
 
     @property
     def value(self) -> str:

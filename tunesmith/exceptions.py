@@ -10,6 +10,8 @@ __all__ = [
     "StorageError",
     "StudyNotFoundError",
     "TrialFinishedError",
+    "TrialPruned",
+    "TrialStopped",
 ]
 
 
@@ -46,3 +48,11 @@ class LeaseLostError(TrialFinishedError):
 
 class MaxFailuresError(RuntimeError):
     """Too many trials failed (``optimize(max_failures=...)``): the study stopped."""
+
+
+class TrialStopped(Exception):  # noqa: N818 - reads as an event, like StopIteration
+    """Raised inside an objective to end the trial early (a scheduler's stop decision)."""
+
+
+#: Optuna's name: ``raise tunesmith.TrialPruned()`` after ``trial.should_prune()``
+TrialPruned = TrialStopped

@@ -1,4 +1,8 @@
-"""Several objectives: non-dominated sorting and the Pareto front.
+"""Several objectives: non-dominated sorting and the Pareto front; feasibility under constraints.
+
+A trial whose stored constraint values (``FrozenTrial.constraints``) are not all ``<= 0``
+is infeasible: neither the Pareto front nor the best trial includes it. A trial without
+constraint values counts as feasible (Optuna's rule).
 
 >>> import numpy as np
 >>> nondominated_ranks(np.array([[1.0, 2.0], [2.0, 1.0], [2.0, 2.0], [3.0, 3.0]])).tolist()
@@ -7,13 +11,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from tunesmith.trial import FrozenTrial, TrialState
 
-__all__ = ["dominates", "hypervolume", "hypervolume_contributions", "nondominated_ranks", "pareto_front"]
+__all__ = [
+    "best_feasible",
+    "dominates",
+    "hypervolume",
+    "hypervolume_contributions",
+    "is_feasible",
+    "nondominated_ranks",
+    "pareto_front",
+]
+
+
+def is_feasible(trial: FrozenTrial) -> bool:
+    """Whether every stored constraint value of ``trial`` is ``<= 0`` (True without values)."""
+    constraints = trial.constraints
+    return constraints is None or all(c <= 0 for c in constraints)
+
+
+def best_feasible(trials: Iterable[FrozenTrial], maximize: bool) -> FrozenTrial | None:
+    """The feasible COMPLETE trial with the best first value (the lowest number among equals); None if none."""
+    best: FrozenTrial | None = None
+    for t in sorted(trials, key=lambda t: t.number):
+        if t.state != TrialState.COMPLETE or not t.values or math.isnan(t.values[0]) or not is_feasible(t):
+            continue
+        if best is None or (t.values[0] > best.values[0] if maximize else t.values[0] < best.values[0]):  # type: ignore[index]
+            best = t
+    return best
 
 
 def dominates(a: np.ndarray, b: np.ndarray) -> bool:
@@ -54,12 +84,12 @@ def nondominated_ranks(losses: np.ndarray) -> np.ndarray:
 
 
 def pareto_front(trials: Sequence[FrozenTrial], directions: Sequence[str]) -> list[FrozenTrial]:
-    """The COMPLETE trials no other COMPLETE trial dominates, in trial order."""
+    """The feasible COMPLETE trials no other feasible COMPLETE trial dominates, in trial order."""
     signs = np.array([-1.0 if d == "maximize" else 1.0 for d in directions])
     done = [
         t for t in trials
         if t.state == TrialState.COMPLETE and t.values is not None and len(t.values) == len(signs)
-        and not np.isnan(t.values).any()
+        and not np.isnan(t.values).any() and is_feasible(t)
     ]
     if not done:
         return []

@@ -35,6 +35,8 @@ FIXED_PARAMS = "fixed_params"  # an enqueued trial's given parameters
 RETRIES = "retries"  # times the trial was re-queued after its worker was lost
 RESTORE = "restore"  # a continuation's starting checkpoint (Restore.to_json)
 CONTINUES = "continues"  # the number of the trial whose line a continuation goes on
+ENQUEUED_USER_ATTRS = "enqueued_user_attrs"  # user attributes given with ``enqueue``
+CONSTRAINTS = "constraints"  # the sampler's constraints_func values (Optuna's key), <= 0: satisfied
 
 
 class TrialState(enum.IntEnum):
@@ -47,6 +49,15 @@ class TrialState(enum.IntEnum):
     PRUNED = 3
     FAILED = 4
     PAUSED = 5
+
+    #: Optuna's name for FAILED
+    FAIL = 4
+
+    def __str__(self) -> str:
+        return f"TrialState.{self.name}"
+
+    def __format__(self, spec: str) -> str:
+        return str(self) if not spec else format(int(self), spec)
 
     def is_finished(self) -> bool:
         """COMPLETE, PRUNED or FAILED: the trial's record no longer changes."""
@@ -128,6 +139,20 @@ class FrozenTrial:
         """The parameters an enqueued trial was given (None: the sampler proposed them all)."""
         fixed = self.system_attrs.get(FIXED_PARAMS)
         return None if fixed is None else dict(fixed)
+
+    @property
+    def enqueued_user_attrs(self) -> dict[str, Any]:
+        """The user attributes ``Study.enqueue`` gave the trial (it starts with them)."""
+        return dict(self.system_attrs.get(ENQUEUED_USER_ATTRS) or {})
+
+    @property
+    def constraints(self) -> list[float] | None:
+        """The trial's constraint values (each <= 0: satisfied), from the sampler's ``constraints_func``.
+
+        None when none were computed (no constraints function, or the trial did not complete).
+        """
+        raw = self.system_attrs.get(CONSTRAINTS)
+        return None if raw is None else [float(c) for c in raw]
 
     @property
     def retries(self) -> int:
@@ -238,6 +263,8 @@ class StudyRecord:
     created_at: float = 0.0
     #: its :class:`StudySettings` as stored (JSON); read them through :attr:`settings`
     attrs: dict[str, Any] = field(default_factory=dict)
+    #: what users attach to the study (JSON-safe), e.g. the dashboard's ``notes``
+    user_attrs: dict[str, Any] = field(default_factory=dict)
 
     @property
     def settings(self) -> StudySettings:

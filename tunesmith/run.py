@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tunesmith._trainable import Stop, StopWhen, Trainable, check_stop
+from tunesmith._trainable import Stop, StopWhen, Trainable, check_stop, config_of
 from tunesmith.checkpoints import Checkpoint, CheckpointConfig
 from tunesmith.exceptions import DuplicatedStudyError, StudyNotFoundError
-from tunesmith.execution import LoopSettings, recover_lost_trials
+from tunesmith.execution import LoopSettings, MaxFailuresError, recover_lost_trials
 from tunesmith.execution.resources import Resources, plan_slots
 from tunesmith.samplers import Sampler
 from tunesmith.schedulers import Scheduler, scheduler_from_spec
+from tunesmith.session import STOP_ALL_ATTR
 from tunesmith.space import SearchSpace
 from tunesmith.storage import Storage, get_storage
 from tunesmith.study import Callback, Study, create_study
@@ -41,7 +43,11 @@ if TYPE_CHECKING:
 
     from tunesmith.reporting._protocol import Reporter
 
-__all__ = ["ExperimentAnalysis", "ResultTrial", "RunResult", "run"]
+__all__ = ["ExperimentAnalysis", "ResultTrial", "RunResult", "TuneError", "run"]
+
+
+class TuneError(RuntimeError):
+    """Ray Tune's error: trials of a run failed (``raise_on_failed_trial``), or a run cannot start."""
 
 
 @dataclass
@@ -63,8 +69,16 @@ class ResultTrial:
 
     @property
     def checkpoint(self) -> Checkpoint | None:
-        """The trial's latest checkpoint (``.value``: its directory), None if it saved none."""
+        """The trial's latest checkpoint (path-like: its directory), None if it saved none."""
         return None if self.checkpoints is None else self.checkpoints.latest(self.number)
+
+    @property
+    def logdir(self) -> str | None:
+        """The trial's folder: its checkpoints are ``checkpoint_<step>`` folders in it."""
+        return None if self.checkpoints is None else self.checkpoints.trial_dir(self.number)
+
+    def __str__(self) -> str:
+        return f"trial_{self.number}"
 
     @property
     def status(self) -> str:
@@ -84,7 +98,7 @@ class RunResult:
     def trials(self) -> list[ResultTrial]:
         out = []
         for t in self.study.trials:
-            config = self.space.config_for(t.params)
+            config = config_of(self.space, t)
             out.append(ResultTrial(t.number, t.state, config, dict(t.last_result), t.error, t, self.study.checkpoints))
         return out
 
@@ -125,11 +139,47 @@ class RunResult:
     def best_trial(self) -> ResultTrial | None:
         return self.get_best_trial()
 
+    def get_best_config(
+        self, metric: str | None = None, mode: str | None = None, scope: str = "last",
+    ) -> dict[str, Any] | None:
+        """The config of :meth:`get_best_trial`."""
+        best = self.get_best_trial(metric, mode, scope)
+        return None if best is None else best.config
+
+    def get_best_logdir(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> str | None:
+        """The best trial's folder (its checkpoints are in it); the key of :attr:`trial_dataframes`."""
+        best = self.get_best_trial(metric, mode, scope)
+        return None if best is None else best.logdir
+
+    @property
+    def best_logdir(self) -> str | None:
+        return self.get_best_logdir()
+
+    def _trial(self, trial: ResultTrial | str | int) -> ResultTrial:
+        """A trial given as itself, its logdir (Ray's way) or its id/number."""
+        if isinstance(trial, ResultTrial):
+            return trial
+        for t in self.trials:
+            if str(trial) in (t.logdir, t.trial_id, str(t)):
+                return t
+        raise ValueError(f"no trial {trial!r} in this run; give a trial, its logdir or its trial_id")
+
+    def get_trial_checkpoints_paths(
+        self, trial: ResultTrial | str | int, metric: str | None = None,
+    ) -> list[tuple[str, Any]]:
+        """``(path, value of metric)`` for each checkpoint the trial kept (the metric reported after it)."""
+        metric = metric or self.default_metric or "training_iteration"
+        t = self._trial(trial)
+        return [(c.path, c.metrics.get(metric, c.step)) for c in self.study.checkpoints.list(t.number)]
+
     def get_best_checkpoint(
-        self, trial: ResultTrial, metric: str | None = None, mode: str | None = None,
+        self, trial: ResultTrial | str | int, metric: str | None = None, mode: str | None = None,
     ) -> Checkpoint | None:
-        """The trial's checkpoint with the best ``metric`` reported after it (default: the latest)."""
-        found = self.study.checkpoints.list(trial.number)
+        """The trial's checkpoint with the best ``metric`` reported after it (default: the latest).
+
+        ``trial``: a trial, its logdir or its id. The checkpoint is path-like (its directory).
+        """
+        found = self.study.checkpoints.list(self._trial(trial).number)
         metric, mode = metric or self.default_metric, mode or self.default_mode
         if metric is None or not any(c.metrics.get(metric) is not None for c in found):
             return found[-1] if found else None
@@ -151,21 +201,89 @@ class RunResult:
         best = self.best_trial
         return None if best is None else best.last_result
 
+    def get_all_configs(self, prefix: bool = False) -> dict[str, dict[str, Any]]:
+        """Each trial's config by its logdir (``prefix=True``: keys ``config/<name>``, flat)."""
+        from tunesmith.space import flatten
+
+        out = {}
+        for t in self.trials:
+            out[str(t.logdir)] = {f"config/{k}": v for k, v in flatten(t.config).items()} if prefix else t.config
+        return out
+
+    @property
+    def results(self) -> dict[str, dict[str, Any]]:
+        """Each trial's last result by its trial_id."""
+        return {t.trial_id: t.last_result for t in self.trials}
+
+    @property
+    def results_df(self) -> pd.DataFrame:
+        """The last results as a table indexed by ``trial_id`` (nested metrics flattened with ``/``)."""
+        import pandas as pd
+
+        from tunesmith.space import flatten
+
+        rows = [{"trial_id": t.trial_id, **flatten(t.last_result), "logdir": t.logdir} for t in self.trials]
+        return pd.DataFrame.from_records(rows, index="trial_id") if rows else pd.DataFrame()
+
+    @property
+    def best_result_df(self) -> pd.DataFrame:
+        """The best trial's last result as a one-row table indexed by ``trial_id``."""
+        import pandas as pd
+
+        from tunesmith.space import flatten
+
+        best = self.best_trial
+        if best is None:
+            return pd.DataFrame()
+        return pd.DataFrame.from_records([{"trial_id": best.trial_id, **flatten(best.last_result)}], index="trial_id")
+
+    @property
+    def trial_dataframes(self) -> dict[str, pd.DataFrame]:
+        """Each trial's reports, one row per report, by the trial's logdir (Ray Tune's keys)."""
+        import pandas as pd
+
+        from tunesmith.space import flatten
+
+        out = {}
+        for t in self.trials:
+            reports = self.study.storage.get_reports(self.study.study_id, t.frozen.trial_id)
+            out[str(t.logdir)] = pd.DataFrame.from_records([flatten(m) for _, m in reports])
+        return out
+
+    @property
+    def best_dataframe(self) -> pd.DataFrame | None:
+        """The best trial's reports (see :attr:`trial_dataframes`)."""
+        best = self.best_trial
+        return None if best is None else self.trial_dataframes[str(best.logdir)]
+
     def dataframe(self, metric: str | None = None, mode: str | None = None) -> pd.DataFrame:
         """One row per trial (needs pandas), Ray Tune's columns: ``trial_id``, ``state``, the
         last result's metrics, ``values/<objective>``, ``last_step``, ``config/<name>`` (the
         whole config, constants included), ``user_attrs/<key>``, ``started_at``,
-        ``finished_at``, ``duration`` (seconds) and ``error``. Each row is the trial's last
-        result; ``metric``/``mode`` are Ray's arguments and choose nothing here.
+        ``finished_at``, ``duration`` (seconds), ``error`` and ``logdir``. Each row is the
+        trial's last result; with ``metric`` and ``mode`` (Ray's), its best report's metrics instead.
         The same table as ``tunesmith export`` (:func:`tunesmith.analysis.trials_dataframe`).
         """
         from tunesmith.analysis import trials_dataframe
         from tunesmith.space import flatten
 
-        return trials_dataframe(
+        by_number = {t.number: t for t in self.trials}
+        df = trials_dataframe(
             self.study.trials, self.study.metric_names, style="tune",
-            params=lambda t: flatten(self.space.config_for(t.params)),
+            params=lambda t: flatten(by_number[t.number].config),
         )
+        if len(df):
+            df["logdir"] = [by_number[int(n)].logdir for n in df["trial_id"]]
+        if metric is not None and mode in ("min", "max") and len(df):
+            for i, t in enumerate(by_number[int(n)] for n in df["trial_id"]):
+                reports = self.study.storage.get_reports(self.study.study_id, t.frozen.trial_id)
+                scored = [m for _, m in reports if isinstance(m.get(metric), (int, float))]
+                if scored:
+                    best = (min if mode == "min" else max)(scored, key=lambda m: m[metric])
+                    for k, v in flatten(best).items():
+                        if k in df.columns:
+                            df.at[df.index[i], k] = v
+        return df
 
 
 ExperimentAnalysis = RunResult
@@ -177,7 +295,9 @@ def run(
     storage: Storage | str | None = None, search_alg: Sampler | None = None, seed: int | None = None,
     resources_per_trial: Mapping[str, float] | None = None, max_concurrent_trials: int | None = None,
     progress_reporter: Reporter | None = None, verbose: int = 1, time_budget_s: float | None = None,
-    callbacks: Sequence[Callback] | None = None, resume: bool = False, raise_on_failed_trial: bool = False,
+    callbacks: Sequence[Callback] | None = None, resume: bool | str = False, raise_on_failed_trial: bool = True,
+    fail_fast: bool | str = False, checkpoint_freq: int = 0, checkpoint_at_end: bool = False,
+    export_formats: Sequence[str] | None = None,
     max_retries: int = 0, trial_timeout: float | None = None, executor: str = "local",
     ray_address: str | None = None, scheduler: Scheduler | None = None, stop: Stop | None = None,
     keep_checkpoints_num: int | None = None, checkpoint_score_attr: str | None = None,
@@ -185,6 +305,9 @@ def run(
     **ray_only: Any,
 ) -> RunResult:
     """Tune ``run_or_experiment(config)`` over ``config``; Ray Tune's ``tune.run`` arguments.
+
+    ``run_or_experiment``: a function trainable, or a class trainable (``tune.Trainable``:
+    ``setup``/``step``/``save_checkpoint``/``load_checkpoint``).
 
     Ctrl-C ends the run, not the program: the result so far is returned, and the trials
     that were running go back to the queue (``resume=True`` runs them again).
@@ -197,27 +320,36 @@ def run(
             None keeps nothing after the process exits (a temporary file its workers share).
         search_alg: a tunesmith sampler (default: ``AutoSampler``, random search under PBT;
             seeded by ``seed``).
-        resources_per_trial: ``{"cpu": c, "gpu": g, "memory": bytes}``; trials run in
+        resources_per_trial: ``{"cpu": c, "gpu": g, "memory": bytes}`` (or a
+            ``tune.PlacementGroupFactory``, its bundles added up); trials run in
             parallel worker processes, as many as the machine's CPUs allow (capped by
             ``max_concurrent_trials``); ``memory`` caps each worker's address space.
-        max_retries: times a trial whose worker was lost runs again before it is FAILED.
+        max_retries: times a trial whose worker was lost runs again before it is FAILED (Ray's
+            ``max_failures`` is taken as this; a trial whose trainable raised is not retried).
         trial_timeout: seconds a trial may run before it is stopped and FAILED.
         executor / ray_address: ``"ray"`` runs the trials as Ray tasks (a local Ray
             runtime, or the cluster at ``ray_address``) with the same resources.
         scheduler: stops/finishes/clones trials from their reports (:mod:`tunesmith.schedulers`);
             its metric/mode are the run's when ``metric`` is not given.
         stop: end a trial (COMPLETE) once a reported metric reaches a value, e.g.
-            ``{"training_iteration": 10}``, or when ``stop(trial_id, result)`` is true.
+            ``{"training_iteration": 10}``, or when ``stop(trial_id, result)`` is true
+            (a ``tune.Stopper``: its ``stop_all()`` ends the whole run).
+        checkpoint_freq / checkpoint_at_end: class trainables save every N iterations / at the end.
         keep_checkpoints_num / checkpoint_score_attr: keep each trial's N best checkpoints
             by a metric (``"min-loss"`` for the lowest); default all.
         local_dir / storage_path: where checkpoints go (default next to the storage file).
         start_method: how worker processes start (``Study.optimize``'s; default: forked
             with this process's imports where that is safe).
         progress_reporter: a ConsoleReporter/CLIReporter; default one when ``verbose >= 1``.
-        resume: continue the study called ``name`` where it stopped: the trials a killed or
-            interrupted run left unfinished run again (same parameters), until
-            ``num_samples`` trials (times the grid) finished in all.
-        raise_on_failed_trial: raise at the end if any trial failed.
+        name: the study's name. Without ``resume``, a name already in the storage starts a
+            new run named ``<name>_<date>_<time>`` (the old one is kept; a line says so).
+        resume: ``True``/``"LOCAL"``/``"REMOTE"``: continue the study called ``name`` where it
+            stopped (the trials a killed or interrupted run left unfinished run again, same
+            parameters) until ``num_samples`` trials (times the grid) finished in all;
+            ``"AUTO"``: resume if it exists, else start it.
+        raise_on_failed_trial: raise :class:`TuneError` at the end if any trial failed (default, as Ray).
+        fail_fast: ``True`` stops the run at the first failed trial (then ``raise_on_failed_trial``
+            applies); ``"raise"`` raises that trial's own exception.
 
     >>> import tempfile, os, tunesmith
     >>> def train(config):
@@ -228,11 +360,26 @@ def run(
     (8, ['x'])
     """
     if not callable(run_or_experiment):
-        raise TypeError(f"run() needs a trainable function, got {type(run_or_experiment).__name__}")
+        raise TypeError(
+            f"run() needs a trainable function or tune.Trainable class, got {type(run_or_experiment).__name__}"
+        )
+    if "max_failures" in ray_only:  # Ray's retries of a failed trial: here, of a trial whose worker was lost
+        max_retries = max(max_retries, int(ray_only.pop("max_failures") or 0))
     unknown = set(ray_only) - _IGNORED_RAY_ARGS
     if unknown:
         raise TypeError(f"run() got unexpected argument(s) {sorted(unknown)}")
     check_stop(stop)
+    if export_formats:
+        raise ValueError(
+            f"export_formats={list(export_formats)!r}: tunesmith exports nothing at the end of a run; save the "
+            "model in the trainable's checkpoint (checkpoint_at_end=True) and read analysis.best_checkpoint"
+        )
+    resources_per_trial = _resources(run_or_experiment, resources_per_trial)
+    resume = _resume_mode(resume)
+    if fail_fast not in (True, False, "raise", "RAISE"):
+        raise ValueError(f"fail_fast must be True, False or 'raise', got {fail_fast!r}")
+    if isinstance(checkpoint_freq, bool) or not isinstance(checkpoint_freq, int) or checkpoint_freq < 0:
+        raise ValueError(f"checkpoint_freq must be a non-negative integer, got {checkpoint_freq!r}")
     if scheduler is not None and metric is None and scheduler.metric is not None:
         metric, mode = scheduler.metric, scheduler.mode or mode
     if not isinstance(num_samples, int) or num_samples < 1:
@@ -245,6 +392,14 @@ def run(
     if storage is None and resume:
         raise ValueError("resume=True needs the storage the run was kept in, e.g. storage='sqlite:///tunesmith.db'")
     store = get_storage(_temporary_storage_url() if storage is None else storage)
+    if resume == "AUTO":
+        resume = name is not None and _exists(store, name)
+    elif not resume and name is not None and _exists(store, name):
+        # Ray Tune starts a new experiment under a name already used; the old one is kept.
+        old, name = name, _fresh_name(store, name)
+        if verbose >= 1:
+            print(f"a run named {old!r} exists in {store.url or 'this storage'}; this one is {name!r} "
+                  "(resume=True continues the old one)", file=sys.stderr)
     directions = [] if metric is None else ["minimize" if mode == "min" else "maximize"]
     checkpoints = CheckpointConfig.from_ray(keep_checkpoints_num, checkpoint_score_attr)
     artifacts = storage_path or local_dir
@@ -252,8 +407,12 @@ def run(
         if resume and scheduler is None and name is not None:
             scheduler = _stored_scheduler(store, name)
         scheduler = StopWhen(stop, scheduler)
-    study = _open_study(name, store, metric, directions, search_alg, seed, resume, scheduler, artifacts, checkpoints)
+    study = _open_study(name, store, metric, directions, search_alg, seed, bool(resume), scheduler, artifacts,
+                        checkpoints)
     study.set_space(space)
+    use_constants = getattr(study.scheduler, "use_constants", None)  # PBT explores constants it names
+    if callable(use_constants):
+        use_constants(space.constants)
     total = num_samples * study.sampler.grid_size(space.distributions)  # the axes it enumerates
     remaining = total
     if resume:
@@ -281,23 +440,104 @@ def run(
         from tunesmith.reporting import ConsoleReporter
 
         reporter = ConsoleReporter()
+    errors_dir = None
+    if fail_fast in ("raise", "RAISE"):
+        from tunesmith.checkpoints import temporary_dir
+
+        errors_dir = temporary_dir("tunesmith-errors-")
+    objective = Trainable(run_or_experiment, space, checkpoint_freq, checkpoint_at_end, errors_dir)
+    run_callbacks = [*(callbacks or [])]
+    if stop is not None and callable(getattr(stop, "stop_all", None)):
+        run_callbacks.append(_stop_all_callback)
     if remaining:
         try:
             study.optimize(
-                Trainable(run_or_experiment, space), n_trials=remaining, timeout=time_budget_s,
-                n_workers=n_workers, callbacks=callbacks, reporter=reporter, max_retries=max_retries,
+                objective, n_trials=remaining, timeout=time_budget_s,
+                n_workers=n_workers, callbacks=run_callbacks, reporter=reporter, max_retries=max_retries,
                 trial_timeout=trial_timeout, resources_per_trial=resources_per_trial, executor=executor,
-                ray_address=ray_address, start_method=start_method,
+                ray_address=ray_address, start_method=start_method, max_failures=1 if fail_fast else None,
             )
+        except MaxFailuresError:
+            pass  # fail_fast: the run stopped at its first failed trial
         except KeyboardInterrupt:
             # Ray Tune's behaviour: Ctrl-C ends the run, not the program. The trials that
             # were running are back in the queue; resume=True runs them again.
             print(_interrupted_message(study, total, storage), file=sys.stderr)
     result = RunResult(study, space, metric, mode)
-    if raise_on_failed_trial and result.errors:
-        failed = result.errors
-        raise RuntimeError(f"{len(failed)} trial(s) failed; first: trial {failed[0].number}:\n{failed[0].error}")
+    failed = result.errors
+    if failed and errors_dir is not None:
+        _raise_trial_error(failed[0], errors_dir)
+    if raise_on_failed_trial and failed:
+        listed = ", ".join(str(t) for t in failed)
+        raise TuneError(
+            f"Trials did not complete: [{listed}] ({len(failed)} failed; raise_on_failed_trial=False returns "
+            f"the result instead); first: trial {failed[0].number}:\n{failed[0].error}"
+        )
     return result
+
+
+def _resources(trainable: Any, given: Any) -> Mapping[str, float] | None:
+    """``resources_per_trial``: as given (a dict, or a placement group factory's total), else the
+    trainable's own (``tune.with_resources``)."""
+    chosen = given if given is not None else getattr(trainable, "tune_resources", None)
+    to_dict = getattr(chosen, "to_resources_dict", None)
+    return to_dict() if callable(to_dict) else chosen
+
+
+def _resume_mode(resume: bool | str) -> bool | str:
+    """Ray Tune's ``resume=`` values: False, True, "LOCAL"/"REMOTE" (resume), "AUTO" (if it exists)."""
+    if isinstance(resume, bool):
+        return resume
+    if isinstance(resume, str):
+        upper = resume.upper()
+        if upper in ("LOCAL", "REMOTE"):
+            return True
+        if upper == "AUTO":
+            return "AUTO"
+        if upper == "ERRORED_ONLY":
+            raise ValueError(
+                "resume='ERRORED_ONLY' is not supported: resume=True runs again the trials a run left "
+                "unfinished; failed trials stay FAILED (start a new run for those configs)"
+            )
+        if upper == "PROMPT":
+            raise ValueError("resume='PROMPT' is not supported: pass resume=True or resume='AUTO'")
+    raise ValueError(f"resume must be True, False, 'AUTO', 'LOCAL' or 'REMOTE', got {resume!r}")
+
+
+def _exists(store: Storage, name: str) -> bool:
+    try:
+        store.get_study(name)
+    except StudyNotFoundError:
+        return False
+    return True
+
+
+def _fresh_name(store: Storage, name: str) -> str:
+    stamp = time.strftime("%Y-%m-%d_%H-%M-%S")
+    candidate, n = f"{name}_{stamp}", 1
+    while _exists(store, candidate):
+        n += 1
+        candidate = f"{name}_{stamp}_{n}"
+    return candidate
+
+
+def _stop_all_callback(study: Study, trial: FrozenTrial) -> None:
+    """A tune.Stopper's ``stop_all()`` said so in a worker (a user attribute): start no new trial."""
+    if trial.user_attrs.get(STOP_ALL_ATTR):
+        study.stop()
+
+
+def _raise_trial_error(trial: ResultTrial, errors_dir: str) -> None:
+    """``fail_fast="raise"``: raise the failed trial's own exception (its traceback is in the message)."""
+    path = os.path.join(errors_dir, f"{trial.number}.pkl")
+    try:
+        import cloudpickle
+
+        with open(path, "rb") as f:
+            error = cloudpickle.load(f)
+    except Exception:  # not picklable, or the worker could not write it: say what failed
+        raise TuneError(f"trial {trial.number} failed:\n{trial.error}") from None
+    raise error from TuneError(f"trial {trial.number} failed:\n{trial.error}")
 
 
 def _interrupted_message(study: Study, total: int, storage: Storage | str | None) -> str:
@@ -310,8 +550,8 @@ def _interrupted_message(study: Study, total: int, storage: Storage | str | None
 
 
 #: Ray Tune arguments that change nothing here (actors are never restarted per trial, logs go to the storage)
-_IGNORED_RAY_ARGS = {"reuse_actors", "log_to_file", "checkpoint_at_end", "checkpoint_freq", "fail_fast",
-                     "sync_config", "loggers", "trial_name_creator", "trial_dirname_creator"}
+_IGNORED_RAY_ARGS = {"reuse_actors", "log_to_file", "sync_config", "loggers", "trial_name_creator",
+                     "trial_dirname_creator"}
 
 
 def _temporary_storage_url() -> str:

@@ -19,7 +19,15 @@ from typing import Any
 from tunesmith.checkpoints import Checkpoint
 from tunesmith.trial import Trial, TrialStopped, current_trial
 
-__all__ = ["checkpoint_dir", "current_trial", "get_checkpoint", "report", "save_checkpoint"]
+__all__ = ["TrialDone", "checkpoint_dir", "current_trial", "get_checkpoint", "report", "save_checkpoint"]
+
+#: the user attribute a trial gets when a stopper's ``stop_all()`` ended the run in its worker
+STOP_ALL_ATTR = "tune_stop_all"
+
+
+class TrialDone(TrialStopped):
+    """``report(done=True)``: the trial ends COMPLETE after that report. A run's trainable
+    (``tunesmith.run``) returns on it; an objective run by ``Study.optimize`` ends stopped."""
 
 
 def _trial(what: str) -> Trial:
@@ -36,15 +44,23 @@ def report(metrics: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
     ``training_iteration`` (1, 2, ...), with ``time_total_s``. A dict positional argument
     works too. Once the scheduler (or ``run(stop=...)``) ends the trial, it raises
     :class:`~tunesmith.TrialStopped`, which leaves the trainable and ends the trial.
+    ``done=True`` (Ray Tune's) ends the trial COMPLETE after this report (it raises
+    :class:`TrialDone`, which ``tunesmith.run`` takes as the trainable's return).
     """
     trial = _trial("report")
     values = {**(metrics or {}), **kwargs}
+    done = bool(values.pop("done", False))
     iteration = 1 if trial.last_step is None else trial.last_step + 1
     values.setdefault("training_iteration", iteration)
     values.setdefault("time_total_s", trial.elapsed)
     trial.report(iteration, **values)
+    scheduler = trial.study.scheduler if trial.study is not None else None
+    if getattr(scheduler, "all_stopped", False):  # a tune.Stopper's stop_all(): the run tells the driver
+        trial.set_user_attr(STOP_ALL_ATTR, True)
     if trial.should_stop():
         raise TrialStopped()
+    if done:
+        raise TrialDone()
 
 
 def checkpoint_dir(step: int | None = None) -> contextlib.AbstractContextManager[str]:

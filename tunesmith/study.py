@@ -9,6 +9,7 @@ True
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 import uuid
@@ -26,15 +27,18 @@ from tunesmith._study_args import (
     one_name,
     one_scheduler,
 )
+from tunesmith._study_compat import OptunaStudyNames
 from tunesmith._supervisor import Supervisor
 from tunesmith._trial_writer import StudyTrialWriter
 from tunesmith._values import outcome
 from tunesmith._worker_spec import WorkerSpec
+from tunesmith.callbacks import MaxTrialsCallback
 from tunesmith.checkpoints import CheckpointConfig, CheckpointStore, default_artifact_root
 from tunesmith.distributions import Distribution
 from tunesmith.execution.executors import ExecutorOptions, LocalExecutor, RayExecutor
 from tunesmith.history import History, ReportLog
-from tunesmith.record import FrozenTrial, StudySettings, TrialState
+from tunesmith.multi_objective import best_feasible, is_feasible
+from tunesmith.record import ENQUEUED_USER_ATTRS, FrozenTrial, StudySettings, TrialState
 from tunesmith.samplers import Sampler
 from tunesmith.schedulers import Scheduler, scheduler_from_spec
 from tunesmith.space import SearchSpace
@@ -47,7 +51,7 @@ if TYPE_CHECKING:
 
     from tunesmith.reporting._protocol import Reporter
 
-__all__ = ["Study", "create_study", "load_study"]
+__all__ = ["MaxTrialsCallback", "Study", "create_study", "load_study"]
 
 Objective = Callable[[Trial], Any]
 Callback = Callable[["Study", FrozenTrial], None]
@@ -130,7 +134,7 @@ def load_study(
     return Study(name, store, make_sampler(sampler, seed, sched), scheduler=sched)
 
 
-class Study:
+class Study(OptunaStudyNames):
     """A named set of trials in a storage, with the sampler that proposes new ones.
 
     Use :func:`create_study` or :func:`load_study` rather than this constructor.
@@ -152,6 +156,7 @@ class Study:
         self._history = History(lambda v: storage.get_trials(self._study_id, v), self.directions)
         self._space = space
         self._stop_requested = False
+        self._asked: dict[int, Trial] = {}  # number -> trial asked here and not told yet (tell by number)
         self._beside_others = beside_others  # one of several workers on this study: see ask()
         if scheduler is None and settings.scheduler:
             scheduler = scheduler_from_spec(settings.scheduler)
@@ -207,6 +212,22 @@ class Study:
         return dict(self._params.known)
 
     @property
+    def user_attrs(self) -> dict[str, Any]:
+        """The study's user attributes, as stored now (a copy: change them with :meth:`set_user_attr`)."""
+        return self.storage.get_study(self.name).user_attrs
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        """Store ``value`` (JSON-safe) as the study's user attribute ``key``; the other attributes stay.
+
+        >>> import tunesmith
+        >>> study = tunesmith.create_study()
+        >>> study.set_user_attr("notes", "first try")
+        >>> study.user_attrs
+        {'notes': 'first try'}
+        """
+        self.storage.set_study_user_attr(self._study_id, key, value)
+
+    @property
     def direction(self) -> str:
         if len(self.directions) != 1:
             raise RuntimeError("this study has several objectives; use .directions")
@@ -223,26 +244,33 @@ class Study:
 
     @property
     def trials(self) -> list[FrozenTrial]:
-        """All trials, by number."""
+        """All trials, by number (the records are shared: read them, or copy before changing one)."""
         return self.get_trials()
 
-    def get_trials(self, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
-        """Trials (by number), optionally only those in ``states``."""
+    def get_trials(self, deepcopy: bool = False, states: Iterable[TrialState] | None = None) -> list[FrozenTrial]:
+        """Trials (by number), optionally only those in ``states``; ``deepcopy`` gives copies you may change."""
         self._history.mark_stale()
         raw = self._history.trials
         wanted = None if states is None else set(states)
         out = [self._params.materialize(t) for t in raw if wanted is None or t.state in wanted]
         out.sort(key=lambda t: t.number)
-        return out
+        return copy.deepcopy(out) if deepcopy else out
 
     @property
     def best_trial(self) -> FrozenTrial:
-        """The COMPLETE trial with the best value (single-objective studies)."""
+        """The COMPLETE trial with the best value (single-objective studies), among the feasible ones
+        when constraint values are stored (a sampler's ``constraints_func``)."""
         if len(self.directions) != 1:
             raise RuntimeError("best_trial is for single-objective studies; this one has several objectives")
-        raw = self.storage.best_trial(self._study_id, self.directions[0] == "maximize")
+        maximize = self.directions[0] == "maximize"
+        raw = self.storage.best_trial(self._study_id, maximize)
         if raw is None:
             raise ValueError(f"study {self.name!r} has no completed trial yet")
+        if not is_feasible(raw):  # the best value breaks a constraint: the best of the feasible trials
+            self._history.mark_stale()
+            raw = best_feasible(self._history.trials, maximize)
+            if raw is None:
+                raise ValueError(f"study {self.name!r} has no feasible completed trial yet (each breaks a constraint)")
         return self._params.materialize(raw)
 
     @property
@@ -281,8 +309,12 @@ class Study:
         return [self._params.materialize(t) for t in changed]
 
     # -- ask / tell -------------------------------------------------------------------
-    def ask(self) -> Trial:
-        """Start a trial: the next enqueued one, or a new one with the sampler's proposal."""
+    def ask(self, fixed_distributions: Mapping[str, Distribution] | None = None) -> Trial:
+        """Start a trial: the next enqueued one, or a new one with the sampler's proposal.
+
+        ``fixed_distributions`` (Optuna's): parameters suggested (and stored) at once, as
+        if the objective had called ``trial.suggest(name, distribution)`` for each.
+        """
         raw = self.storage.start_trial(self._study_id, owner=identity())
         self._history.mark_stale()
         rng = self.sampler.rng_for(raw.number)
@@ -306,6 +338,11 @@ class Study:
         trial = Trial(self._writer, raw, proposal, rng, eager=eager, study=self)
         if self._space is not None:
             trial.suggest_space(self._space, fixed)
+        if fixed_distributions:
+            for name, dist in fixed_distributions.items():
+                trial.suggest(name, dist)
+            trial.store()  # so that another process can tell it by number
+        self._asked[trial.number] = trial
         return trial
 
     def tell(
@@ -315,17 +352,35 @@ class Study:
         """Finish a trial with its value(s), or with a state (PRUNED, FAILED) and an error text.
 
         ``values`` may be a number, a sequence (one per objective), or a dict of
-        metrics from which the study's metric names are taken.
+        metrics from which the study's metric names are taken. ``trial`` may be the
+        trial's number (Optuna's spelling), also of a trial asked in another process.
         """
-        if isinstance(trial, int):
-            raise TypeError("tell() needs the Trial object returned by ask()")
+        if not isinstance(trial, Trial):
+            trial = self._running_trial(trial)
+        self._asked.pop(trial.number, None)
         state, vals, error = outcome(values, state, error, self.metric_names, len(self.directions), trial.last_result)
         return self._params.materialize(self._writer.finish(trial, state, vals, error))
 
-    def enqueue(self, params: Mapping[str, Any]) -> int:
+    def _running_trial(self, number: Any) -> Trial:
+        """The live trial of a number given to ``tell``: asked here, or rebuilt from the record."""
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise TypeError(f"tell() takes a Trial or a trial number, got {number!r}")
+        asked = self._asked.get(number)
+        if asked is not None:
+            return asked
+        found = [t for t in self.get_trials() if t.number == number]
+        if not found:
+            raise ValueError(f"study {self.name!r} has no trial number {number}")
+        raw = found[0]
+        if raw.state.is_finished():
+            raise ValueError(f"trial {number} is already {raw.state.name}: a finished trial is not told again")
+        return Trial(self._writer, raw, raw.params, self.sampler.rng_for(number), study=self)
+
+    def enqueue(self, params: Mapping[str, Any], user_attrs: Mapping[str, Any] | None = None) -> int:
         """Queue a trial with fixed parameters (a warm start); returns its number.
 
-        Parameters not given are suggested as usual when the trial runs.
+        Parameters not given are suggested as usual when the trial runs; ``user_attrs``
+        are the trial's user attributes from its start.
         """
         if not isinstance(params, Mapping):
             raise TypeError(f"enqueue needs a dict of parameters, got {type(params).__name__}")
@@ -333,7 +388,8 @@ class Study:
             dist = self._params.get(name) or (self._space.distributions.get(name) if self._space else None)
             if dist is not None and not dist.contains(value):
                 raise ValueError(f"enqueue: parameter {name!r}: {value!r} is outside {dist}")
-        return self.storage.enqueue_trial(self._study_id, loads(dumps(dict(params))))
+        extra = None if not user_attrs else {ENQUEUED_USER_ATTRS: loads(dumps(dict(user_attrs)))}
+        return self.storage.enqueue_trial(self._study_id, loads(dumps(dict(params))), extra)
 
     def stop(self) -> None:
         """Ask a running ``optimize`` to start no new trial (call it from a callback)."""
@@ -375,7 +431,7 @@ class Study:
         from tunesmith.execution import optimize
         from tunesmith.execution.executors import with_options
 
-        chosen = with_options(executor, options)
+        chosen = with_options(executor, {**self.storage.run_defaults, **options})
         if reporter is None and show_progress_bar:
             from tunesmith.reporting import ConsoleReporter
 
@@ -412,4 +468,3 @@ class Study:
 
         return trials_dataframe(self.trials, self.metric_names, style="optuna")
 
-    trials_dataframe = dataframe  # Optuna's name

@@ -31,6 +31,7 @@ from tunesmith.distributions import (
     IntDistribution,
     build,
 )
+from tunesmith.exceptions import TrialPruned, TrialStopped
 from tunesmith.record import FrozenTrial, TrialState
 from tunesmith.space import SearchSpace, unflatten
 
@@ -40,14 +41,6 @@ if TYPE_CHECKING:
 __all__ = [
     "FrozenTrial", "Hyperparameters", "ParamWrite", "Trial", "TrialPruned", "TrialState", "TrialStopped", "TrialWriter",
 ]
-
-
-class TrialStopped(Exception):  # noqa: N818 - reads as an event, like StopIteration
-    """Raised inside an objective to end the trial early (a scheduler's stop decision)."""
-
-
-#: Optuna's name: ``raise tunesmith.TrialPruned()`` after ``trial.should_prune()``
-TrialPruned = TrialStopped
 
 
 class Hyperparameters:
@@ -151,7 +144,7 @@ class Trial:
         self._dists: dict[str, Distribution] = {}
         self._unwritten: set[str] = set()
         self._eager = eager  # store each parameter as it is drawn (other trials are running)
-        self.user_attrs: dict[str, Any] = dict(frozen.user_attrs)
+        self.user_attrs: dict[str, Any] = {**frozen.enqueued_user_attrs, **frozen.user_attrs}
         #: how many times this trial was re-queued after its worker was lost
         self.retries = frozen.retries
         # A retried trial continues from its last report.
@@ -247,6 +240,10 @@ class Trial:
         self._params[name] = value
         self._dists[name] = distribution
         self._unwritten.add(name)
+
+    def store(self) -> None:
+        """Write the parameters drawn so far now (they are otherwise stored at the next report or the end)."""
+        self._writer.write(self)
 
     def pending_write(self, *, final: bool = False) -> ParamWrite | None:
         """What the study must store of this trial's parameters: None when no parameter was drawn

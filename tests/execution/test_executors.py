@@ -55,3 +55,8 @@ def test_bad_knobs_fail_before_anything_runs() -> None:
 def test_executors_are_plain_picklable_values() -> None:
     ex = LocalExecutor(worker_env={"A": "1"}, resources_per_trial={"cpu": 1})
     assert pickle.loads(pickle.dumps(ex)) == ex
+
+
+def test_optunas_n_jobs_names_n_workers() -> None:
+    with pytest.raises(TypeError, match=r"n_workers=4"):
+        tunesmith.create_study().optimize(lambda t: 0.0, n_trials=1, n_jobs=4)  # type: ignore[call-arg]

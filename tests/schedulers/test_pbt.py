@@ -48,18 +48,21 @@ def test_arguments_are_checked():
 
 
 def _trainable(config, checkpoint_dir=None):
-    """The score grows by lr per step; the state (the score so far) is checkpointed each step."""
+    """The score grows by lr (times 1 + x if the config has x) per step; the score so far is checkpointed each step.
+
+    With ``x`` in the config it is Ray's ``pbt_function`` shape and also reports the ``lr`` it trained with.
+    """
     score, start = 0.0, 0
     if checkpoint_dir is not None:
         with open(os.path.join(checkpoint_dir, "state")) as f:
             start, score = f.read().split()
             start, score = int(start), float(score)
     for step in range(start + 1, 9):
-        score += config["lr"]
+        score += config["lr"] * (1 + config.get("x", 0.0))
         with tunesmith.checkpoint_dir(step) as d:
             with open(os.path.join(d, "state"), "w") as f:
                 f.write(f"{step} {score}")
-        tunesmith.report(score=score)
+        tunesmith.report(score=score, **({"lr": config["lr"]} if "x" in config else {}))
 
 
 def test_weak_trials_continue_from_a_strong_trial_checkpoint(tmp_path):
@@ -180,3 +183,26 @@ def test_spec_with_functions_is_not_stored_but_workers_get_a_copy():
     plain = _pbt()
     assert isinstance(scheduler_from_spec(plain.spec()), PopulationBasedTraining)
     assert isinstance(Exploit({}, 0, None, 0), Exploit)
+
+
+def test_pbt_mutates_a_key_whose_config_value_is_a_constant(tmp_path):
+    """Ray mutates every key in hyperparam_mutations, constants of the config included."""
+    pbt = _pbt(hyperparam_mutations={"lr": tunesmith.uniform(0.0001, 1.0)}, resample_probability=0.0)
+    result = tunesmith.run(
+        _trainable, {"lr": 0.01, "x": tunesmith.uniform(0, 1)}, num_samples=6, seed=1, scheduler=pbt,
+        verbose=0, storage=f"sqlite:///{tmp_path / 'pbt.db'}", max_concurrent_trials=1,
+    )
+    trials = result.trials
+    continuations = [t for t in trials if t.frozen.continues is not None]
+    assert continuations
+    lrs = {round(t.config["lr"], 8) for t in continuations}
+    assert lrs - {0.01}, "explored values of a constant must reach the trial's config"
+    for t in continuations:
+        # The trainable got the explored value: it reported it.
+        reported = result.study.storage.get_reports(result.study.study_id, t.frozen.trial_id)
+        assert all(m["lr"] == t.config["lr"] for step, m in reported if step > t.frozen.restore.step)
+        # Perturbed from the donor's own value (its line's constant, or its explored value).
+        donor = trials[t.frozen.restore.trial]
+        assert any(np.isclose(t.config["lr"], donor.config["lr"] * f) for f in (1.2, 0.8))
+    # The first generation keeps the constant.
+    assert all(t.config["lr"] == 0.01 for t in trials if t.frozen.continues is None)

@@ -45,7 +45,7 @@ def test_asha_run_leaves_no_trial_paused(tmp_path: Path, backend: str) -> None:
     assert counts[TrialState.PAUSED] == 0
     assert sum(counts.values()) == 12 and counts[TrialState.COMPLETE] >= 1
     assert counts[TrialState.PRUNED] == 12 - counts[TrialState.COMPLETE]
-    for t in study.get_trials([TrialState.PRUNED]):  # stopped at a rung, with what it reported there
+    for t in study.get_trials(states=[TrialState.PRUNED]):  # stopped at a rung, with what it reported there
         assert t.last_step is not None and t.last_step < _MAX_T - 1
         assert t.values == [t.last_result["loss"]] and t.finished_at is not None
     assert study.best_trial.state == TrialState.COMPLETE

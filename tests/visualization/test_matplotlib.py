@@ -50,6 +50,7 @@ def test_intermediate_values_lines_per_trial() -> None:
     info = _intermediate_values_info(study)
     assert len(ax.lines) == 31
     assert ax.lines[-1].get_linestyle() == "--" and ax.lines[0].get_linestyle() == "-"
+    assert ax.lines[-1].get_label() == "Trial30 (running)" and ax.lines[0].get_label() == "Trial0"
     np.testing.assert_array_equal(ax.lines[5].get_ydata(), info.curves[5].values)
 
 

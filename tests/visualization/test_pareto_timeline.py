@@ -47,7 +47,7 @@ def test_pareto_front_needs_several_objectives_or_targets() -> None:
 
 def test_hypervolume_history_ends_at_the_fronts_hypervolume_and_never_falls() -> None:
     study = _two_objective_study()
-    info = _hypervolume_history_info(study, [30.0, -1.0], max_points=37)
+    info = _hypervolume_history_info(study, [30.0, -1.0], max_trials=37)
     values = np.array([t.values for t in study.trials])
     assert info.numbers[-1] == 299 and len(info.numbers) <= 38
     assert info.hypervolumes[-1] == pytest.approx(hypervolume(values * [1, -1], [30.0, 1.0]))

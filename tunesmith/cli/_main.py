@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 import click
 
+from tunesmith.cli._dashboard import dashboard_command
 from tunesmith.cli._delete import rm_command
 from tunesmith.cli._diagnose import diagnose_command
 from tunesmith.cli._export import export_command
@@ -61,14 +62,14 @@ def cli(ctx: click.Context, storage: str) -> None:
     """Inspect, export and delete tunesmith studies, and run workers on them.
 
     ls, show, best, export, diagnose and plot only read: they open the storage read-only and never
-    create a database. rm deletes a study; worker runs trials.
+    create a database. rm deletes a study; worker runs trials; dashboard serves a live web view.
     """
     ctx.obj = storage
 
 
 for _command in (
     ls_command, show_command, best_command, export_command, diagnose_command, plot_command, rm_command,
-    worker_command,
+    worker_command, dashboard_command,
 ):
     cli.add_command(_command)
 

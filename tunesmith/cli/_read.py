@@ -109,7 +109,7 @@ def show_command(
     """Show the trials of STUDY: state, value(s), parameters, duration, errors."""
     url = storage_url(ctx, storage)
     study = open_study(open_storage(url), url, study_name)
-    trials = study.get_trials([TrialState[s.upper()] for s in states] or None)
+    trials = study.get_trials(states=[TrialState[s.upper()] for s in states] or None)
     total = len(trials)
     by_value = (sort or ("value" if limit is not None else "number")).lower() == "value"
     if limit is not None or by_value:

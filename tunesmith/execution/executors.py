@@ -103,6 +103,11 @@ def with_options(executor: str | Executor, options: Mapping[str, Any]) -> Execut
     elif not isinstance(executor, (LocalExecutor, RayExecutor)):
         raise TypeError(f"executor must be {_KINDS}, got {executor!r}")
     changes = dict(options)
+    if "n_jobs" in changes:
+        raise TypeError(
+            f"optimize(n_jobs={changes['n_jobs']!r}) is Optuna's thread count; tunesmith runs worker processes: "
+            "optimize(n_workers=4) (with a SQLite or PostgreSQL storage they share)"
+        )
     if "ray_address" in changes:
         address = changes.pop("ray_address")
         if isinstance(executor, RayExecutor):

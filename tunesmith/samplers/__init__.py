@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from tunesmith.samplers._base import Sampler, sampler_from_spec
+from tunesmith.samplers._optuna_base import BaseSampler, intersection_search_space
 
 if TYPE_CHECKING:
     from tunesmith.samplers.auto import AutoSampler
@@ -48,6 +49,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AutoSampler",
+    "BaseSampler",
     "BOHBSampler",
     "CmaEsSampler",
     "CoarseToFineSampler",
@@ -59,5 +61,6 @@ __all__ = [
     "Sampler",
     "SobolSampler",
     "TPESampler",
+    "intersection_search_space",
     "sampler_from_spec",
 ]

@@ -15,7 +15,7 @@ import importlib
 import math
 import weakref
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ from tunesmith.distributions import CategoricalDistribution, Distribution
 from tunesmith.history import History, ReportLog
 from tunesmith.trial import FrozenTrial
 
-__all__ = ["Sampler", "grid_point", "next_grid_point", "sampler_from_spec"]
+__all__ = ["Sampler", "UnstoredFunction", "grid_point", "next_grid_point", "sampler_from_spec"]
 
 
 class Sampler:
@@ -40,6 +40,9 @@ class Sampler:
     #: modules that suggestions import on first use (SciPy is slow to import); a fork
     #: server imports them once, before it forks the workers (:meth:`preload`)
     lazy_imports: tuple[str, ...] = ()
+    #: ``trial -> constraint values`` (each <= 0: satisfied), Optuna's ``constraints_func``;
+    #: the samplers that take one (TPE, GP, NSGA-II, Auto) prefer feasible trials
+    constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None
 
     def __init__(self, seed: int | None = None) -> None:
         if seed is not None and (not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0):
@@ -65,10 +68,26 @@ class Sampler:
         Studies store it, so that workers started elsewhere (``tunesmith worker``) and
         reopened studies suggest with the same sampler.
         """
-        return {"class": class_path(self), "kwargs": self._spec_kwargs()}
+        spec: dict[str, Any] = {"class": class_path(self), "kwargs": self._spec_kwargs()}
+        if self.constraints_func is not None:
+            # A function is not stored: its name is, so that a sampler rebuilt from the
+            # record knows it lacks one (see :func:`sampler_from_spec`).
+            spec["constraints_func"] = function_name(self.constraints_func)
+        return spec
 
     def _spec_kwargs(self) -> dict[str, Any]:
         return {"seed": self.seed}
+
+    def constraints(self, trial: FrozenTrial) -> list[float] | None:
+        """The constraint values of a finished ``trial`` (None: this sampler has no ``constraints_func``).
+
+        Called in the process that ran the trial, before its end is stored. Raises what
+        the function raises, and ValueError/TypeError unless it returns a sequence of
+        numbers, none NaN.
+        """
+        if self.constraints_func is None:
+            return None
+        return check_constraint_values(self.constraints_func(trial), trial.number)
 
     @property
     def hedges_running(self) -> bool:
@@ -91,7 +110,11 @@ class Sampler:
         ``n_trials`` is the study's planned size (its trials so far plus those this call
         runs; None: until a timeout or a stop), ``n_workers`` the parallel workers (None:
         as many as the executor fits). Called before the sampler is copied to workers.
+        The default refuses to run a sampler rebuilt from a study record without its
+        ``constraints_func`` (which the record cannot hold).
         """
+        if isinstance(self.constraints_func, UnstoredFunction):
+            raise ValueError(self.constraints_func.message())
 
     def max_trials(self, space: Mapping[str, Distribution]) -> int | None:
         """How many trials exhaust this sampler on ``space`` (None: never exhausted)."""
@@ -124,8 +147,72 @@ class Sampler:
 
 
 def sampler_from_spec(spec: Mapping[str, Any]) -> Sampler:
-    """Rebuild a sampler from :meth:`Sampler.spec`."""
-    return from_spec(spec, Sampler, "sampler")
+    """Rebuild a sampler from :meth:`Sampler.spec`.
+
+    A sampler created with a ``constraints_func`` comes back without it (a study record
+    holds no code): it reads the study as before, but running trials with it raises an
+    error that says to pass the sampler with its function again.
+    """
+    sampler = from_spec(spec, Sampler, "sampler")
+    name = spec.get("constraints_func")
+    if name is not None:
+        sampler.constraints_func = UnstoredFunction(str(name), str(spec.get("class", "")).rpartition(".")[2])
+    return sampler
+
+
+def function_name(func: Callable[..., Any]) -> str:
+    """``module.qualname`` of a function (its repr for other callables)."""
+    if isinstance(func, UnstoredFunction):
+        return func.name
+    qualname = getattr(func, "__qualname__", None)
+    return f"{getattr(func, '__module__', '?')}.{qualname}" if qualname else repr(func)
+
+
+class UnstoredFunction:
+    """Stands for a ``constraints_func`` a study record named but could not hold; calling it raises."""
+
+    def __init__(self, name: str, sampler: str) -> None:
+        self.name = name
+        self.sampler = sampler or "Sampler"
+
+    def message(self) -> str:
+        return (
+            f"this study's sampler was created with constraints_func={self.name}, a function the study "
+            f"record cannot hold; pass the sampler again to run trials, e.g. "
+            f"load_study(..., sampler={self.sampler}(constraints_func={self.name.rpartition('.')[2]}))"
+        )
+
+    def __call__(self, trial: FrozenTrial) -> Sequence[float]:
+        raise RuntimeError(self.message())
+
+    def __repr__(self) -> str:
+        return f"UnstoredFunction({self.name!r})"
+
+
+def check_constraints_func(func: Any) -> Callable[[FrozenTrial], Sequence[float]] | None:
+    """``func`` if it is None or callable; TypeError naming the parameter otherwise."""
+    if func is not None and not callable(func):
+        raise TypeError(
+            f"constraints_func must be a function trial -> sequence of floats (or None), got {func!r}"
+        )
+    return func
+
+
+def check_constraint_values(raw: Any, number: int) -> list[float]:
+    """What a ``constraints_func`` returned, as floats; TypeError/ValueError if it is no sequence of numbers."""
+    if isinstance(raw, (str, bytes, Mapping)) or not hasattr(raw, "__iter__"):
+        raise TypeError(
+            f"constraints_func must return a sequence of numbers (each <= 0 where satisfied), "
+            f"got {raw!r} for trial {number}"
+        )
+    values = []
+    for c in raw:
+        if isinstance(c, bool) or not isinstance(c, (int, float, np.integer, np.floating)):
+            raise TypeError(f"constraints_func returned {raw!r} for trial {number}: {c!r} is not a number")
+        values.append(float(c))
+    if any(math.isnan(c) for c in values):
+        raise ValueError(f"constraints_func returned NaN for trial {number}: {values}; each value must be a number")
+    return values
 
 
 def grid_point(axes: Mapping[str, CategoricalDistribution], index: int) -> dict[str, Any]:

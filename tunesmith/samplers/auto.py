@@ -33,6 +33,10 @@ makes the same choice for a trial (rule 4 looks at the first completed trials by
 number; with parallel workers, a trial that completes late can still change that set,
 and with it the verdict).
 
+Constraints (``constraints_func``, Optuna's): whichever delegate runs gets the function and
+weighs feasibility its own way (TPE's split, the GP's probability of feasibility, NSGA-II's
+constrained domination); the random start is as without constraints.
+
 The figures behind the rules: ``benchmarks/RESULTS.md``, "Why the samplers are built
 as they are".
 
@@ -45,16 +49,16 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from tunesmith.distributions import CategoricalDistribution, Distribution, FloatDistribution
 from tunesmith.history import History
-from tunesmith.samplers._base import Sampler
+from tunesmith.samplers._base import Sampler, check_constraints_func
 from tunesmith.samplers.qmc import QMCSampler
-from tunesmith.trial import TrialState
+from tunesmith.trial import FrozenTrial, TrialState
 
 __all__ = ["AutoSampler"]
 
@@ -62,7 +66,11 @@ _STARTUP = 10  # rule 1's length when no budget is planned
 
 
 class AutoSampler(Sampler):
-    """A random start, then GP or TPE (NSGA-II for several objectives) by the rules in this module's docstring."""
+    """A random start, then GP or TPE (NSGA-II for several objectives) by the rules in this module's docstring.
+
+    ``constraints_func`` (``trial -> sequence of floats``, each ``<= 0`` where a constraint
+    holds) goes to whichever of them runs; the values are stored with each trial.
+    """
 
     lazy_imports = ("scipy.stats.qmc", "tunesmith.samplers.tpe", "tunesmith.samplers.gp", "tunesmith.samplers.nsga2")
 
@@ -73,7 +81,7 @@ class AutoSampler(Sampler):
     def __init__(
         self, seed: int | None = None, n_startup_trials: int | None = None, gp_max_trials: int = 200,
         max_gp_dims: int = 10, nsga2_min_trials: int = 300, check_trials: int = 15,
-        check_sigmas: float | None = None,
+        check_sigmas: float | None = None, constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
     ) -> None:
         super().__init__(seed)
         if n_startup_trials is not None and (
@@ -89,6 +97,7 @@ class AutoSampler(Sampler):
         self.nsga2_min_trials = nsga2_min_trials
         self.check_trials = check_trials
         self.check_sigmas = check_sigmas
+        self.constraints_func = check_constraints_func(constraints_func)
         self._check: tuple[np.ndarray, np.ndarray, bool] | None = None  # (X, y, GP calibrated) of rule 4
         self._qmc = QMCSampler(seed)
         self._delegates: dict[str, Sampler] = {}
@@ -105,6 +114,7 @@ class AutoSampler(Sampler):
         }
 
     def plan(self, n_trials: int | None, n_workers: int | None) -> None:
+        super().plan(n_trials, n_workers)
         self.planned_trials = n_trials
 
     def startup_trials(self, n_params: int) -> int:
@@ -169,7 +179,7 @@ class AutoSampler(Sampler):
 
     def _delegate(self, name: str) -> Sampler:
         if name not in self._delegates:
-            self._delegates[name] = _make(name, self._qmc._qmc_seed)
+            self._delegates[name] = _make(name, self._qmc._qmc_seed, self.constraints_func)
         return self._delegates[name]
 
     def suggest(
@@ -200,21 +210,24 @@ class AutoSampler(Sampler):
         return {**self.__dict__, "_delegates": {}, "_check": None}
 
 
-def _make(name: str, seed: int) -> Sampler:
+_Constraints = Callable[[FrozenTrial], Sequence[float]] | None
+
+
+def _make(name: str, seed: int, constraints_func: _Constraints = None) -> Sampler:
     if name == "gp":
         try:
             from tunesmith.samplers.gp import GPSampler
         except ImportError:
-            return _tpe(seed)
-        return GPSampler(seed=seed, n_startup_trials=0)
+            return _tpe(seed, constraints_func)
+        return GPSampler(seed=seed, n_startup_trials=0, constraints_func=constraints_func)
     if name == "nsga2":
         from tunesmith.samplers.nsga2 import NSGAIISampler
 
-        return NSGAIISampler(seed=seed)
-    return _tpe(seed)
+        return NSGAIISampler(seed=seed, constraints_func=constraints_func)
+    return _tpe(seed, constraints_func)
 
 
-def _tpe(seed: int | None) -> Sampler:
+def _tpe(seed: int | None, constraints_func: _Constraints = None) -> Sampler:
     from tunesmith.samplers.tpe import TPESampler  # imported when first used: SciPy is slow to import
 
-    return TPESampler(seed=seed, n_startup_trials=0)
+    return TPESampler(seed=seed, n_startup_trials=0, constraints_func=constraints_func)

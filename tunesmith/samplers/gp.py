@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -13,18 +13,21 @@ import numpy as np
 
 from tunesmith.distributions import CategoricalDistribution, Distribution, FloatDistribution, IntDistribution
 from tunesmith.history import History
-from tunesmith.samplers._base import Sampler
+from tunesmith.samplers._base import Sampler, check_constraints_func
+from tunesmith.samplers._constraints import constraint_values, violations
 from tunesmith.samplers._gp import (
+    ConstrainedLogEI,
     GaussianProcess,
     KernelParams,
     LogExpectedImprovement,
+    LogProbabilityOfFeasibility,
     SearchBox,
     fit_kernel_params,
     maximize_acqf,
     standardize,
     warp_outputs,
 )
-from tunesmith.trial import TrialState
+from tunesmith.trial import FrozenTrial, TrialState
 
 __all__ = ["GPSampler"]
 
@@ -87,6 +90,12 @@ class GPSampler(Sampler):
         n_candidates: quasi-random points scored before the gradient search.
         warp_outputs: model the objective values after a Yeo-Johnson power transform
             (``_gp.warp_outputs``), which pulls in skewed tails; False: only standardized.
+        constraints_func: ``trial -> sequence of floats``, each ``<= 0`` where a constraint
+            holds (Optuna's); computed when each trial ends and stored with it. Each
+            constraint then gets a GP of its own, and the acquisition is LogEI below the best
+            feasible value plus the log probability that every constraint holds
+            (:class:`~tunesmith.samplers._gp.ConstrainedLogEI`); with no feasible trial
+            yet, the probability of feasibility alone.
 
     >>> import tunesmith
     >>> study = tunesmith.create_study(sampler=GPSampler(seed=0, n_startup_trials=5))
@@ -100,6 +109,7 @@ class GPSampler(Sampler):
     def __init__(
         self, seed: int | None = None, n_startup_trials: int = 10, max_trials_gp: int | None = 500,
         n_candidates: int = 1024, warp_outputs: bool = True,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
     ) -> None:
         super().__init__(seed)
         for name, value, low in (("n_startup_trials", n_startup_trials, 0), ("n_candidates", n_candidates, 1)):
@@ -113,6 +123,7 @@ class GPSampler(Sampler):
         self.max_trials_gp = None if max_trials_gp is None else int(max_trials_gp)
         self.n_candidates = int(n_candidates)
         self.warp_outputs = bool(warp_outputs)
+        self.constraints_func = check_constraints_func(constraints_func)
         self._fallback: Sampler | None = None
         self._cache: _ModelCache | None = None
         self._levels: dict[str, np.ndarray | None] = {}
@@ -175,7 +186,7 @@ class GPSampler(Sampler):
         if self._fallback is None:
             try:  # by name: TPE may not exist in this installation
                 cls = importlib.import_module("tunesmith.samplers.tpe").TPESampler
-                self._fallback = cls(seed=self.seed)
+                self._fallback = cls(seed=self.seed, constraints_func=self.constraints_func)
             except (ImportError, AttributeError):
                 self._fallback = Sampler(seed=self.seed)  # random (and grid axes)
         return self._fallback
@@ -209,16 +220,55 @@ class GPSampler(Sampler):
         # unlikely. The incumbent as the lie ("CL-min") would leave EI a bump there, and
         # workers asking together could propose the same point.
         gp = gp.condition_on(running, np.full(len(running), float(y_model.mean())))
-        anchors = X[np.argsort(y_model, kind="stable")[:_N_ANCHORS]]
         observed = np.concatenate([X, running])
-        acqf = LogExpectedImprovement(gp, best)
+        acqf: LogExpectedImprovement | ConstrainedLogEI
+        if self.constraints_func is None:
+            anchors = X[np.argsort(y_model, kind="stable")[:_N_ANCHORS]]
+            acqf = LogExpectedImprovement(gp, best)
+            X_best, y_best = X, y
+        else:
+            rows = np.flatnonzero(history.mask(TrialState.COMPLETE) & np.isfinite(history.losses[:, 0]))
+            acqf, anchors, feasible = self._constrained_acqf(gp, X, y_model, history, rows, box.is_categorical)
+            X_best, y_best = X[feasible], y[feasible]  # the stall check follows the best feasible value
         x = maximize_acqf(acqf, box, rng, anchors=anchors, n_candidates=self.n_candidates, observed=observed)
-        if _stuck_on_edge(x, X, y, box.continuous):
-            recent = np.concatenate([X[-_STALL_TRIALS:], X[[int(np.argmin(y))]]])
+        if len(y_best) and _stuck_on_edge(x, X_best, y_best, box.continuous):
+            recent = np.concatenate([X[-_STALL_TRIALS:], X_best[[int(np.argmin(y_best))]]])
             x = maximize_acqf(acqf, box, rng, anchors=anchors, n_candidates=self.n_candidates, observed=observed,
                               avoid=(recent, _STALL_RADIUS * gp.params.lengthscale))
         self._proposed[number] = dict(zip(names, x.tolist(), strict=True))
         return {n: dists[n].from_unit(float(u)) for n, u, free in zip(names, x, box.free, strict=True) if free}
+
+    def _constrained_acqf(
+        self, gp: GaussianProcess, X: np.ndarray, y_model: np.ndarray, history: History, rows: np.ndarray,
+        is_categorical: np.ndarray,
+    ) -> tuple[ConstrainedLogEI, np.ndarray, np.ndarray]:
+        """(acquisition, anchors, feasible mask of X): LogEI below the best feasible value plus
+        log P(feasible) from one GP per constraint (Gardner et al. 2014; Optuna's GPSampler).
+
+        Each constraint's GP models its standardized values on the trials that have a
+        finite one; the threshold 0 is standardized with them. Kernel parameters are
+        fitted afresh each time (no warm start): a copy of the sampler suggests the same.
+        """
+        violation = violations(history)[rows]
+        feasible = violation <= 0
+        values = constraint_values(history, rows)
+        pofs = []
+        for j in range(values.shape[1]):
+            ok = np.isfinite(values[:, j])
+            if ok.sum() < 2:
+                continue
+            c = values[ok, j]
+            mean, std = float(c.mean()), max(float(c.std()), 1e-12)
+            z = (c - mean) / std
+            params = fit_kernel_params(X[ok], z, is_categorical)
+            pofs.append(LogProbabilityOfFeasibility(GaussianProcess.fit(X[ok], z, params, is_categorical), -mean / std))
+        if feasible.any():
+            objective: LogExpectedImprovement | None = LogExpectedImprovement(gp, float(y_model[feasible].min()))
+            anchors = X[feasible][np.argsort(y_model[feasible], kind="stable")[:_N_ANCHORS]]
+        else:  # nothing feasible yet: seek feasibility alone, from the least violating trials
+            objective = None
+            anchors = X[np.argsort(violation, kind="stable")[:_N_ANCHORS]]
+        return ConstrainedLogEI(gp, objective, pofs), anchors, feasible
 
     def _running(
         self, history: History, dists: Mapping[str, Distribution], names: list[str], keep: np.ndarray,

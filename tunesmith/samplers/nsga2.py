@@ -24,6 +24,11 @@ history and rebuilt from the first generation whose finished set changed, one
 non-dominated sort of at most ``2 * population_size`` points per generation. A
 suggestion reads the history's columns: O(n·d) with numpy, no walk over trials.
 
+Constraints (``constraints_func``, Optuna's): survival and tournaments use Deb's
+constrained domination (Deb 2000; Deb et al. 2002, Sec. VI): a feasible trial dominates an
+infeasible one, and of two infeasible ones the smaller total violation wins. So the
+feasible trials' fronts come first, then one front per level of violation.
+
 Parameters first seen in a trial (define-by-run), conditional ones that neither
 parent has, and every parameter of generation 0 are drawn at random
 (:meth:`~tunesmith.samplers.Sampler.suggest_one`); ``grid_search`` axes are enumerated.
@@ -32,7 +37,7 @@ parent has, and every parameter of generation 0 are drawn at random
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,8 +46,9 @@ import numpy as np
 from tunesmith.distributions import CategoricalDistribution, Distribution
 from tunesmith.history import History
 from tunesmith.multi_objective import nondominated_ranks
-from tunesmith.samplers._base import Sampler
-from tunesmith.trial import TrialState
+from tunesmith.samplers._base import Sampler, check_constraints_func
+from tunesmith.samplers._constraints import violations
+from tunesmith.trial import FrozenTrial, TrialState
 
 __all__ = ["NSGAIISampler"]
 
@@ -70,6 +76,9 @@ class NSGAIISampler(Sampler):
             coordinate) or ``"uniform"`` (a fresh random value); categorical parameters
             are always redrawn uniformly.
         mutation_prob: per-parameter mutation probability (default ``1/d`` for ``d`` parameters).
+        constraints_func: ``trial -> sequence of floats``, each ``<= 0`` where a constraint
+            holds (Optuna's); computed when each trial ends and stored with it. Selection
+            then uses constrained domination (feasible first, then less violation).
 
     >>> import tunesmith
     >>> def zdt1(trial):
@@ -88,7 +97,7 @@ class NSGAIISampler(Sampler):
     def __init__(
         self, seed: int | None = None, population_size: int = 50, crossover: str = "sbx",
         crossover_prob: float = 0.9, swapping_prob: float = 0.5, mutation: str = "polynomial",
-        mutation_prob: float | None = None,
+        mutation_prob: float | None = None, constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
     ) -> None:
         super().__init__(seed)
         if isinstance(population_size, bool) or not isinstance(population_size, (int, np.integer)) or (
@@ -108,6 +117,7 @@ class NSGAIISampler(Sampler):
         self.swapping_prob = float(swapping_prob)
         self.mutation = mutation
         self.mutation_prob = None if mutation_prob is None else float(mutation_prob)
+        self.constraints_func = check_constraints_func(constraints_func)
         self._lineage: _Lineage | None = None
 
     def _spec_kwargs(self) -> dict[str, Any]:
@@ -152,6 +162,7 @@ class NSGAIISampler(Sampler):
             cache = self._lineage = _Lineage(weakref.ref(history))
         numbers, states, losses = history.numbers, history.states, history.losses
         finished = (states == int(TrialState.COMPLETE)) & np.isfinite(losses).all(axis=1)
+        violation = violations(history) if self.constraints_func is not None else None
         rows = np.nonzero(finished & (numbers < generation * self.population_size))[0]
         rows = rows[np.argsort(numbers[rows], kind="stable")]
         starts = np.searchsorted(numbers[rows] // self.population_size, np.arange(generation + 1))
@@ -164,7 +175,9 @@ class NSGAIISampler(Sampler):
                 continue
             del cache.populations[g - 1:]  # this generation and every later one change
             pool = np.concatenate([parents.rows, offspring])
-            parents = _survivors(pool, losses[pool], self.population_size, key)
+            parents = _survivors(
+                pool, losses[pool], self.population_size, key, None if violation is None else violation[pool],
+            )
             cache.populations.append(parents)
         return parents if len(parents.rows) else None
 
@@ -213,11 +226,14 @@ class _Lineage:
     populations: list[Population] = field(default_factory=list)  # populations[g - 1] is P_g
 
 
-def _survivors(pool: np.ndarray, losses: np.ndarray, size: int, key: bytes) -> Population:
-    """The ``size`` best of ``pool`` by front, then crowding distance (Deb et al. 2002, Sec. III-C)."""
+def _survivors(
+    pool: np.ndarray, losses: np.ndarray, size: int, key: bytes, violation: np.ndarray | None = None,
+) -> Population:
+    """The ``size`` best of ``pool`` by front, then crowding distance (Deb et al. 2002, Sec. III-C);
+    with ``violation``, fronts by constrained domination (:func:`constrained_ranks`)."""
     if not len(pool):
         return Population(key, pool, np.zeros(0, dtype=np.int64), np.zeros(0))
-    ranks = nondominated_ranks(losses)
+    ranks = nondominated_ranks(losses) if violation is None else constrained_ranks(losses, violation)
     crowding = np.zeros(len(pool))
     keep: list[np.ndarray] = []
     n_kept = 0
@@ -232,6 +248,26 @@ def _survivors(pool: np.ndarray, losses: np.ndarray, size: int, key: bytes) -> P
             break
     chosen = np.concatenate(keep)
     return Population(key, pool[chosen], ranks[chosen], crowding[chosen])
+
+
+def constrained_ranks(losses: np.ndarray, violation: np.ndarray) -> np.ndarray:
+    """Fronts under constrained domination (Deb et al. 2002, Sec. VI-A): the feasible rows'
+    non-dominated fronts first, then the infeasible rows, one front per level of total violation.
+
+    >>> constrained_ranks(np.array([[1.0, 2.0], [2.0, 1.0], [0.0, 0.0], [0.0, 1.0]]),
+    ...                   np.array([0.0, 0.0, 0.5, 0.2])).tolist()
+    [0, 0, 2, 1]
+    """
+    feasible = violation <= 0
+    ranks = np.empty(len(losses), dtype=int)
+    top = 0
+    if feasible.any():
+        ranks[feasible] = nondominated_ranks(losses[feasible])
+        top = int(ranks[feasible].max()) + 1
+    infeasible = np.flatnonzero(~feasible)
+    if len(infeasible):
+        ranks[infeasible] = top + np.unique(violation[infeasible], return_inverse=True)[1].reshape(-1)
+    return ranks
 
 
 def _crowding_distance(f: np.ndarray) -> np.ndarray:

@@ -18,6 +18,10 @@ algorithm components and their roles for better empirical performance" (2023):
   10 start-up trials;
 - conditional parameters are modelled in groups that always occur together;
 - running trials join the bad group (a constant liar), so parallel workers spread out;
+- constraints (``constraints_func``, Optuna's): the good group is taken from the feasible
+  trials; when fewer are feasible than it holds, the least violating infeasible ones
+  (by total violation) fill it, and every other infeasible trial is bad (as Optuna's
+  TPE splits, after c-TPE, Watanabe & Hutter 2023);
 - several objectives: MOTPE (Ozaki et al. 2022): the good group is whole non-domination
   fronts, then the members of the next front that add the most hypervolume, and each
   good trial weighs by the hypervolume only it covers (``_split_pareto``).
@@ -29,16 +33,17 @@ costs O(n·d) numerics and never walks trial objects.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from tunesmith.distributions import CategoricalDistribution, Distribution, FloatDistribution, IntDistribution
 from tunesmith.history import History
-from tunesmith.samplers._base import Sampler
+from tunesmith.samplers._base import Sampler, check_constraints_func
+from tunesmith.samplers._constraints import violations
 from tunesmith.samplers._parzen import ParzenEstimator
-from tunesmith.trial import TrialState
+from tunesmith.trial import FrozenTrial, TrialState
 
 __all__ = ["TPESampler"]
 
@@ -53,6 +58,9 @@ class TPESampler(Sampler):
         constant_liar: treat running trials as bad observations (spreads parallel workers).
         gamma_fraction, gamma_max: the good group is ``min(ceil(gamma_fraction * n), gamma_max)``
             of ``n`` completed trials.
+        constraints_func: ``trial -> sequence of floats``, each ``<= 0`` where a constraint
+            holds (Optuna's); computed when each trial ends and stored with it
+            (``FrozenTrial.constraints``). The good group is then drawn from feasible trials.
 
     >>> import tunesmith
     >>> study = tunesmith.create_study(sampler=TPESampler(seed=0))
@@ -64,6 +72,7 @@ class TPESampler(Sampler):
     def __init__(
         self, seed: int | None = None, n_startup_trials: int = 10, n_ei_candidates: int = 24,
         prior_weight: float = 1.0, constant_liar: bool = True, gamma_fraction: float = 0.2, gamma_max: int = 25,
+        constraints_func: Callable[[FrozenTrial], Sequence[float]] | None = None,
     ) -> None:
         super().__init__(seed)
         if n_startup_trials < 0 or n_ei_candidates < 1 or prior_weight <= 0:
@@ -77,6 +86,7 @@ class TPESampler(Sampler):
         self.constant_liar = constant_liar
         self.gamma_fraction = gamma_fraction
         self.gamma_max = gamma_max
+        self.constraints_func = check_constraints_func(constraints_func)
 
     @property
     def hedges_running(self) -> bool:
@@ -108,6 +118,7 @@ class TPESampler(Sampler):
         if int(complete.sum()) < max(self.n_startup_trials, 2):
             return proposal
         x, loss = x_all[complete], losses[complete]
+        violation = violations(history)[complete] if self.constraints_func is not None else None
         running = x_all[states == int(TrialState.RUNNING)] if self.constant_liar else x_all[:0]
         names = list(dists)
         n_choices = np.array([len(d.choices) if isinstance(d, CategoricalDistribution) else 0 for d in dists.values()])
@@ -118,18 +129,24 @@ class TPESampler(Sampler):
                 continue
             liars = running[:, group]
             liars = liars[~np.isnan(liars).any(axis=1)]
-            u = self._sample(x[rows][:, group], loss[rows], liars, n_choices[group], spacing[group], rng)
+            u = self._sample(
+                x[rows][:, group], loss[rows], None if violation is None else violation[rows], liars,
+                n_choices[group], spacing[group], rng,
+            )
             for k, j in enumerate(group):
                 proposal[names[j]] = dists[names[j]].from_unit(float(u[k]))
         return proposal
 
     def _sample(
-        self, x: np.ndarray, loss: np.ndarray, liars: np.ndarray, n_choices: np.ndarray, spacing: np.ndarray,
-        rng: np.random.Generator,
+        self, x: np.ndarray, loss: np.ndarray, violation: np.ndarray | None, liars: np.ndarray,
+        n_choices: np.ndarray, spacing: np.ndarray, rng: np.random.Generator,
     ) -> np.ndarray:
         n_good = self.gamma(len(loss))
         split = _split if loss.shape[1] <= 1 else _split_pareto
-        good, bad, w_good = split(loss, n_good)
+        if violation is None:
+            good, bad, w_good = split(loss, n_good)
+        else:
+            good, bad, w_good = _split_feasible(loss, violation, n_good, split)
         x_bad = np.vstack([x[bad], liars])
         # A kernel much narrower than the step between a discrete parameter's values makes
         # l / g spike on the values already tried: a guard for parameters with few values.
@@ -174,6 +191,25 @@ def _split(loss: np.ndarray, n_good: int) -> tuple[np.ndarray, np.ndarray, np.nd
     # over the split value; a tiny floor keeps ties (or a single good trial) usable.
     improvement = score[order[min(n_good, len(order) - 1)]] - score[good]
     return good, bad, np.maximum(improvement, 0.0) + 1e-12 + 1e-3 * np.ptp(score[good])
+
+
+_Split = Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _split_feasible(
+    loss: np.ndarray, violation: np.ndarray, n_good: int, split: _Split,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``split`` among the feasible trials (violation 0); infeasible ones are bad, unless fewer
+    than ``n_good`` are feasible: then the least violating fill the good group (equal weights)."""
+    feasible = np.flatnonzero(violation <= 0)
+    infeasible = np.flatnonzero(violation > 0)
+    if len(feasible) >= n_good:
+        good, bad, weights = split(loss[feasible], n_good)
+        return feasible[good], np.concatenate([feasible[bad], infeasible]), weights
+    ranked = infeasible[np.argsort(violation[infeasible], kind="stable")]
+    k = n_good - len(feasible)
+    good = np.concatenate([feasible, ranked[:k]])
+    return good, ranked[k:], np.ones(len(good))
 
 
 def _split_pareto(loss: np.ndarray, n_good: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -87,7 +87,19 @@ class PopulationBasedTraining(Scheduler):
         self.perturbation_factors = tuple(perturbation_factors)
         self.custom_explore_fn = custom_explore_fn
         self.seed = seed
+        #: values of config constants named in ``hyperparam_mutations`` (``tunesmith.run`` sets them
+        #: from its config): a first-generation trial holds them, so explore starts from them
+        self.constants: dict[str, Any] = {}
         self.reset()
+
+    def use_constants(self, constants: Mapping[str, Any]) -> None:
+        """Take the run's config constants: those named in ``hyperparam_mutations`` are explored too.
+
+        A constant is not a parameter of the study; the continuation that explores it
+        carries its new value in its fixed parameters, and the run's config builder
+        gives it to the trainable (Ray Tune mutates every key in ``hyperparam_mutations``).
+        """
+        self.constants = {k: v for k, v in constants.items() if k in self.hyperparam_mutations}
 
     def _spec_kwargs(self) -> dict[str, Any]:
         return {**super()._spec_kwargs(), "perturbation_interval": self.perturbation_interval,
@@ -145,7 +157,9 @@ class PopulationBasedTraining(Scheduler):
             # yet (the donor runs in another worker) gives way to the last one that has it.
             reported = dict(view.reports.get(donor_id, []))
             ckpt = next((c for c in reversed(usable) if c.step in reported), usable[-1])
-            params = _within(self.explore(view.params(donor), rng), view.distributions(donor))
+            # The donor's config: the run's constants, those its own line explored (fixed), its parameters.
+            current = {**self.constants, **(donor.fixed_params or {}), **view.params(donor)}
+            params = _within(self.explore(current, rng), view.distributions(donor))
             return Exploit(params, donor.number, ckpt.path, ckpt.step, reported.get(ckpt.step))
         return Decision.CONTINUE  # no top trial has a checkpoint to clone yet
 

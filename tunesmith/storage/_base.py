@@ -35,6 +35,9 @@ class Storage(ABC):
 
     #: A URL other processes can open the same storage with (None: process-local).
     url: str | None = None
+    #: ``Study.optimize`` keyword defaults the storage was opened with (Optuna's
+    #: ``RDBStorage(heartbeat_interval=...)``); keywords given to ``optimize`` win
+    run_defaults: Mapping[str, Any] = {}
 
     @abstractmethod
     def create_study(
@@ -57,6 +60,13 @@ class Storage(ABC):
 
         Raises :class:`StudyNotFoundError` if there is none. A worker still writing the
         study's trials gets :class:`TrialFinishedError` (its trial is gone).
+        """
+
+    @abstractmethod
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        """Set one of the study's user attributes (JSON-safe ``value``) atomically; the others stay.
+
+        Raises :class:`StudyNotFoundError` if the study is gone, StorageError on a read-only storage.
         """
 
     @abstractmethod
@@ -112,10 +122,13 @@ class Storage(ABC):
         error: str | None = None, params: Mapping[str, Any] | None = None,
         distributions: Mapping[str, Distribution] | None = None,
         user_attrs: Mapping[str, Any] | None = None, *, attempt: int,
+        system_attrs: Mapping[str, Any] | None = None,
     ) -> FrozenTrial:
         """Move a RUNNING trial to a finished state, or PAUSED; raises TrialFinishedError if not RUNNING.
 
-        ``params``/``user_attrs``, when given, replace the stored ones (all of them).
+        ``params``/``user_attrs``, when given, replace the stored ones (all of them);
+        ``system_attrs`` (JSON-safe), when given, are added to the stored ones (the
+        trial's constraint values, say), in the same write.
         A PAUSED trial keeps its reports and may go back to the queue (:meth:`resume_trial`).
         ``error`` is stored as text every backend holds (NUL as ``\\x00``).
         """
@@ -243,6 +256,23 @@ def refused_write(trial_id: int, attempt: int, state: Any, current: Any) -> Tria
             "this worker's writes to it are dropped"
         )
     return finished_error(trial_id, state)
+
+
+#: The key of the study's user attributes inside the stored study ``attrs`` (no schema change needed).
+USER_ATTRS_KEY = "user_attrs"
+
+
+def split_study_attrs(stored: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A study's stored attrs as (settings, user attributes)."""
+    attrs = dict(stored)
+    return attrs, dict(attrs.pop(USER_ATTRS_KEY, None) or {})
+
+
+def check_user_attr(key: str, value: Any) -> Any:
+    """``value`` as stored: a JSON round trip (what JSON cannot hold becomes its ``repr``, as for trials)."""
+    if not isinstance(key, str):
+        raise TypeError(f"a user attribute's key must be a string, got {key!r}")
+    return loads(dumps(value))
 
 
 #: Longest study or parameter name a storage holds (the SQL column's size).

@@ -81,6 +81,9 @@ class ActorStorage(Storage):
     def delete_study(self, name: str) -> None:
         self._call("delete_study", name)
 
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        self._call("set_study_user_attr", study_id, key, value)
+
     def enqueue_trial(
         self, study_id: int, fixed_params: Mapping[str, Any], system_attrs: Mapping[str, Any] | None = None,
     ) -> int:
@@ -108,11 +111,11 @@ class ActorStorage(Storage):
         self, study_id: int, trial_id: int, state: TrialState, values: list[float] | None = None,
         error: str | None = None, params: Mapping[str, Any] | None = None,
         distributions: Mapping[str, Distribution] | None = None, user_attrs: Mapping[str, Any] | None = None,
-        *, attempt: int,
+        *, attempt: int, system_attrs: Mapping[str, Any] | None = None,
     ) -> FrozenTrial:
         return self._call(
             "finish_trial", study_id, trial_id, state, values, error, params, distributions, user_attrs,
-            attempt=attempt,
+            attempt=attempt, system_attrs=None if system_attrs is None else dict(system_attrs),
         )
 
     def finish_paused(self, study_id: int) -> list[FrozenTrial]:

@@ -25,11 +25,13 @@ from tunesmith.storage._base import (
     check_distributions,
     check_finished_state,
     check_storable_name,
+    check_user_attr,
     dumps,
     loads,
     lost_trial_reason,
     refused_write,
     sort_value,
+    split_study_attrs,
     storable_text,
 )
 from tunesmith.trial import FrozenTrial, TrialState
@@ -51,6 +53,13 @@ class _Study:
     waiting: list[int] = field(default_factory=list)
     counts: dict[TrialState, int] = field(default_factory=lambda: dict.fromkeys(TrialState, 0))
     best: dict[bool, FrozenTrial] = field(default_factory=dict)  # maximize? -> best COMPLETE trial
+
+
+def _copy(rec: StudyRecord) -> StudyRecord:
+    """A copy a caller may change without changing the stored record."""
+    return dataclasses.replace(
+        rec, distributions=dict(rec.distributions), attrs=dict(rec.attrs), user_attrs=loads(dumps(rec.user_attrs)),
+    )
 
 
 class InMemoryStorage(Storage):
@@ -98,19 +107,27 @@ class InMemoryStorage(Storage):
                 raise DuplicatedStudyError(f"study {name!r} already exists; pass load_if_exists=True to reuse it")
             study_id = self._next_study_id
             self._next_study_id += 1
+            settings, user_attrs = split_study_attrs(attrs or {})
             rec = StudyRecord(
-                study_id, name, list(directions), list(metric_names), {}, time.time(), dict(attrs or {}),
+                study_id, name, list(directions), list(metric_names), {}, time.time(), settings, user_attrs,
             )
             self._studies[study_id] = _Study(rec)
             self._names[name] = study_id
-            return dataclasses.replace(rec, distributions=dict(rec.distributions), attrs=dict(rec.attrs))
+            return _copy(rec)
 
     def get_study(self, name: str) -> StudyRecord:
         with self._lock:
             if name not in self._names:
                 raise StudyNotFoundError(f"no study named {name!r} in this storage")
-            rec = self._studies[self._names[name]].record
-            return dataclasses.replace(rec, distributions=dict(rec.distributions), attrs=dict(rec.attrs))
+            return _copy(self._studies[self._names[name]].record)
+
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        stored = check_user_attr(key, value)
+        with self._lock:
+            st = self._studies.get(study_id)
+            if st is None:
+                raise StudyNotFoundError(f"no study with id {study_id} in this storage (deleted?)")
+            st.record.user_attrs = {**st.record.user_attrs, key: stored}
 
     def delete_study(self, name: str) -> None:
         with self._lock:
@@ -235,8 +252,10 @@ class InMemoryStorage(Storage):
         error: str | None = None, params: Mapping[str, Any] | None = None,
         distributions: Mapping[str, Distribution] | None = None,
         user_attrs: Mapping[str, Any] | None = None, *, attempt: int,
+        system_attrs: Mapping[str, Any] | None = None,
     ) -> FrozenTrial:
         check_finished_state(state)
+        added = None if not system_attrs else loads(dumps(dict(system_attrs)))
         with self._lock:
             st, trial = self._running(study_id, trial_id, attempt)
             self._register(st, distributions)
@@ -245,6 +264,7 @@ class InMemoryStorage(Storage):
                 error=storable_text(error), finished_at=time.time(),
                 internal_params=trial.internal_params if params is None else dict(params),
                 user_attrs=trial.user_attrs if user_attrs is None else dict(user_attrs),
+                system_attrs=trial.system_attrs if added is None else {**trial.system_attrs, **added},
             )
             self._bump(st, done)
             return done

@@ -52,6 +52,27 @@ class RecordConformance:
         waiting = [w for w in storage.get_trials(sid)[0] if w.state == TrialState.WAITING]
         assert _same(waiting[0].system_attrs["fixed_params"], _PARAMS)
 
+    @pytest.mark.parametrize("with_params", [False, True])
+    def test_finish_adds_system_attrs(self, storage: Storage, with_params: bool) -> None:
+        """``finish_trial(system_attrs=)`` adds to the stored ones (an enqueued trial keeps its own)."""
+        sid = _new_study(storage)
+        storage.enqueue_trial(sid, {"x": 1.0}, {"retries": 0})
+        t = storage.start_trial(sid)
+        extra = {"constraints": [-1.0, 0.5, float("inf")]}
+        params: dict[str, float] | None = {"x": 1.0} if with_params else None
+        user_attrs: dict[str, float] | None = {} if with_params else None
+        done = storage.finish_trial(
+            sid, t.trial_id, TrialState.COMPLETE, [1.0], params=params, user_attrs=user_attrs, attempt=t.attempt,
+            system_attrs=extra,
+        )
+        for got in (done, _get(storage, sid, t.trial_id)):
+            assert got.state == TrialState.COMPLETE
+            assert got.system_attrs["constraints"] == [-1.0, 0.5, float("inf")]
+            assert got.system_attrs["fixed_params"] == {"x": 1.0}
+        other = storage.start_trial(sid)
+        plain = storage.finish_trial(sid, other.trial_id, TrialState.COMPLETE, [2.0], attempt=other.attempt)
+        assert "constraints" not in plain.system_attrs
+
     def test_metrics_round_trip(self, storage: Storage) -> None:
         sid = _new_study(storage)
         t = storage.start_trial(sid)

@@ -52,6 +52,33 @@ class StudyLifecycleConformance:
         assert storage.start_trial(again.study_id).number == 0
         assert storage.count_trials(again.study_id)[TrialState.RUNNING] == 1
 
+    # -- study user attributes ----------------------------------------------------------------
+    def test_study_user_attrs(self, storage: Storage) -> None:
+        rec = storage.create_study("noted", ["minimize"], ["loss"], attrs={"key": "k1"})
+        other = _new_study(storage, "other")
+        assert rec.user_attrs == {} and storage.get_study("noted").user_attrs == {}
+        t = storage.start_trial(rec.study_id)
+        version = _version(storage, rec.study_id)
+        storage.set_study_user_attr(rec.study_id, "notes", "<b>first</b> \u00e9")
+        storage.set_study_user_attr(rec.study_id, "tags", ["a", 1, None, {"x": 1.5}])
+        got = storage.get_study("noted")
+        assert got.user_attrs == {"notes": "<b>first</b> \u00e9", "tags": ["a", 1, None, {"x": 1.5}]}
+        assert got.attrs == {"key": "k1"}  # the settings are untouched and hold no user attributes
+        assert [s.name for s in storage.list_studies()] == ["noted", "other"]
+        storage.set_study_user_attr(rec.study_id, "notes", "second")  # replaced; the other key stays
+        assert storage.get_study("noted").user_attrs == {"notes": "second", "tags": ["a", 1, None, {"x": 1.5}]}
+        assert storage.get_study("other").user_attrs == {}
+        assert storage.get_study("noted").user_attrs is not storage.get_study("noted").user_attrs
+        # No trial changed; the running trial still writes.
+        assert storage.get_trials(rec.study_id, version)[0] == []
+        storage.finish_trial(rec.study_id, t.trial_id, TrialState.COMPLETE, [1.0], attempt=t.attempt)
+        with pytest.raises(TypeError, match="key"):
+            storage.set_study_user_attr(rec.study_id, 3, "x")  # type: ignore[arg-type]
+        assert storage.get_study("noted").user_attrs["notes"] == "second"
+        storage.delete_study("other")
+        with pytest.raises(StudyNotFoundError):
+            storage.set_study_user_attr(other, "notes", "gone")
+
     # -- finish_paused ----------------------------------------------------------------------
     def test_finish_paused(self, storage: Storage) -> None:
         sid, other = _new_study(storage), _new_study(storage, "other")

@@ -18,13 +18,10 @@ True
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any
-
+from tunesmith._trainable import ClassTrainable as Trainable
 from tunesmith.checkpoints import Checkpoint, CheckpointConfig
 from tunesmith.reporting import CLIReporter, ConsoleReporter
-from tunesmith.run import ExperimentAnalysis, ResultTrial, run
+from tunesmith.run import ExperimentAnalysis, ResultTrial, TuneError, run
 from tunesmith.session import checkpoint_dir, get_checkpoint, report, save_checkpoint
 from tunesmith.space import (
     choice,
@@ -40,37 +37,94 @@ from tunesmith.space import (
     sample_from,
     uniform,
 )
-from tunesmith.tune import schedulers
+from tunesmith.tune import schedulers, stopper
+from tunesmith.tune._api import (
+    ExportFormat,
+    PlacementGroupFactory,
+    SyncConfig,
+    create_scheduler,
+    create_searcher,
+    function,
+    get_trial_dir,
+    get_trial_id,
+    get_trial_name,
+    is_session_enabled,
+    with_parameters,
+    with_resources,
+)
+from tunesmith.tune._callback import Callback
+from tunesmith.tune._unsupported import (
+    DurableTrainable,
+    Experiment,
+    JupyterNotebookReporter,
+    durable,
+    make_checkpoint_dir,
+    qlograndint,
+    register_env,
+    register_trainable,
+    run_experiments,
+    track,
+)
+from tunesmith.tune.stopper import EarlyStopping, Stopper
+
+#: Ray Tune's older name of :class:`ExperimentAnalysis`
+Analysis = ExperimentAnalysis
+#: Ray's base of progress reporters: tunesmith's console reporter
+ProgressReporter = ConsoleReporter
 
 __all__ = [
+    "Analysis",
     "CLIReporter",
+    "Callback",
     "Checkpoint",
     "CheckpointConfig",
     "ConsoleReporter",
+    "DurableTrainable",
+    "EarlyStopping",
+    "Experiment",
     "ExperimentAnalysis",
+    "ExportFormat",
+    "JupyterNotebookReporter",
+    "PlacementGroupFactory",
+    "ProgressReporter",
     "ResultTrial",
+    "Stopper",
+    "SyncConfig",
+    "Trainable",
+    "TuneError",
     "checkpoint_dir",
     "choice",
+    "create_scheduler",
+    "create_searcher",
+    "durable",
+    "function",
     "get_checkpoint",
+    "get_trial_dir",
+    "get_trial_id",
+    "get_trial_name",
     "grid_search",
+    "is_session_enabled",
     "lograndint",
     "loguniform",
+    "make_checkpoint_dir",
+    "qlograndint",
     "qloguniform",
     "qrandint",
     "qrandn",
     "quniform",
     "randint",
     "randn",
+    "register_env",
+    "register_trainable",
     "report",
     "run",
+    "run_experiments",
     "sample_from",
     "save_checkpoint",
     "schedulers",
+    "stopper",
+    "track",
     "uniform",
     "with_parameters",
+    "with_resources",
 ]
-
-
-def with_parameters(trainable: Callable[..., Any], **kwargs: Any) -> Callable[..., Any]:
-    """Ray Tune's ``tune.with_parameters``: bind large objects to the trainable once."""
-    return functools.partial(trainable, **kwargs)

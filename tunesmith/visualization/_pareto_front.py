@@ -65,12 +65,13 @@ def front_mask(losses: np.ndarray) -> np.ndarray:
 
 def _objective_values(
     view: Any, targets: Callable[[FrozenTrial], Sequence[float]] | None, target_names: Sequence[str] | None,
+    what: str = "plot_pareto_front", dims: tuple[int, ...] = (2, 3),
 ) -> tuple[list[FrozenTrial], np.ndarray, np.ndarray, list[str]]:
     trials = [t for t in view.trials if t.state == TrialState.COMPLETE]
     if targets is None:
         if len(view.directions) < 2:
             raise ValueError(
-                f"plot_pareto_front: the study has {len(view.directions)} objective; pass targets= "
+                f"{what}: the study has {len(view.directions)} objective; pass targets= "
                 "(a FrozenTrial -> sequence of values) to compare several metrics"
             )
         signs = np.array([-1.0 if view.maximize(i) else 1.0 for i in range(len(view.directions))])
@@ -87,8 +88,9 @@ def _objective_values(
                 f"target_names has {len(target_names)} names for {len(signs)} objectives: {target_names!r}"
             )
         names = list(target_names)
-    if len(signs) not in (2, 3):
-        raise ValueError(f"plot_pareto_front draws 2 or 3 objectives, got {len(signs)}; pick them with targets=")
+    if len(signs) not in dims:
+        allowed = " or ".join(map(str, dims)) if len(dims) < 3 else f"{dims[0]} or more"
+        raise ValueError(f"{what} draws {allowed} objectives, got {len(signs)}; pick them with targets=")
     ok = ~np.isnan(values).any(axis=1)
     return [t for t, g in zip(trials, ok, strict=True) if g], values[ok], signs, names
 
@@ -153,13 +155,22 @@ def plot_pareto_front(
 class HypervolumeHistoryInfo:
     numbers: np.ndarray  # trial numbers at which the hypervolume was computed
     hypervolumes: np.ndarray
+    n_trials: int  # COMPLETE trials with every objective, i.e. the points the line could have
+
+
+_DEFAULT_HV_POINTS = 200
+_ANY_DIMS = tuple(range(2, 33))
 
 
 def _hypervolume_history_info(
-    study: Any, reference_point: Sequence[float], max_points: int = 200,
+    study: Any, reference_point: Sequence[float], max_trials: int | None = _DEFAULT_HV_POINTS,
+    targets: Callable[[FrozenTrial], Sequence[float]] | None = None,
 ) -> HypervolumeHistoryInfo:
+    """The hypervolume after each of at most ``max_trials`` trials (evenly spread by trial count, the
+    last always; exact at each, over all the trials up to it). None: after every trial."""
     view = read_study(study)
-    trials, values, signs, _ = _objective_values(view, None, None)
+    max_trials = check_max_trials(max_trials)
+    trials, values, signs, _ = _objective_values(view, targets, None, "plot_hypervolume_history", _ANY_DIMS)
     ref = np.asarray(reference_point, dtype=float)
     if ref.shape != (len(signs),):
         raise ValueError(
@@ -167,24 +178,31 @@ def _hypervolume_history_info(
         )
     losses, ref_loss = values * signs, ref * signs
     n = len(losses)
-    # Exact at up to max_points trial counts (the last included); the front of each prefix only.
-    ends = np.unique(np.r_[np.linspace(1, n, min(n, max_points)).astype(int), n]) if n else np.zeros(0, dtype=int)
+    k = n if max_trials is None else min(n, max_trials)
+    ends = np.unique(np.r_[np.linspace(1, n, k).astype(int), n]) if n else np.zeros(0, dtype=int)
     hv = np.empty(len(ends))
     front = np.zeros((0, len(signs)))
     start = 0
-    for k, end in enumerate(ends):
+    for j, end in enumerate(ends):  # the front of each prefix, grown block by block
         block = np.vstack([front, losses[start:end]])
         front = block[front_mask(block)]
         start = end
-        hv[k] = hypervolume(front, ref_loss)
+        hv[j] = hypervolume(front, ref_loss)
     numbers = np.array([trials[e - 1].number for e in ends], dtype=np.int64)
-    return HypervolumeHistoryInfo(numbers, hv)
+    return HypervolumeHistoryInfo(numbers, hv, n)
 
 
-def plot_hypervolume_history(study: Any, reference_point: Sequence[float]) -> Any:
+def plot_hypervolume_history(
+    study: Any, reference_point: Sequence[float], *, max_trials: int | None = _DEFAULT_HV_POINTS,
+    targets: Callable[[FrozenTrial], Sequence[float]] | None = None,
+) -> Any:
     """The hypervolume of the Pareto front found so far, by trial number (plotly).
 
-    ``reference_point`` is in the objectives' own units and directions (worse than every point).
+    Args:
+        reference_point: in the objectives' own units and directions (worse than every point).
+        max_trials: the hypervolume is drawn after at most this many trials, spread evenly over
+            the study (the last always); each point is exact. None: after every trial.
+        targets: ``FrozenTrial -> values`` for other numbers (taken as minimised).
 
     >>> import tunesmith
     >>> study = tunesmith.create_study(directions=["minimize", "minimize"])
@@ -192,8 +210,9 @@ def plot_hypervolume_history(study: Any, reference_point: Sequence[float]) -> An
     >>> float(plot_hypervolume_history(study, [2.0, 2.0]).data[0].y[-1]) > 0
     True
     """
-    info = _hypervolume_history_info(study, reference_point)
+    info = _hypervolume_history_info(study, reference_point, max_trials, targets)
     go = import_plotly()
     fig = go.Figure(go.Scatter(x=info.numbers, y=info.hypervolumes, mode="lines+markers", name="Hypervolume"))
-    fig.update_layout(title="Hypervolume History Plot", xaxis_title="Trial", yaxis_title="Hypervolume")
+    shown = f" ({len(info.numbers)} of {info.n_trials} trials shown)" if len(info.numbers) < info.n_trials else ""
+    fig.update_layout(title=f"Hypervolume History Plot{shown}", xaxis_title="Trial", yaxis_title="Hypervolume")
     return fig

@@ -18,13 +18,23 @@ Daulton, Eriksson, Balandat & Bakshy, NeurIPS 2023) computes log h directly (the
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 from scipy.special import erfcx, log_ndtr, ndtr
 
 from tunesmith.samplers._gp.model import GaussianProcess
 
-__all__ = ["LogExpectedImprovement", "log_ei", "log_h", "log_h_grad"]
+__all__ = [
+    "Acquisition",
+    "ConstrainedLogEI",
+    "LogExpectedImprovement",
+    "LogProbabilityOfFeasibility",
+    "log_ei",
+    "log_h",
+    "log_h_grad",
+]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_SQRT_HALF_PI = 0.5 * math.log(0.5 * math.pi)
@@ -90,3 +100,68 @@ class LogExpectedImprovement:
         dz = -d_mean / sigma[:, None] - z[:, None] * d_sigma_over_sigma
         grad = log_h_grad(z, lh)[:, None] * dz + d_sigma_over_sigma
         return lh + np.log(sigma), grad
+
+
+class Acquisition(Protocol):
+    """What the optimiser maximises: values and gradients in x; ``gp`` (the objective's) scales its steps."""
+
+    gp: GaussianProcess
+
+    def __call__(self, x: np.ndarray) -> np.ndarray: ...
+
+    def value_and_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class LogProbabilityOfFeasibility:
+    """log P(c(x) <= threshold) = log Φ((threshold - μ) / σ) for one constraint's GP (Gardner et al. 2014)."""
+
+    def __init__(self, gp: GaussianProcess, threshold: float) -> None:
+        self.gp = gp
+        self.threshold = threshold
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        mean, var = self.gp.posterior(x)
+        return np.asarray(log_ndtr((self.threshold - mean) / np.sqrt(var)))
+
+    def value_and_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(log Φ)'(z) = φ(z) / Φ(z), as exp(log φ(z) - log Φ(z)); z' = -μ'/σ - z σ'/σ."""
+        mean, var, d_mean, d_var = self.gp.posterior_grad(x)
+        sigma = np.sqrt(var)
+        z = (self.threshold - mean) / sigma
+        log_cdf = log_ndtr(z)
+        d_sigma_over_sigma = 0.5 * d_var / var[:, None]
+        dz = -d_mean / sigma[:, None] - z[:, None] * d_sigma_over_sigma
+        ratio = np.exp(-0.5 * z * z - _LOG_SQRT_2PI - log_cdf)
+        return log_cdf, ratio[:, None] * dz
+
+
+class ConstrainedLogEI:
+    """log(EI(x) · Π_j P(c_j(x) <= 0)): LogEI below the best *feasible* value plus each
+    constraint's log probability of feasibility (Gardner et al. 2014, "Bayesian optimization
+    with inequality constraints"; Optuna's GPSampler). Without a feasible trial yet, ``objective``
+    is None and only feasibility is sought.
+    """
+
+    def __init__(
+        self, gp: GaussianProcess, objective: LogExpectedImprovement | None,
+        constraints: Sequence[LogProbabilityOfFeasibility],
+    ) -> None:
+        self.gp = gp
+        self.objective = objective
+        self.constraints = list(constraints)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        total = self.objective(x) if self.objective is not None else np.zeros(len(x))
+        for c in self.constraints:
+            total = total + c(x)
+        return total
+
+    def value_and_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.objective is not None:
+            value, grad = self.objective.value_and_grad(x)
+        else:
+            value, grad = np.zeros(len(x)), np.zeros(x.shape)
+        for c in self.constraints:
+            v, g = c.value_and_grad(x)
+            value, grad = value + v, grad + g
+        return value, grad

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.optimize
 from scipy.stats import qmc
 
-from tunesmith.samplers._gp.acquisition import LogExpectedImprovement
+from tunesmith.samplers._gp.acquisition import Acquisition
 
 __all__ = ["SearchBox", "maximize_acqf"]
 
@@ -85,7 +85,7 @@ def _nearest(levels: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def maximize_acqf(
-    acqf: LogExpectedImprovement, box: SearchBox, rng: np.random.Generator, *,
+    acqf: Acquisition, box: SearchBox, rng: np.random.Generator, *,
     anchors: np.ndarray, n_candidates: int = 1024, n_restarts: int = 10, observed: np.ndarray | None = None,
     avoid: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
@@ -181,7 +181,7 @@ def _pick_starts(scores: np.ndarray, k: int, rng: np.random.Generator, eta: floa
 
 
 def _ascend(
-    acqf: LogExpectedImprovement, x0: np.ndarray, dims: np.ndarray, max_iter: int = 100,
+    acqf: Acquisition, x0: np.ndarray, dims: np.ndarray, max_iter: int = 100,
 ) -> tuple[np.ndarray, np.ndarray]:
     """L-BFGS-B over ``dims`` of every start at once (the sum of independent objectives)."""
     if len(dims) == 0:
@@ -212,7 +212,7 @@ def _ascend(
 
 
 def _coordinate_search(
-    acqf: LogExpectedImprovement, box: SearchBox, x: np.ndarray, values: np.ndarray, max_sweeps: int = 3,
+    acqf: Acquisition, box: SearchBox, x: np.ndarray, values: np.ndarray, max_sweeps: int = 3,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Greedy moves along one discrete dimension at a time, all starts evaluated together."""
     moved = False

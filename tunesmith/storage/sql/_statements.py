@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import String, bindparam, func, select
 
+from tunesmith._json import loads_stored
 from tunesmith.distributions import Distribution
-from tunesmith.storage._base import StudyRecord, dumps, loads, refused_write
+from tunesmith.storage._base import StudyRecord, dumps, loads, refused_write, split_study_attrs
 from tunesmith.storage.sql._schema import reports, studies, study_params, trials
 from tunesmith.storage.sql._session import Cursor
 from tunesmith.trial import FrozenTrial, TrialState
@@ -57,6 +58,9 @@ FINISH_WITH_PARAMS = (
     .values(**FINISH_COLUMNS, params=bindparam("params"), user_attrs=bindparam("user_attrs"))
     .returning(*trials.c)
 )
+# finish_trial's system_attrs: read, then the merged ones written while the lease still holds
+SYSTEM_ATTRS = select(trials.c.system_attrs).where(trials.c.trial_id == bindparam("tid"))
+SET_SYSTEM_ATTRS = trials.update().where(*HELD).values(system_attrs=bindparam("system_attrs"))
 SET_PARAMS = (
     trials.update().where(*HELD)
     .values(params=bindparam("params"), user_attrs=bindparam("user_attrs"), heartbeat_at=bindparam("now"),
@@ -80,6 +84,8 @@ STATE = select(trials.c.state, trials.c.attempt).where(trials.c.trial_id == bind
 # -- studies -----------------------------------------------------------------------------
 STUDY_BY_NAME = select(studies).where(studies.c.name == bindparam("name"))
 ALL_STUDIES = select(studies).order_by(studies.c.study_id)
+STUDY_ATTRS = select(studies.c.attrs).where(studies.c.study_id == bindparam("sid")).with_for_update()
+SET_STUDY_ATTRS = studies.update().where(studies.c.study_id == bindparam("sid")).values(attrs=bindparam("attrs"))
 INSERT_STUDY = studies.insert().values(
     name=bindparam("name"), directions=bindparam("directions"), metric_names=bindparam("metric_names"),
     next_number=0, version=0, created_at=bindparam("created_at"), attrs=bindparam("attrs"),
@@ -141,22 +147,26 @@ S_ID, S_NAME, S_DIRECTIONS, S_CREATED = _SCOL["study_id"], _SCOL["name"], _SCOL[
 
 def study_from_row(row: Sequence[Any], distributions: dict[str, Distribution]) -> StudyRecord:
     """A study from a row with the columns of ``studies`` in table order."""
+    settings, user_attrs = split_study_attrs(loads(row[_SCOL["attrs"]]))
     return StudyRecord(
         row[S_ID], row[S_NAME], loads(row[S_DIRECTIONS]), loads(row[_SCOL["metric_names"]]), distributions,
-        row[S_CREATED], loads(row[_SCOL["attrs"]]),
+        row[S_CREATED], settings, user_attrs,
     )
 
 
 def trial_from_row(row: Sequence[Any]) -> FrozenTrial:
     """A trial from a row with the columns of ``trials`` in table order."""
+    values, result = row[_I_VALUES], row[_I_RESULT]
     return FrozenTrial(
-        number=row[_I_NUMBER], state=TrialState(row[_I_STATE]),
-        values=None if row[_I_VALUES] is None else loads(row[_I_VALUES]),
-        error=row[_I_ERROR], user_attrs=loads(row[_I_UATTRS]), system_attrs=loads(row[I_SATTRS]),
-        started_at=row[_I_START], finished_at=row[_I_FINISH], last_step=row[_I_STEP],
-        last_result={} if row[_I_RESULT] is None else loads(row[_I_RESULT]), heartbeat_at=row[I_HEARTBEAT],
-        trial_id=row[I_ID], internal_params=loads(row[_I_PARAMS]), attempt=row[_I_ATTEMPT], owner=row[_I_OWNER],
+        row[_I_NUMBER], _STATES[row[_I_STATE]], {},
+        None if values is None else loads_stored(values), row[_I_ERROR], loads_stored(row[_I_UATTRS]),
+        loads_stored(row[I_SATTRS]), row[_I_START], row[_I_FINISH], row[_I_STEP],
+        {} if result is None else loads_stored(result), row[I_HEARTBEAT], row[I_ID], loads_stored(row[_I_PARAMS]),
+        attempt=row[_I_ATTEMPT], owner=row[_I_OWNER],
     )
+
+
+_STATES = tuple(TrialState(i) for i in range(max(TrialState) + 1))
 
 
 def stored_params_attrs(

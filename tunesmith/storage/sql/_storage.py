@@ -34,6 +34,7 @@ from typing import Any
 from tunesmith.distributions import Distribution, distribution_from_json
 from tunesmith.exceptions import DuplicatedStudyError, StorageError, StudyNotFoundError
 from tunesmith.storage._base import (
+    USER_ATTRS_KEY,
     Report,
     Storage,
     StudyRecord,
@@ -41,6 +42,7 @@ from tunesmith.storage._base import (
     check_distributions,
     check_finished_state,
     check_storable_name,
+    check_user_attr,
     dumps,
     loads,
     lost_trial_reason,
@@ -74,10 +76,14 @@ from tunesmith.storage.sql._statements import (
     S_NAME,
     SET_LAST_REPORT,
     SET_PARAMS,
+    SET_STUDY_ATTRS,
+    SET_SYSTEM_ATTRS,
+    STUDY_ATTRS,
     STUDY_BY_NAME,
     STUDY_NAME,
     STUDY_PARAMS,
     STUDY_REPORTS,
+    SYSTEM_ATTRS,
     TRIAL_REPORTS,
     finished_earlier,
     refuse,
@@ -227,6 +233,22 @@ class SQLStorage(Storage):
             self._dists.pop(sid, None)
             self._names.pop(sid, None)
 
+    def set_study_user_attr(self, study_id: int, key: str, value: Any) -> None:
+        self._writable("set_study_user_attr")
+        stored = check_user_attr(key, value)
+
+        def update(cur: Cursor, retry: bool) -> None:
+            # The user attributes ride in the study's attrs JSON (see split_study_attrs): read, change,
+            # write back under the row's lock (PostgreSQL: FOR UPDATE; SQLite: the one writer).
+            row = cur.execute(STUDY_ATTRS, {"sid": study_id}).fetchone()
+            if row is None:
+                raise StudyNotFoundError(f"no study with id {study_id} in {self._where} (deleted?)")
+            attrs = loads(row[0])
+            attrs[USER_ATTRS_KEY] = {**(attrs.get(USER_ATTRS_KEY) or {}), key: stored}
+            cur.execute(SET_STUDY_ATTRS, {"sid": study_id, "attrs": dumps(attrs)})
+
+        self._session.run("set_study_user_attr", update)
+
     # -- trials -----------------------------------------------------------------------
     def enqueue_trial(
         self, study_id: int, fixed_params: Mapping[str, Any], system_attrs: Mapping[str, Any] | None = None,
@@ -319,6 +341,7 @@ class SQLStorage(Storage):
         error: str | None = None, params: Mapping[str, Any] | None = None,
         distributions: Mapping[str, Distribution] | None = None,
         user_attrs: Mapping[str, Any] | None = None, *, attempt: int,
+        system_attrs: Mapping[str, Any] | None = None,
     ) -> FrozenTrial:
         self._writable("finish_trial")
         check_finished_state(state)
@@ -329,7 +352,7 @@ class SQLStorage(Storage):
             "error": storable_text(error), "finished_at": now, "heartbeat_at": now,
         }
         alone = None
-        if (params is None) == (user_attrs is None) and not distributions:
+        if (params is None) == (user_attrs is None) and not distributions and not system_attrs:
             alone = self._strategy.finish_alone(params is not None)
         if alone is not None:
             # One statement, a transaction of its own (PostgreSQL); nothing to register.
@@ -352,6 +375,11 @@ class SQLStorage(Storage):
             if retry and (done := finished_earlier(cur, args)) is not None:
                 return done
             self._register(cur, study_id, distributions)
+            if system_attrs:
+                old = cur.execute(SYSTEM_ATTRS, {"tid": trial_id}).fetchone()
+                merged = {**(loads(old[0]) if old is not None else {}), **dict(system_attrs)}
+                if cur.execute(SET_SYSTEM_ATTRS, {**args, "system_attrs": dumps(merged)}).rowcount != 1:
+                    refuse(cur, trial_id, attempt)
             stmt = FINISH
             if params is not None or user_attrs is not None:
                 args["params"], args["user_attrs"] = stored_params_attrs(cur, trial_id, params, user_attrs)

@@ -14,7 +14,7 @@ from tunesmith.importance import BaseImportanceEvaluator
 from tunesmith.trial import FrozenTrial
 from tunesmith.visualization._common import Target, import_matplotlib
 from tunesmith.visualization._contour import ContourInfo, _contour_info
-from tunesmith.visualization._edf import _edf_info
+from tunesmith.visualization._edf import edf_infos
 from tunesmith.visualization._intermediate_values import ReportTarget, _intermediate_values_info
 from tunesmith.visualization._optimization_history import _DEFAULT_POINTS as _HISTORY_POINTS
 from tunesmith.visualization._optimization_history import (
@@ -25,6 +25,7 @@ from tunesmith.visualization._optimization_history import (
 )
 from tunesmith.visualization._parallel_coordinate import _parallel_coordinate_info
 from tunesmith.visualization._param_importances import param_importances_infos
+from tunesmith.visualization._pareto_front import _DEFAULT_HV_POINTS as _HV_POINTS
 from tunesmith.visualization._pareto_front import _hypervolume_history_info, _pareto_front_info
 from tunesmith.visualization._rank import _rank_info
 from tunesmith.visualization._slice import _slice_info
@@ -95,7 +96,7 @@ def plot_intermediate_values(
     study: Any, *, target: ReportTarget | None = None, target_name: str | None = None, max_trials: int | None = 100,
     metric: str | None = None,
 ) -> Any:
-    """One line per trial's reports (``ax.lines``, in trial order); running trials dashed.
+    """One line per trial's reports (``ax.lines``, in trial order); running trials dashed, "(running)" in the label.
 
     ``target``: a reported metric's name or ``metrics dict -> float`` (``metric=``: a name, the older spelling).
     """
@@ -103,8 +104,9 @@ def plot_intermediate_values(
     plt = import_matplotlib()
     _, ax = plt.subplots()
     for c in info.curves:
-        ax.plot(c.steps, c.values, marker=".", linestyle="--" if c.state == "RUNNING" else "-",
-                label=f"Trial{c.number}")
+        running = c.state == "RUNNING"
+        ax.plot(c.steps, c.values, marker=".", linestyle="--" if running else "-",
+                label=f"Trial{c.number}" + (" (running)" if running else ""))
     ax.set(title="Intermediate Values Plot", xlabel="Step", ylabel=info.target_name)
     if 0 < len(info.curves) <= 20:
         ax.legend()
@@ -273,21 +275,31 @@ def plot_pareto_front(
     return ax
 
 
-def plot_hypervolume_history(study: Any, reference_point: Sequence[float]) -> Any:
-    """The hypervolume of the front found so far, by trial number."""
-    info = _hypervolume_history_info(study, reference_point)
+def plot_hypervolume_history(
+    study: Any, reference_point: Sequence[float], *, max_trials: int | None = _HV_POINTS,
+    targets: Callable[[FrozenTrial], Sequence[float]] | None = None,
+) -> Any:
+    """The hypervolume of the front found so far, by trial number (after at most ``max_trials`` trials)."""
+    info = _hypervolume_history_info(study, reference_point, max_trials, targets)
     plt = import_matplotlib()
     _, ax = plt.subplots()
     ax.plot(info.numbers, info.hypervolumes, marker=".")
-    ax.set(title="Hypervolume History Plot", xlabel="Trial", ylabel="Hypervolume")
+    shown = f" ({len(info.numbers)} of {info.n_trials} trials shown)" if len(info.numbers) < info.n_trials else ""
+    ax.set(title=f"Hypervolume History Plot{shown}", xlabel="Trial", ylabel="Hypervolume")
     return ax
 
 
-def plot_edf(study: Any, *, target: Target | None = None, target_name: str = "Objective Value") -> Any:
-    """The empirical distribution function of the target."""
-    info = _edf_info(study, target, target_name)
+def plot_edf(
+    study: Any, *, target: Target | None = None, target_name: str = "Objective Value", max_trials: int | None = None,
+) -> Any:
+    """The empirical distribution function of the target: one line per study (``ax.lines``, in order)."""
+    infos = edf_infos(study, target, target_name, max_trials=max_trials)
     plt = import_matplotlib()
     _, ax = plt.subplots()
-    ax.plot(info.x, info.y)
-    ax.set(title="Empirical Distribution Function Plot", xlabel=info.target_name, ylabel="Cumulative Probability")
+    for info in infos:
+        label = f"{info.study_name} ({info.n_trials} trials)" if info.study_name else f"{info.n_trials} trials"
+        ax.plot(info.x, info.y, label=label)
+    ax.set(title="Empirical Distribution Function Plot", xlabel=target_name, ylabel="Cumulative Probability")
+    if len(infos) > 1:
+        ax.legend()
     return ax
