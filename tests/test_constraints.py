@@ -110,6 +110,24 @@ def test_pareto_front_leaves_out_infeasible_trials() -> None:
     assert [t.number for t in study.best_trials] == [1, 2]
 
 
+def test_plots_draw_the_feasible_front_and_the_infeasible_trials_apart() -> None:
+    pytest.importorskip("plotly")
+    from tunesmith.visualization import plot_hypervolume_history, plot_pareto_front
+    from tunesmith.visualization.matplotlib import plot_pareto_front as mpl_pareto_front
+
+    study = tunesmith.create_study(
+        directions=["minimize", "minimize"], sampler=NSGAIISampler(seed=0, constraints_func=toy_constraints),
+    )
+    _told(study, [[0.0, 0.0], [1.0, 2.0], [2.0, 1.0], [3.0, 3.0]], [1.0, -1.0, 0.0, -1.0])
+    traces = {t.name: sorted(t.text) for t in plot_pareto_front(study).data}
+    assert traces == {"Infeasible Trial": ["Trial 0"], "Trial": ["Trial 3"], "Best Trial": ["Trial 1", "Trial 2"]}
+    # Infeasible trial 0 would fill the whole 4 x 4 box; (1, 2) and (2, 1) fill 6 + 6 - 4 (their overlap).
+    hv = plot_hypervolume_history(study, reference_point=[4.0, 4.0]).data[0].y
+    assert hv[-1] == pytest.approx(8.0)
+    ax = mpl_pareto_front(study)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Infeasible Trial", "Trial", "Best Trial"]
+
+
 def test_pruned_trials_get_constraints_and_failed_ones_do_not() -> None:
     def objective(trial: Trial) -> float:
         trial.set_user_attr("slack", -1.0)

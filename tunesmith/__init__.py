@@ -29,8 +29,8 @@ from tunesmith.exceptions import (
     StudyNotFoundError,
     TrialFinishedError,
 )
-from tunesmith.run import ExperimentAnalysis, RunResult, run
-from tunesmith.session import checkpoint_dir, get_checkpoint, report, save_checkpoint
+from tunesmith.run import ExperimentAnalysis, RunResult, TuneError, run
+from tunesmith.session import checkpoint_dir, get_checkpoint, log, report, save_checkpoint
 from tunesmith.space import (
     SearchSpace,
     choice,
@@ -89,6 +89,7 @@ __all__ = [
     "TrialPruned",
     "TrialState",
     "TrialStopped",
+    "TuneError",
     "__version__",
     "artifacts",
     "callbacks",
@@ -102,6 +103,7 @@ __all__ = [
     "get_checkpoint",
     "grid_search",
     "load_study",
+    "log",
     "lograndint",
     "logging",
     "loguniform",

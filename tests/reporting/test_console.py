@@ -310,3 +310,16 @@ def test_a_resumed_trial_shows_the_time_since_it_resumed() -> None:
     assert console_module._took(resumed, wall=101.5) == "1.5 s"
     assert console_module._took(FrozenTrial(1, TrialState.PAUSED, started_at=100.0, finished_at=96.6), 101.5) == "-"
     assert console_module._took(FrozenTrial(2, TrialState.COMPLETE, started_at=100.0, finished_at=102.0), 0) == "2.0 s"
+
+
+def test_the_best_shown_is_the_best_feasible_trial() -> None:
+    """Under a sampler's constraints_func, a trial that breaks a constraint is never shown as the best."""
+    console = _console(terminal=False)
+    sampler = tunesmith.samplers.TPESampler(seed=0, constraints_func=lambda t: [t.params["x"] - 0.5])
+    study = tunesmith.create_study(name="feasible", sampler=sampler)
+    for x in (0.4, 0.9, 0.2):  # 0.9 is the lowest value but breaks x <= 0.5
+        study.enqueue_trial({"x": x})
+    study.optimize(lambda t: 1 - t.suggest_float("x", 0, 1), n_trials=3, reporter=ConsoleReporter(console=console))
+    assert study.best_trial.number == 0
+    summary = _out(console).splitlines()[-2:]
+    assert summary[0] == "best trial 0: value=0.6"

@@ -7,6 +7,7 @@ import math
 from collections import deque
 from collections.abc import Sequence
 
+from tunesmith.multi_objective import is_feasible
 from tunesmith.trial import FrozenTrial, TrialState
 
 
@@ -70,8 +71,8 @@ class Tracker:
         self._note_columns(t)
         if t.state == TrialState.FAILED:
             self.failed.append(t)
-        if self.maximize is None or t.state != TrialState.COMPLETE or not t.values:
-            return False
+        if self.maximize is None or t.state != TrialState.COMPLETE or not t.values or not is_feasible(t):
+            return False  # a trial that breaks a constraint is never the best
         value = float(t.values[0])
         if math.isnan(value):
             return False

@@ -8,12 +8,12 @@ matrix, so 100k trials are fine. Dominated trials are drawn as a stratified samp
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from tunesmith.multi_objective import hypervolume
+from tunesmith.multi_objective import hypervolume, is_feasible
 from tunesmith.trial import FrozenTrial, TrialState
 from tunesmith.visualization._common import check_max_trials, import_plotly, read_study, stratified_sample
 
@@ -32,6 +32,8 @@ class ParetoFrontInfo:
     dominated_numbers: np.ndarray
     dominated_values: np.ndarray
     n_dominated: int  # before thinning
+    infeasible_numbers: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    infeasible_values: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # break a constraint
 
 
 def front_mask(losses: np.ndarray) -> np.ndarray:
@@ -103,12 +105,17 @@ def _pareto_front_info(
     max_trials = check_max_trials(max_trials)
     trials, values, signs, names = _objective_values(view, targets, target_names)
     numbers = np.array([t.number for t in trials], dtype=np.int64)
-    on_front = front_mask(values * signs)
-    dom = np.flatnonzero(~on_front) if include_dominated_trials else np.zeros(0, dtype=np.int64)
+    feasible = np.array([is_feasible(t) for t in trials], dtype=bool)
+    on_front = np.zeros(len(trials), dtype=bool)
+    on_front[feasible] = front_mask(values[feasible] * signs)  # the front among feasible trials only
+    dom = np.flatnonzero(feasible & ~on_front) if include_dominated_trials else np.zeros(0, dtype=np.int64)
+    bad = np.flatnonzero(~feasible) if include_dominated_trials else np.zeros(0, dtype=np.int64)
     n_dom = len(dom)
     if max_trials is not None:
-        dom = stratified_sample(dom, max_trials)
-    return ParetoFrontInfo(names, numbers[on_front], values[on_front], numbers[dom], values[dom], n_dom)
+        dom, bad = stratified_sample(dom, max_trials), stratified_sample(bad, max_trials)
+    return ParetoFrontInfo(
+        names, numbers[on_front], values[on_front], numbers[dom], values[dom], n_dom, numbers[bad], values[bad],
+    )
 
 
 def plot_pareto_front(
@@ -116,6 +123,9 @@ def plot_pareto_front(
     targets: Callable[[FrozenTrial], Sequence[float]] | None = None, max_trials: int | None = _DEFAULT_DOMINATED,
 ) -> Any:
     """The COMPLETE trials in objective space, the Pareto front highlighted (2 or 3 objectives).
+
+    Under constraints (a sampler's ``constraints_func``) the front is found among the feasible
+    trials; those that break a constraint are drawn apart as "Infeasible Trial".
 
     Args:
         targets: ``FrozenTrial -> values`` to plot other numbers (taken as minimised).
@@ -132,10 +142,11 @@ def plot_pareto_front(
     fig = go.Figure()
     three = len(info.target_names) == 3
     for name, nums, vals, color in (
+        ("Infeasible Trial", info.infeasible_numbers, info.infeasible_values, "#f2b8b8"),
         ("Trial", info.dominated_numbers, info.dominated_values, "#cccccc"),
         ("Best Trial", info.front_numbers, info.front_values, "#d62728"),
     ):
-        if name == "Trial" and not len(nums):
+        if name != "Best Trial" and not len(nums):
             continue
         common = {"mode": "markers", "name": name, "text": [f"Trial {n}" for n in nums], "marker": {"color": color}}
         if three:
@@ -171,6 +182,8 @@ def _hypervolume_history_info(
     view = read_study(study)
     max_trials = check_max_trials(max_trials)
     trials, values, signs, _ = _objective_values(view, targets, None, "plot_hypervolume_history", _ANY_DIMS)
+    feasible = [i for i, t in enumerate(trials) if is_feasible(t)]  # an infeasible trial adds no volume
+    trials, values = [trials[i] for i in feasible], values[feasible]
     ref = np.asarray(reference_point, dtype=float)
     if ref.shape != (len(signs),):
         raise ValueError(

@@ -263,9 +263,10 @@ def plot_pareto_front(
     else:
         _, ax = plt.subplots()
     for name, vals, size, color in (
-        ("Trial", info.dominated_values, 6, "#aaaaaa"), ("Best Trial", info.front_values, 12, "#d62728"),
+        ("Infeasible Trial", info.infeasible_values, 6, "#f2b8b8"), ("Trial", info.dominated_values, 6, "#aaaaaa"),
+        ("Best Trial", info.front_values, 12, "#d62728"),
     ):
-        if name == "Trial" and not len(vals):
+        if name != "Best Trial" and not len(vals):
             continue
         ax.scatter(*(vals[:, k] for k in range(vals.shape[1])), s=size, color=color, label=name)
     ax.set(title="Pareto-front Plot", xlabel=info.target_names[0], ylabel=info.target_names[1])
