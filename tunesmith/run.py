@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from tunesmith.reporting._protocol import Reporter
+    from tunesmith.tracking import Logger
 
 __all__ = ["ExperimentAnalysis", "ResultTrial", "RunResult", "TuneError", "run"]
 
@@ -302,7 +303,7 @@ def run(
     ray_address: str | None = None, scheduler: Scheduler | None = None, stop: Stop | None = None,
     keep_checkpoints_num: int | None = None, checkpoint_score_attr: str | None = None,
     local_dir: str | None = None, storage_path: str | None = None, start_method: str | None = None,
-    **ray_only: Any,
+    loggers: Sequence[Logger] | None = None, **ray_only: Any,
 ) -> RunResult:
     """Tune ``run_or_experiment(config)`` over ``config``; Ray Tune's ``tune.run`` arguments.
 
@@ -350,6 +351,8 @@ def run(
         raise_on_failed_trial: raise :class:`TuneError` at the end if any trial failed (default, as Ray).
         fail_fast: ``True`` stops the run at the first failed trial (then ``raise_on_failed_trial``
             applies); ``"raise"`` raises that trial's own exception.
+        loggers: experiment trackers (:mod:`tunesmith.integration.trackers`); a logger may also be
+            given in ``callbacks``, Ray Tune's place for ``WandbLoggerCallback``.
 
     >>> import tempfile, os, tunesmith
     >>> def train(config):
@@ -456,6 +459,7 @@ def run(
                 n_workers=n_workers, callbacks=run_callbacks, reporter=reporter, max_retries=max_retries,
                 trial_timeout=trial_timeout, resources_per_trial=resources_per_trial, executor=executor,
                 ray_address=ray_address, start_method=start_method, max_failures=1 if fail_fast else None,
+                loggers=loggers,
             )
         except MaxFailuresError:
             pass  # fail_fast: the run stopped at its first failed trial

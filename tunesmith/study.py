@@ -43,6 +43,7 @@ from tunesmith.samplers import Sampler
 from tunesmith.schedulers import Scheduler, scheduler_from_spec
 from tunesmith.space import SearchSpace
 from tunesmith.storage import Storage, get_storage
+from tunesmith.tracking import Logger, check_loggers, feed, split_callbacks
 from tunesmith.trial import Trial
 
 if TYPE_CHECKING:
@@ -407,7 +408,7 @@ class Study(OptunaStudyNames):
         catch: type[BaseException] | tuple[type[BaseException], ...] = (Exception,),
         max_failures: int | None = None, reporter: Reporter | None = None,
         executor: str | LocalExecutor | RayExecutor = "local", show_progress_bar: bool = False,
-        **options: Unpack[ExecutorOptions],
+        loggers: Sequence[Logger] | None = None, **options: Unpack[ExecutorOptions],
     ) -> None:
         """Run ``objective`` on new trials until ``n_trials`` ran or ``timeout`` seconds passed.
 
@@ -415,7 +416,10 @@ class Study(OptunaStudyNames):
             n_workers: parallel workers (default 1: this process). Local worker processes
                 need a storage they can share (SQLite file or PostgreSQL). With Ray, the
                 default is as many workers as the cluster's resources fit.
-            callbacks: called as ``callback(study, frozen_trial)`` after each finished trial.
+            callbacks: called as ``callback(study, frozen_trial)`` after each finished trial
+                (a :class:`~tunesmith.tracking.Logger` among them is taken as one of ``loggers``).
+            loggers: experiment trackers fed from the study's record (:mod:`tunesmith.tracking`):
+                each trial's parameters, reports, final values and state, whichever executor runs it.
             catch: exceptions from the objective that mark the trial FAILED and go on;
                 others stop the study and are raised (the trial is still recorded).
             max_failures: stop with an error once this many trials failed.
@@ -439,6 +443,8 @@ class Study(OptunaStudyNames):
         if n_trials is None and timeout is None:
             n_trials = self._remaining_for_sampler()
         self._stop_requested = False
+        callbacks, more_loggers = split_callbacks(callbacks)
+        reporter = feed([*check_loggers(loggers), *more_loggers], reporter)
         optimize(self, objective, n_trials, timeout, n_workers=n_workers, callbacks=callbacks, catch=catch,
                  max_failures=max_failures, reporter=reporter, executor=chosen)
 

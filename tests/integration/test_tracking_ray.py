@@ -1,0 +1,37 @@
+"""Loggers on the Ray executor: the feed follows the storage in the driver, so Ray tasks' trials are logged alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_tracking import Recorder, check_complete, objective
+
+import tunesmith
+from tunesmith.integration.trackers import JSONLogger
+
+ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_runtime() -> Iterator[None]:
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def test_ray_workers_on_sqlite(sqlite_url: str, tmp_path: Path) -> None:
+    rec = Recorder()
+    study = tunesmith.create_study(storage=sqlite_url, study_name="ray", seed=0)
+    study.optimize(objective, n_trials=8, executor="ray", n_workers=2, loggers=[rec, JSONLogger(tmp_path)])
+    check_complete(rec, 8)
+    assert len((tmp_path / "ray" / "trials.jsonl").read_text().splitlines()) == 8
+
+
+def test_ray_in_memory_study(tmp_path: Path) -> None:
+    rec = Recorder()
+    study = tunesmith.create_study(seed=0)
+    study.optimize(objective, n_trials=6, executor="ray", loggers=[rec])
+    check_complete(rec, 6)
