@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -107,3 +108,22 @@ def test_ray_tune_classic_script_runs_as_written(tmp_path: Path) -> None:
     explored = re.search(r"PBT explored (\d+) values of lr", proc.stdout)
     assert explored and int(explored.group(1)) > 1  # lr is a constant of the config, explored by PBT
     assert list(tmp_path.iterdir()) == []  # no storage= : nothing kept
+
+
+@pytest.mark.slow
+def test_lr_playbook_finds_the_rate_then_tunes_the_schedule_logging_to_wandb(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("wandb")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "lr_playbook_digits.py"), "--num-samples", "6", "--epochs", "4"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, env={**os.environ, "WANDB_MODE": "offline"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    found = re.search(r"suggested lr ([\d.e+-]+) \(band ([\d.e+-]+)\.\.([\d.e+-]+)", proc.stdout)
+    assert found, proc.stdout[-2000:]
+    lr, low, high = map(float, found.groups())
+    assert 1e-3 < lr < 1.0 and low <= lr <= high and high / low < 10  # a band, not the whole range
+    assert re.search(r"best: val_loss [\d.]+, accuracy 0\.[89]", proc.stdout), proc.stdout[-2000:]
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 6  # one W&B run per trial, made inside the trainable
+    assert (tmp_path / "lr_playbook.db").exists()

@@ -13,7 +13,7 @@ Four methods, all on the part of the curve before it diverged:
   largest one that converges" (Smith 2017, section 3.3). The smoothing, in ``log10(lr)``, is a
   running median over 5% of the points and then a local linear fit (tricube weights, a quarter
   of a decade either side), so a few noisy points or one dip cannot move the minimum far. A
-  block bootstrap of the fit's residuals gives the confidence band (10th-90th percentile).
+  wild block bootstrap of the fit's residuals gives the confidence band (10th-90th percentile).
 
 >>> import numpy as np
 >>> lrs = np.logspace(-6, 1, 100)
@@ -191,16 +191,17 @@ def _suggest_robust(lrs: np.ndarray, x: np.ndarray, y: np.ndarray, seed: int) ->
         half_width = max((x[-1] - x[0]) / 4, 1e-6)
     smoothed, _ = _robust_smooth(x, y, half_width)
     choice = _robust_choice(x, smoothed)
-    # Residual bootstrap: refit on smoothed + resampled residuals (blocks of 5 keep the noise's correlation).
+    # Wild block bootstrap: refit on smoothed + residuals whose signs flip per block of 5. Each residual
+    # stays where it was, so the large ones of the steep part are not moved into the flat part (where
+    # they would make minima the curve does not have); the blocks keep the noise's correlation.
     rng = np.random.default_rng(seed)
     resid = y - smoothed
     n = len(y)
     block = min(5, n)
     picks = []
     for _ in range(40):
-        starts = rng.integers(0, n - block + 1, size=math.ceil(n / block))
-        r = np.concatenate([resid[s:s + block] for s in starts])[:n]
-        sm_b, _ = _robust_smooth(x, smoothed + r, half_width)
+        signs = np.repeat(rng.choice((-1.0, 1.0), size=math.ceil(n / block)), block)[:n]
+        sm_b, _ = _robust_smooth(x, smoothed + signs * resid, half_width)
         picks.append(_robust_choice(x, sm_b))
     lo, hi = np.percentile(picks, [10, 90])
     lo, hi = min(lo, choice), max(hi, choice)
