@@ -83,6 +83,8 @@ PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 PG_DB = "tsbench_dashboard"
 CHROMIUM = "/usr/bin/chromium"
 BIN = os.path.dirname(sys.executable)
+# locust from this environment, or one named by $LOCUST (its own virtualenv: it pins gevent and flask)
+LOCUST = os.environ.get("LOCUST") or os.path.join(BIN, "locust")
 MB = 1024 * 1024
 
 PARAMS = ("x0", "x1", "x2", "x3", "lr", "wd", "layers", "opt")
@@ -747,7 +749,7 @@ def locust(srv: Server, n: int, users: int, seconds: int) -> dict[str, Any]:
     prefix = os.path.join(tempfile.mkdtemp(prefix="locust-"), "run")
     env = {**os.environ, "DASH_KIND": srv.kind, "DASH_STUDY": STUDY, "DASH_TRIALS": str(n),
            "DASH_AFTER": str(n - N_RUNNING)}
-    cmd = [os.path.join(BIN, "locust"), "-f", os.path.join(HERE, "locustfile_dashboard.py"), "--headless",
+    cmd = [LOCUST, "-f", os.path.join(HERE, "locustfile_dashboard.py"), "--headless",
            "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", srv.base, "--csv", prefix,
            "--only-summary", "--loglevel", "WARNING", "--stop-timeout", "30"]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)

@@ -282,3 +282,4 @@ class StudySummary:
     counts: dict[TrialState, int]
     best_value: float | None
     created_at: float
+    last_activity: float | None = None  # the latest start, heartbeat or finish of any trial (None: no trial)

@@ -38,6 +38,8 @@ def test_studies_list(client: TestClient) -> None:
     assert demo["n_trials"] == 12 and demo["counts"]["FAILED"] == 1 and demo["counts"]["COMPLETE"] == 11
     assert set(demo["counts"]) == {"WAITING", "RUNNING", "COMPLETE", "PRUNED", "FAILED", "PAUSED"}
     assert isinstance(demo["best_value"], float) and demo["created_at"].endswith("+00:00")
+    # Known before the study is loaded (the list page is the first one a user sees).
+    assert demo["last_activity"] is not None and demo["last_activity"] >= demo["created_at"]
 
 
 def test_study_detail(client: TestClient) -> None:

@@ -22,6 +22,9 @@ from urllib.parse import quote
 
 import pytest
 
+# A real browser per test: the file takes about a minute on a busy 2-core machine.
+pytestmark = pytest.mark.slow
+
 CHROMIUM = "/usr/bin/chromium"
 _REQUIRED = os.environ.get("TUNESMITH_REQUIRE_BROWSER") == "1"
 
@@ -247,7 +250,7 @@ def test_studies_page(watched: Watched, base_url: str) -> None:
     assert page.eval_on_selector_all("#studies tbody tr", "rows => rows.map(r => r.dataset.name)") == ["pareto"]
     page.fill("#study-search", "")
     page.click(f"#studies a:text-is('{XSS}')")  # routed without a reload, to the study page
-    page.wait_for_selector("h1")
+    page.wait_for_selector("#study-counts")  # the study page's own (the list's h1 stays until it renders)
     assert page.text_content("h1") == XSS
     watched.check()
 
@@ -260,6 +263,12 @@ def test_study_page_draws_every_plot(watched: Watched, base_url: str) -> None:
     for div in plots:
         assert _points(page, div) > 0, f"#{div} drew nothing"
     assert page.evaluate("document.getElementById('history').data[0].x.length") == 39  # the COMPLETE trials
+    # A few points are drawn as SVG (no WebGL context to start); the parallel plot came after the history.
+    assert page.evaluate("document.getElementById('history').data[0].type") == "scatter"
+    order = page.evaluate("[...performance.getEntriesByType('resource')].map(e => e.name)")
+    first = {key: next(i for i, url in enumerate(order) if key in url) for key in ("quick=1", "/plot/history",
+                                                                                   "/plot/parallel")}
+    assert first["quick=1"] < first["/plot/history"] < first["/plot/parallel"]
     page.wait_for_selector("#diagnosis .findings, #diagnosis p")
     assert page.text_content("#study-total") == "40"
     assert page.is_hidden("#notes-edit")  # a read-only server: no editor
@@ -347,7 +356,7 @@ def test_brushing_parallel_coordinates_filters_the_table(watched: Watched, base_
 def test_trial_page(watched: Watched, base_url: str) -> None:
     page = watched.page
     page.goto(f"{base_url}/studies/demo/trials/0")
-    page.wait_for_function("document.getElementById('reports').data")
+    page.wait_for_function("(document.getElementById('reports') || {}).data")
     assert page.evaluate("document.getElementById('reports').data[0].x") == [0, 1, 2, 3, 4]
     params = page.eval_on_selector_all(
         "#trial-params-table tbody tr td:first-child", "tds => tds.map(t => t.textContent)"
@@ -373,7 +382,7 @@ def test_trial_page(watched: Watched, base_url: str) -> None:
 def test_compare_page(watched: Watched, base_url: str) -> None:
     page = watched.page
     page.goto(f"{base_url}/compare?studies=demo,{quote(XSS, safe='')}")
-    page.wait_for_function("document.getElementById('compare-plot').data")
+    page.wait_for_function("(document.getElementById('compare-plot') || {}).data")
     assert page.evaluate("document.getElementById('compare-plot').data.length") == 2
     assert _points(page, "compare-plot") > 2
     watched.shot("compare")

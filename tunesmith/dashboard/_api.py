@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +38,9 @@ from tunesmith.dashboard._models import (
 )
 from tunesmith.record import StudySummary, TrialState
 
-__all__ = ["DashboardState", "json_error", "router"]
+__all__ = ["PAGE_HISTORY_POINTS", "DashboardState", "json_error", "prefetch_history", "router"]
+
+log = logging.getLogger(__name__)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 404, 422, 500, 503)
@@ -45,6 +48,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 _WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**_ERRORS, 403: {"model": ErrorBody}}
 _MAX_LIMIT = 1000
 _HISTORY_POINTS = 1000
+#: The ``max_trials`` of the study page's history plot (static/study.js asks for the same).
+PAGE_HISTORY_POINTS = 1000
 
 router = APIRouter(prefix="/api", responses=_ERRORS)
 
@@ -74,7 +79,7 @@ def _summary(s: StudySummary, data: StudyData | None) -> dict[str, Any]:
         "name": s.name, "directions": s.directions, "metric_names": s.metric_names, "n_trials": s.n_trials,
         "counts": {state.name: int(s.counts.get(state, 0)) for state in TrialState},
         "best_value": clean(s.best_value), "created_at": _iso(s.created_at),
-        "last_activity": _iso(data.last_activity) if data is not None else None,
+        "last_activity": _iso(data.last_activity if data is not None else s.last_activity),
     }
 
 
@@ -101,16 +106,37 @@ async def list_studies(request: Request) -> dict[str, Any]:
     return {"studies": [_summary(s, catalog.loaded(s.name)) for s in summaries]}
 
 
+async def _study_light(request: Request, name: str) -> StudyData:
+    """The study, synced if its copy is loaded; otherwise as it is (for the light reads: no trial loaded)."""
+    catalog = _state(request).catalog
+    data = await run_sync(lambda: catalog.get(name, sync=False))
+    return data if not data.loaded else await _study(request, name)
+
+
 @router.get("/studies/{name}", response_model=StudyDetail)
-async def get_study(request: Request, name: str) -> dict[str, Any]:
+async def get_study(
+    request: Request, name: str,
+    quick: Annotated[bool, Query(description="if the server has not loaded the study's trials yet, answer from "
+                                             "the storage's summaries (version null) instead of loading them")] = False,
+) -> dict[str, Any]:
     """One study: its summary, parameters, user attributes (notes), best trial and the version for ``/events``."""
-    data = await _study(request, name)
+    data = await (_study_light(request, name) if quick else _study(request, name))
+    writable = _state(request).allow_writes
 
     def detail() -> dict[str, Any]:
-        best = data.best_trial()
+        if data.loaded:
+            summary, version, best = _data_summary(data), data.version, data.best_trial()
+        else:  # the light answer: counts and best trial from the storage's queries, no cursor
+            counts, best = data.light_summary()
+            summary = {
+                "name": data.name, "directions": data.directions, "metric_names": data.metric_names,
+                "n_trials": sum(counts.values()), "counts": counts,
+                "best_value": clean(best.values[0]) if best is not None and best.values else None,
+                "created_at": _iso(data.created_at), "last_activity": None,
+            }
+            version = None
         return {
-            **_data_summary(data), "version": data.version, "user_attrs": clean(data.user_attrs),
-            "writable": _state(request).allow_writes,
+            **summary, "version": version, "user_attrs": clean(data.user_attrs), "writable": writable,
             "params": [param_info(n, d) for n, d in sorted(data.distributions.items())],
             "best_trial": None if best is None else data.record(best),
         }
@@ -294,7 +320,8 @@ async def plot(
     """A plotly figure (``fig.to_plotly_json()``) from ``tunesmith.visualization``; 400 where it does not apply."""
     if kind not in PLOT_KINDS:
         raise HTTPException(404, f"no plot {kind!r}; plots: {', '.join(PLOT_KINDS)}")
-    data = await _study(request, name)
+    # The history reads the values alone: before the study's trials are loaded, from the storage's light read.
+    data = await (_study_light(request, name) if kind == "history" else _study(request, name))
     _check_target(data, target)
     numbers: list[int] | None = None
     if trials is not None:
@@ -303,13 +330,28 @@ async def plot(
         except ValueError:
             raise HTTPException(400, f"trials={trials!r}: expected comma-separated trial numbers") from None
     names = _names(params)
-    key = ("plot", kind, tuple(names or ()), target, tuple(numbers or ()), max_trials)
-
-    def figure() -> str:
-        return str(data.cached(key, lambda: build_figure(data, kind, names, target, numbers, max_trials)))
-
-    text = await run_sync(figure)
+    text = await run_sync(lambda: _figure(data, kind, names, target, numbers, max_trials))
     return Response(text, media_type="application/json")
+
+
+def _figure(
+    data: StudyData, kind: str, names: list[str] | None, target: str | None, numbers: list[int] | None,
+    max_trials: int | None,
+) -> str:
+    key = ("plot", kind, tuple(names or ()), target, tuple(numbers or ()), max_trials)
+    return str(data.cached(key, lambda: build_figure(data, kind, names, target, numbers, max_trials)))
+
+
+def prefetch_history(state: DashboardState, name: str) -> None:
+    """Make the history plot a study page asks for first (``max_trials`` :data:`PAGE_HISTORY_POINTS`) while
+    the browser is still loading the page's scripts; nothing happens for an unknown study or one with
+    several objectives (the page names a target), and errors are left for the page's own request."""
+    try:
+        data = state.catalog.get(name, sync=False)
+        if len(data.directions) == 1 and not data.loaded:
+            _figure(data, "history", None, None, None, PAGE_HISTORY_POINTS)
+    except Exception as e:  # the page's own request reports it
+        log.debug("dashboard: prefetching the history of %r failed: %s", name, e)
 
 
 @router.get("/studies/{name}/diagnosis", response_model=DiagnosisResponse)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import math
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,7 +55,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 def create_app(
     storage: Storage | str, *, base_url: str = "", token: str | None = None, allow_writes: bool = False,
-    poll_interval: float = 0.5, heartbeat: float = 15.0,
+    poll_interval: float = 0.1, heartbeat: float = 15.0, sync_interval: float = 0.5,
 ) -> Any:
     """The dashboard as a FastAPI app over ``storage`` (a Storage, or a URL opened read-only unless ``allow_writes``).
 
@@ -62,12 +63,17 @@ def create_app(
         base_url: a path prefix (``"/tunesmith"``) when served behind a proxy at one.
         token: when given, every request needs it (``Authorization: Bearer``, ``?token=`` or its cookie).
         allow_writes: let the API change studies (notes, delete); otherwise such calls get 403.
-        poll_interval: seconds between two reads of a watched study's changes.
+        poll_interval: seconds between two reads of a watched study's changes (each one indexed query
+            that finds nothing when nothing changed, so a short interval loads the storage little).
+        sync_interval: seconds a request reuses its study's copy before asking the storage for changes.
         heartbeat: seconds between two keep-alive comments of an idle event stream.
 
     >>> app = create_app("sqlite:///example.db", token="secret")  # doctest: +SKIP
     """
     base = normalize_base_url(base_url)
+    for name, value in (("poll_interval", poll_interval), ("sync_interval", sync_interval), ("heartbeat", heartbeat)):
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive number of seconds; got {value!r}")
     if token is not None and not _TOKEN.fullmatch(token):
         raise ValueError("token must be non-empty and made of letters, digits and . _ ~ + / = -")
     store = storage if isinstance(storage, Storage) else get_storage(storage, read_only=not allow_writes)
@@ -75,6 +81,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _warm_up()
         yield
         await events.close()
 
@@ -82,7 +89,7 @@ def create_app(
         title="tunesmith dashboard", summary="The study record, live: studies, trials, plots and events.",
         openapi_url=f"{base}/openapi.json", docs_url=f"{base}/docs", redoc_url=None, lifespan=lifespan,
     )
-    app.state.dashboard = DashboardState(Catalog(store, poll_interval), events, allow_writes)
+    app.state.dashboard = DashboardState(Catalog(store, sync_interval), events, allow_writes)
     app.include_router(router, prefix=base)
     _add_error_handlers(app)
     if importlib.util.find_spec("tunesmith.dashboard._pages") is not None:
@@ -91,6 +98,19 @@ def create_app(
         mount_pages(app, base)
     app.add_middleware(TokenGate, token=token, cookie_path=base or "/")
     return app
+
+
+def _warm_up() -> None:
+    """Import the plotting modules and build a tiny figure (plotly's validators load on first use): about
+    0.3 s at startup, so the first page's first plot does not pay for it."""
+    try:
+        import plotly.graph_objects as go
+
+        import tunesmith.visualization  # noqa: F401
+
+        go.Figure(go.Scattergl(x=[0], y=[0])).to_plotly_json()
+    except ImportError:  # pragma: no cover - plotly is in the dashboard extra; the plots say what is missing
+        pass
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,7 @@ from tunesmith.distributions import CategoricalDistribution, Distribution
 from tunesmith.exceptions import StudyNotFoundError
 from tunesmith.record import FrozenTrial, StudyRecord, TrialState
 from tunesmith.storage import Storage
+from tunesmith.storage._base import TrialValues
 
 __all__ = ["Catalog", "StudyData", "TrialQuery", "clean", "param_info"]
 
@@ -100,6 +101,7 @@ class StudyData:
         self._lock = threading.RLock()
         self._sync_lock = threading.Lock()
         self._synced_at = -math.inf
+        self._loaded = False  # whether the copy holds the study (a first sync succeeded)
         self._rows: list[FrozenTrial] = []  # as decoded, or with external params once ``_external[row]``
         self._external = np.zeros(0, dtype=bool)
         self._row_of: dict[int, int] = {}  # trial number -> row
@@ -108,6 +110,8 @@ class StudyData:
         self._sync_versions: list[int] = [0]  # the storage's version after each sync that changed something
         self._columns: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
         self._cache: dict[Any, Any] = {}
+        self._making: dict[Any, threading.Event] = {}  # keys some thread is computing for the cache
+        self._converter: threading.Thread | None = None
 
     # -- syncing ----------------------------------------------------------------------
     def sync(self, force: bool = False) -> list[FrozenTrial]:
@@ -121,6 +125,7 @@ class StudyData:
                 return []
             self._synced_at = now
             changed, version = self.storage.get_trials(self.study_id, self.version)
+            self._loaded = True
             if not changed and version == self.version:
                 return []
             with self._lock:
@@ -128,7 +133,30 @@ class StudyData:
                 self._ingest(changed)
                 self.version = version
                 self._sync_versions.append(version)
-                return list(changed)
+            if len(changed) >= _CONVERT_AHEAD:
+                self._convert_ahead()
+            return list(changed)
+
+    def _convert_ahead(self) -> None:
+        """Convert every trial's parameters on a daemon thread, a chunk per turn of the lock, so the first
+        view of the parameters (importance, the parallel plot) finds them converted."""
+        if self._converter is not None and self._converter.is_alive():
+            return
+
+        def run() -> None:
+            start = 0
+            while True:
+                with self._lock:
+                    stop = min(start + _CONVERT_CHUNK, len(self._rows))
+                    for row in np.flatnonzero(~self._external[start:stop]):
+                        self._row(start + int(row))
+                    if stop >= len(self._rows):
+                        return
+                start = stop
+                time.sleep(0)  # let a request take the lock
+
+        self._converter = threading.Thread(target=run, name=f"dashboard-convert-{self.name}", daemon=True)
+        self._converter.start()
 
     def _ingest(self, changed: Sequence[FrozenTrial]) -> None:
         if any(n not in self.distributions for t in changed for n in t.internal_params):
@@ -156,8 +184,24 @@ class StudyData:
                     latest = stamp
         if latest:
             self.last_activity = latest
-        self._columns.clear()
+        self._update_columns([row_of[t.number] for t in changed])
         self._cache.clear()
+
+    def _update_columns(self, changed_rows: list[int]) -> None:
+        """Bring the cached float columns up to date for ``changed_rows`` (a live update touches a few rows
+        of 100k; rebuilding costs tens of ms); parameter and metric columns are dropped, rebuilt when asked."""
+        old, self._columns = self._columns, {}
+        if len(changed_rows) > len(self._rows) // 4:
+            return  # most of the study changed (the first load): build anew when asked
+        idx = np.asarray(changed_rows, dtype=np.int64)
+        trials = [self._rows[i] for i in changed_rows]
+        for key, (col, text) in old.items():
+            if text is not None or key.startswith(("params.", "metrics.")):
+                continue
+            grown = np.full(len(self._rows), np.nan)
+            grown[:len(col)] = col
+            grown[idx] = self._build(key, trials)[0]
+            self._columns[key] = (grown, None)
 
     def _materialize(self, raw: FrozenTrial) -> FrozenTrial:
         """The trial with its parameters as the objective saw them (the registry's job, without its cache)."""
@@ -169,7 +213,13 @@ class StudyData:
                 params[name] = internal
             else:
                 params[name], dists[name] = dist.to_external(internal), dist
-        return raw.evolve(params=params, distributions=dists)
+        if not _FIELDS_KNOWN:
+            return raw.evolve(params=params, distributions=dists)
+        return FrozenTrial(  # positional: about twice as fast as ``evolve`` (100k trials: 0.3 s less)
+            raw.number, raw.state, params, raw.values, raw.error, raw.user_attrs, raw.system_attrs, raw.started_at,
+            raw.finished_at, raw.last_step, raw.last_result, raw.heartbeat_at, raw.trial_id, raw.internal_params,
+            dists, raw.attempt, raw.owner,
+        )
 
     def _row(self, row: int) -> FrozenTrial:
         """The trial in ``row`` with its external parameters (given them on first use). Hold the lock."""
@@ -180,6 +230,25 @@ class StudyData:
         return trial
 
     # -- reading ----------------------------------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        """Whether the copy holds the study (it has been synced once); until then only the light reads answer."""
+        return self._loaded
+
+    def light_trials(self) -> list[TrialValues]:
+        """Every trial by number with its state, values and last report alone (``.number``, ``.state``,
+        ``.values``, ``.last_result``: what a history plot reads), from the storage's light
+        :meth:`~tunesmith.storage.Storage.get_trial_values`, for a first plot before the copy loads."""
+        return self.storage.get_trial_values(self.study_id)
+
+    def light_summary(self) -> tuple[dict[str, int], FrozenTrial | None]:
+        """The counts per state and the best trial from the storage's own queries, without loading the copy."""
+        counts = self.storage.count_trials(self.study_id)
+        best = None
+        if self.directions:
+            best = self.storage.best_trial(self.study_id, self.directions[0] == "maximize")
+        return {s.name: int(counts.get(s, 0)) for s in TrialState}, None if best is None else self._materialize(best)
+
     @property
     def trials(self) -> list[FrozenTrial]:
         """Every trial, by number (what the plots and the analysis read)."""
@@ -235,15 +304,26 @@ class StudyData:
             return [self._row(int(i)) for i in rows]
 
     def cached(self, key: Any, make: Callable[[], Any]) -> Any:
-        """``make()``, kept until the study next changes."""
-        with self._lock:
-            version = self.version
-            if key in self._cache:
-                return self._cache[key]
-        value = make()  # outside the lock: a slow plot must not hold up syncing
-        with self._lock:
-            if self.version == version:
-                self._cache[key] = value
+        """``make()``, kept until the study next changes; a caller that finds the same key being made waits for it."""
+        while True:
+            with self._lock:
+                version = self.version
+                if key in self._cache:
+                    return self._cache[key]
+                making = self._making.get(key)
+                if making is None:
+                    making = self._making[key] = threading.Event()
+                    break
+            making.wait()  # then take what it made, or (it failed, or the study changed) make it anew
+        try:
+            value = make()  # outside the lock: a slow plot must not hold up syncing
+            with self._lock:
+                if self.version == version:
+                    self._cache[key] = value
+        finally:
+            with self._lock:
+                del self._making[key]
+            making.set()
         return value
 
     def record(self, trial: FrozenTrial, *, short_error: bool = True) -> dict[str, Any]:
@@ -267,8 +347,9 @@ class StudyData:
                 col = self._columns[key] = self._build(key)
             return col
 
-    def _build(self, key: str) -> tuple[np.ndarray, np.ndarray | None]:
-        rows = self._rows
+    def _build(self, key: str, trials: list[FrozenTrial] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """``key``'s column over ``trials`` (default: every row)."""
+        rows = self._rows if trials is None else trials
         if key == "number":
             return np.fromiter((t.number for t in rows), np.float64, len(rows)), None
         if key == "state":
@@ -339,6 +420,13 @@ class StudyData:
 
 
 _MISSING = object()
+_CONVERT_AHEAD = 5000  # a sync bringing this many trials converts them all on a thread (see _convert_ahead)
+_CONVERT_CHUNK = 2000
+# FrozenTrial's fields in the order ``_materialize`` passes them (else it falls back to ``evolve``).
+_FIELDS_KNOWN = tuple(f.name for f in fields(FrozenTrial)) == (
+    "number", "state", "params", "values", "error", "user_attrs", "system_attrs", "started_at", "finished_at",
+    "last_step", "last_result", "heartbeat_at", "trial_id", "internal_params", "distributions", "attempt", "owner",
+)
 
 
 def _floats(values: Iterable[Any]) -> np.ndarray:
@@ -373,7 +461,8 @@ class Catalog:
         self._studies: dict[str, StudyData] = {}
 
     def get(self, name: str, *, sync: bool = True) -> StudyData:
-        """The study called ``name``, synced; StudyNotFoundError if there is none (or it was deleted)."""
+        """The study called ``name``, synced (unless ``sync`` is False: the light reads need no copy);
+        StudyNotFoundError if there is none (or it was deleted)."""
         with self._lock:
             data = self._studies.get(name)
         if data is None:
@@ -382,15 +471,14 @@ class Catalog:
                 data = self._studies.setdefault(name, StudyData(self.storage, record, self.min_interval))
         else:
             try:  # the same name may now be another study (deleted and created again)
-                found = self.storage.get_study(name) if sync else None
+                found = self.storage.get_study(name)
             except StudyNotFoundError:
                 self.forget(name)
                 raise
-            if found is not None and found.study_id != data.study_id:
+            if found.study_id != data.study_id:
                 self.forget(name)
                 return self.get(name, sync=sync)
-            if found is not None:
-                data.user_attrs = dict(found.user_attrs)
+            data.user_attrs = dict(found.user_attrs)
         if sync:
             data.sync()
         return data

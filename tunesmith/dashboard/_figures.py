@@ -30,7 +30,7 @@ _NO_PARAMS = ("history", "hypervolume")  # plots that read the values and number
 class _Subset:
     """A study restricted to some of its trials (the ``trials=`` of the intermediate-values plot)."""
 
-    def __init__(self, data: StudyData, trials: list[FrozenTrial]) -> None:
+    def __init__(self, data: StudyData, trials: Sequence[Any]) -> None:
         self.trials = trials
         self.directions = data.directions
         self.metric_names = data.metric_names
@@ -66,7 +66,7 @@ def build_figure(
     tgt: dict[str, Any] = {} if target is None else {"target": target}
     source: Any = data
     if kind in _NO_PARAMS:  # the trials as stored: nothing converted for a plot that shows no parameter
-        source = _Subset(data, data.stored_trials)
+        source = _Subset(data, data.stored_trials if data.loaded else data.light_trials())
     if kind == "intermediate" and trials is not None:
         wanted = set(trials)
         source = _Subset(data, [t for t in data.trials if t.number in wanted])

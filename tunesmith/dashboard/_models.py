@@ -78,7 +78,8 @@ class TrialSummary(BaseModel):
 
 class StudyDetail(StudySummaryBody):
     params: list[ParamInfo]
-    version: int = Field(description="the cursor for /events?since=")
+    version: int | None = Field(description="the cursor for /events?since= (null: a ?quick answer given before "
+                                             "the server loaded the trials; ask again without quick for it)")
     user_attrs: dict[str, Any] = Field(description="notes live in user_attrs['notes']")
     best_trial: TrialSummary | None
     writable: bool = Field(description="whether this server accepts writes (notes, delete): --allow-writes")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
 
 _STATIC = Path(__file__).with_name("static")
 _MEDIA_TYPES = {
@@ -39,6 +40,21 @@ def mount_pages(app: FastAPI, base_url: str) -> None:
     async def page(request: Request) -> Response:
         return HTMLResponse(_index_html(base, _writes(request)), headers={"Cache-Control": "no-store"})
 
+    async def plot_page(request: Request) -> Response:  # a page with plots: plotly.js downloads from the start
+        return HTMLResponse(_index_html(base, _writes(request), preload_plotly=True),
+                            headers={"Cache-Control": "no-store"})
+
+    async def study_page(request: Request) -> Response:
+        # The server starts on the page's first plot as it sends the page (run after the response, in a thread).
+        state = getattr(request.app.state, "dashboard", None)
+        task = None
+        if state is not None and request.method == "GET":
+            from tunesmith.dashboard._api import prefetch_history
+
+            task = BackgroundTask(prefetch_history, state, request.path_params["name"])
+        return HTMLResponse(_index_html(base, _writes(request), preload_plotly=True),
+                            headers={"Cache-Control": "no-store"}, background=task)
+
     async def plotly_js(request: Request) -> Response:
         return _file_response(request, _plotly_path(), _IMMUTABLE)
 
@@ -54,8 +70,10 @@ def mount_pages(app: FastAPI, base_url: str) -> None:
             return RedirectResponse(f"{base}/{query}", status_code=307)
 
         app.add_api_route(base, bare, methods=["GET", "HEAD"], include_in_schema=False)
-    for route in ("/", "/compare", "/studies/{name}", "/studies/{name}/trials/{number}"):
-        app.add_api_route(f"{base}{route}", page, methods=["GET", "HEAD"], include_in_schema=False)
+    app.add_api_route(f"{base}/", page, methods=["GET", "HEAD"], include_in_schema=False)
+    for route in ("/compare", "/studies/{name}/trials/{number}"):
+        app.add_api_route(f"{base}{route}", plot_page, methods=["GET", "HEAD"], include_in_schema=False)
+    app.add_api_route(f"{base}/studies/{{name}}", study_page, methods=["GET", "HEAD"], include_in_schema=False)
     # Registered before the catch-all static route, which would otherwise answer 404.
     app.add_api_route(f"{base}/static/plotly.min.js", plotly_js, methods=["GET", "HEAD"], include_in_schema=False)
     app.add_api_route(f"{base}/static/{{path:path}}", static, methods=["GET", "HEAD"], include_in_schema=False)
@@ -106,11 +124,13 @@ def _writes(request: Request) -> str:
     return "" if allow is None else str(int(bool(allow)))
 
 
-def _index_html(base: str, writes: str = "") -> str:
+def _index_html(base: str, writes: str = "", preload_plotly: bool = False) -> str:
     # The base URL is the only value from outside put into the page, escaped for an attribute.
     template = (_STATIC / "index.html").read_text(encoding="utf-8")
+    preload = '<link rel="preload" href="{{base}}/static/plotly.min.js?v={{plotly_version}}" as="script">\n'
     return (
-        template.replace("{{base}}", html.escape(base, quote=True))
+        template.replace("{{preload}}", preload if preload_plotly else "")
+        .replace("{{base}}", html.escape(base, quote=True))
         .replace("{{writes}}", writes)
         .replace("{{plotly_version}}", html.escape(_plotly_version(), quote=True))
     )

@@ -19,15 +19,24 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 from tunesmith._json import dumps, loads
 from tunesmith.distributions import Distribution
 from tunesmith.exceptions import LeaseLostError, StorageError, TrialFinishedError
 from tunesmith.record import FrozenTrial, Report, StudyRecord, StudySummary, TrialState
 
-__all__ = ["Report", "Storage", "StudyRecord", "StudySummary", "dumps", "loads"]
+__all__ = ["Report", "Storage", "StudyRecord", "StudySummary", "TrialValues", "dumps", "loads"]
+
+
+class TrialValues(NamedTuple):
+    """One trial as :meth:`Storage.get_trial_values` reads it: enough for a view of the values alone."""
+
+    number: int
+    state: TrialState
+    values: list[float] | None
+    last_result: dict[str, Any]
 
 
 class Storage(ABC):
@@ -201,6 +210,19 @@ class Storage(ABC):
         for trial in self.get_trials(study_id)[0]:
             counts[trial.state] += 1
         return counts
+
+    def get_trial_values(self, study_id: int) -> list[TrialValues]:
+        """Every trial's number, state, values and last reported metrics, by number: a light read for
+        views of the values alone (a dashboard's first history plot), without decoding whole trials."""
+        trials = sorted(self.get_trials(study_id)[0], key=lambda t: t.number)
+        return [TrialValues(t.number, t.state, None if t.values is None else list(t.values), dict(t.last_result))
+                for t in trials]
+
+
+def last_activity(trials: Iterable[FrozenTrial]) -> float | None:
+    """The latest start, heartbeat or finish time among ``trials`` (None without any)."""
+    stamps = [s for t in trials for s in (t.started_at, t.heartbeat_at, t.finished_at) if s is not None]
+    return max(stamps, default=None)
 
 
 def lost_trial_reason(reason: str, heartbeat_at: float | None, now: float) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tunesmith.distributions import Distribution
-from tunesmith.storage._base import Report, Storage, StudyRecord, StudySummary
+from tunesmith.storage._base import Report, Storage, StudyRecord, StudySummary, TrialValues
 from tunesmith.trial import FrozenTrial, TrialState
 
 __all__ = ["ActorStorage", "StorageServer", "serve"]
@@ -147,3 +147,6 @@ class ActorStorage(Storage):
 
     def count_trials(self, study_id: int) -> dict[TrialState, int]:
         return self._call("count_trials", study_id)
+
+    def get_trial_values(self, study_id: int) -> list[TrialValues]:
+        return self._call("get_trial_values", study_id)

@@ -27,6 +27,7 @@ from tunesmith.storage._base import (
     check_storable_name,
     check_user_attr,
     dumps,
+    last_activity,
     loads,
     lost_trial_reason,
     refused_write,
@@ -144,7 +145,7 @@ class InMemoryStorage(Storage):
                 out.append(StudySummary(
                     st.record.name, st.record.directions, st.record.metric_names, sum(counts.values()),
                     counts, None if best is None else best.values[0] if best.values else None,
-                    st.record.created_at,
+                    st.record.created_at, last_activity(self.get_trials(st.record.study_id)[0]),
                 ))
             return out
 

@@ -127,6 +127,23 @@ class RecordConformance:
         changed, v5 = storage.get_trials(sid, v4)
         assert [(t.number, t.state) for t in changed] == [(3, TrialState.RUNNING)] and v5 > v4
 
+    def test_get_trial_values_matches_get_trials(self, storage: Storage) -> None:
+        sid = _new_study(storage, directions=["minimize", "maximize"])
+        assert storage.get_trial_values(sid) == []
+        a, b, c = storage.start_trial(sid), storage.start_trial(sid), storage.start_trial(sid)
+        storage.append_report(sid, b.trial_id, 3, {"loss": 0.25, "acc": 0.5}, attempt=b.attempt)
+        storage.finish_trial(sid, c.trial_id, TrialState.COMPLETE, [float("inf"), -2.5], attempt=c.attempt)
+        storage.finish_trial(sid, a.trial_id, TrialState.FAILED, None, attempt=a.attempt)
+        storage.enqueue_trial(sid, {"x": 1})
+        found = storage.get_trial_values(sid)
+        assert [n for n, *_ in found] == [0, 1, 2, 3]  # by number
+        assert found[0][1:] == (TrialState.FAILED, None, {})
+        assert found[1][1:] == (TrialState.RUNNING, None, {"loss": 0.25, "acc": 0.5})
+        assert found[2][1:] == (TrialState.COMPLETE, [float("inf"), -2.5], {})
+        assert found[3][1:] == (TrialState.WAITING, None, {})
+        whole = sorted(storage.get_trials(sid)[0], key=lambda t: t.number)
+        assert found == [(t.number, t.state, t.values, t.last_result) for t in whole]
+
     def test_versions_strictly_increase(self, storage: Storage) -> None:
         sid = _new_study(storage)
         other = _new_study(storage, "other")

@@ -129,7 +129,10 @@ class StorageConformance(
         s = by_name["empty"]
         assert (s.n_trials, s.best_value) == (0, None)
         assert s.counts == dict.fromkeys(TrialState, 0)
-        assert s.created_at > 0
+        assert s.created_at > 0 and s.last_activity is None
+        lo_trials = storage.get_trials(lo)[0]
+        latest = max(x for t in lo_trials for x in (t.started_at, t.heartbeat_at, t.finished_at) if x is not None)
+        assert by_name["lo"].last_activity == latest
 
     # -- trial numbers ----------------------------------------------------------------------
     def test_start_trial_numbers_are_contiguous(self, storage: Storage) -> None:

@@ -197,10 +197,12 @@ export function decodeArrays(value) {
 }
 
 let plotlyLoading = null;
+const SVG_POINTS = 2000;
 
 /**
- * plotly.js, loaded on first use: parsing its 4 MB costs a second or more on a slow machine,
- * so the tables and numbers of a page come first and pages without plots never pay for it.
+ * plotly.js, loaded on first use (a page with plots asks for it as it starts, so it is parsed while
+ * the server answers; the page's preload link has it downloading already); pages without plots never
+ * pay for parsing its 4 MB.
  */
 export function loadPlotly() {
   if (window.Plotly) return Promise.resolve(window.Plotly);
@@ -219,10 +221,21 @@ export function loadPlotly() {
   return plotlyLoading;
 }
 
+/** Resolves once what is drawn so far has been painted (the next frame, then a task), so later work waits for it. */
+export function afterPaint() {
+  return new Promise((resolve) => {
+    requestAnimationFrame(() => setTimeout(resolve, 0));
+  });
+}
+
 /** Draw a plotly figure ``{data, layout}`` into ``div`` (replacing what was there). */
 export async function drawFigure(div, figure, extraLayout = {}) {
   const Plotly = await loadPlotly();
   figure = decodeArrays(figure);
+  // A few points draw sooner as SVG than WebGL starts up (a context costs ~0.5 s on a slow machine).
+  for (const trace of figure.data || []) {
+    if (trace.type === "scattergl" && (!trace.x || trace.x.length <= SVG_POINTS)) trace.type = "scatter";
+  }
   const layout = { ...(figure.layout || {}) };
   delete layout.width;
   delete layout.height;

@@ -1,15 +1,19 @@
 // The study page: summary, plots, diagnosis, notes, the trials table, all kept live by the stream.
 import {
-  ApiError, WRITABLE, api, card, clear, countBadges, drawFigure, fmtAgo, fmtNumber, fmtTime, h, link, plotMessage,
-  select, studyPath, subscribe, throttle, trialPath, unplotText,
+  ApiError, WRITABLE, afterPaint, api, card, clear, countBadges, drawFigure, fmtAgo, fmtNumber, fmtTime, h, link,
+  loadPlotly, plotMessage, select, studyPath, subscribe, throttle, trialPath, unplotText,
 } from "./core.js";
 import { brushFilters } from "./brush.js";
 import { trialsTable } from "./table.js";
 
+const HISTORY_POINTS = 1000; // the server prefetches this history (PAGE_HISTORY_POINTS in _api.py)
 const EVALUATORS = [["ped_anova", "PED-ANOVA"], ["fanova", "fANOVA"], ["mdi", "MDI (random forest)"]];
 
 export async function renderStudy(root, name, { onLeave, stale }) {
-  const study = await api(studyPath(name));
+  loadPlotly().catch(() => {}); // parsed while the server answers; a failure shows on the first plot
+  // quick: a server that has not loaded the study's trials yet answers from its summaries (version null);
+  // the full answer (and the cursor for the stream) is asked for once the history is drawn.
+  let study = await api(studyPath(name), { quick: 1 });
   if (stale()) return;
   const multi = (study.directions || []).length > 1;
   const params = study.params || [];
@@ -147,7 +151,8 @@ export async function renderStudy(root, name, { onLeave, stale }) {
     }
   }
 
-  const drawHistory = () => drawKind("history", withTarget());
+  // The improving trials and a stratified 1000 of the rest (the server thins): light to send and to draw.
+  const drawHistory = () => drawKind("history", withTarget({ max_trials: HISTORY_POINTS }));
   const drawSlice = () => drawKind("slice", withTarget({ params: ui.slice }));
   const drawContour = () => (params.length < 2
     ? plotMessage(plots.contour, "A contour needs two parameters.")
@@ -194,8 +199,8 @@ export async function renderStudy(root, name, { onLeave, stale }) {
     }
   }
 
-  function drawAll() {
-    drawHistory();
+  function drawAll({ history = true } = {}) {
+    if (history) drawHistory();
     if (multi) {
       drawKind("pareto");
       drawKind("hypervolume");
@@ -208,12 +213,45 @@ export async function renderStudy(root, name, { onLeave, stale }) {
     drawKind("timeline");
   }
 
-  await table.reload(); // the table first: it is the quickest useful thing on the page
+  // First paint: the history alone (the first useful picture). The table, the other plots (the
+  // WebGL parallel coordinates above all) and the diagnosis come after it is on screen.
+  plots.history.dataset.visible = "1";
+  observer.unobserve(plots.history);
+  await drawHistory();
+  await afterPaint();
   if (stale()) {
     observer.disconnect();
     return;
   }
-  drawAll();
+  if (study.version === null || study.version === undefined) {
+    const quickTotal = study.n_trials;
+    try {
+      study = await api(studyPath(name));
+    } catch (error) {
+      if (!stale()) showError(error);
+      observer.disconnect();
+      return;
+    }
+    if (stale()) {
+      observer.disconnect();
+      return;
+    }
+    clear(counts, countBadges(study.counts));
+    best.textContent = fmtNumber(study.best_value);
+    document.getElementById("study-total").textContent = String(study.n_trials);
+    const activity = document.getElementById("study-activity");
+    if (activity) {
+      activity.textContent = fmtAgo(study.last_activity);
+      activity.title = fmtTime(study.last_activity);
+    }
+    if (study.n_trials !== quickTotal) drawHistory(); // trials came between the two answers
+  }
+  await table.reload();
+  if (stale()) {
+    observer.disconnect();
+    return;
+  }
+  drawAll({ history: false });
   drawDiagnosis();
 
   // Live: the stream carries only the trials that changed; plots are re-read at most every 2 s.

@@ -109,10 +109,16 @@ BEST = {
     False: select(trials).where(*_complete).order_by(trials.c.value.asc()).limit(1),
     True: select(trials).where(*_complete).order_by(trials.c.value.desc()).limit(1),
 }
+TRIAL_VALUES = (
+    select(trials.c.number, trials.c.state, trials.c.values_json, trials.c.value, trials.c.last_result)
+    .where(trials.c.study_id == bindparam("sid")).order_by(trials.c.number)
+)
 COUNT_STATES = (
     select(trials.c.state, func.count()).where(trials.c.study_id == bindparam("sid")).group_by(trials.c.state)
 )
 
+LAST_ACTIVITY = select(func.max(trials.c.started_at), func.max(trials.c.heartbeat_at),
+                       func.max(trials.c.finished_at)).where(trials.c.study_id == bindparam("sid"))
 HEARTBEAT = trials.update().where(*HELD).values(heartbeat_at=bindparam("now"))
 RUNNING_TRIALS = select(trials).where(trials.c.study_id == bindparam("sid"), trials.c.state == RUNNING)
 # In recover_trials' write: locked (PostgreSQL), so a concurrent finish or recovery either

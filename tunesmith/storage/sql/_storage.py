@@ -31,6 +31,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tunesmith._json import loads_stored
 from tunesmith.distributions import Distribution, distribution_from_json
 from tunesmith.exceptions import DuplicatedStudyError, StorageError, StudyNotFoundError
 from tunesmith.storage._base import (
@@ -39,6 +40,7 @@ from tunesmith.storage._base import (
     Storage,
     StudyRecord,
     StudySummary,
+    TrialValues,
     check_distributions,
     check_finished_state,
     check_storable_name,
@@ -66,6 +68,7 @@ from tunesmith.storage.sql._statements import (
     I_SATTRS,
     INSERT_REPORT,
     INSERT_STUDY,
+    LAST_ACTIVITY,
     LOCK_RUNNING,
     REPORT_WRITTEN,
     REQUEUE,
@@ -85,6 +88,7 @@ from tunesmith.storage.sql._statements import (
     STUDY_REPORTS,
     SYSTEM_ATTRS,
     TRIAL_REPORTS,
+    TRIAL_VALUES,
     finished_earlier,
     refuse,
     stored_params_attrs,
@@ -205,9 +209,11 @@ class SQLStorage(Storage):
             rec = study_from_row(row, {})
             counts = self.count_trials(rec.study_id)
             best = self.best_trial(rec.study_id, rec.directions[0] == "maximize")
+            latest = self._rows("last_activity", LAST_ACTIVITY, {"sid": rec.study_id})[0]
             out.append(StudySummary(
                 rec.name, rec.directions, rec.metric_names, sum(counts.values()), counts,
                 sort_value(best.values) if best else None, rec.created_at,
+                max((s for s in latest if s is not None), default=None),
             ))
         return out
 
@@ -465,3 +471,26 @@ class SQLStorage(Storage):
         for state, n in self._rows("count_trials", COUNT_STATES, {"sid": study_id}):
             counts[TrialState(state)] = int(n)
         return counts
+
+    def get_trial_values(self, study_id: int) -> list[TrialValues]:
+        state = {int(s): s for s in TrialState}
+        make = tuple.__new__  # TrialValues' own __new__ is Python code: a third of the time at 100k trials
+        out: list[TrialValues] = []
+        append = out.append
+        for n, s, v, first, r in self._rows("get_trial_values", TRIAL_VALUES, {"sid": study_id}):
+            # One value (no comma in its JSON): the indexed ``value`` column holds it, already a float.
+            values = None if v is None else [first] if first is not None and "," not in v else _float_list(v)
+            append(make(TrialValues, (int(n), state[s], values, {} if r is None else loads_stored(r))))
+        return out
+
+
+def _float_list(text: str) -> list[float]:
+    """A stored list of values (``[1.5,NaN]``, as ``dumps`` writes it): split and ``float``, about 3x faster
+    than the JSON decoder on a 100k-trial read; anything else through the decoder."""
+    if len(text) > 2 and text[0] == "[" and text[-1] == "]":
+        try:
+            return [float(x) for x in text[1:-1].split(",")]
+        except ValueError:
+            pass
+    value: list[float] = loads_stored(text)
+    return value
