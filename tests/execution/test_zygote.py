@@ -162,3 +162,39 @@ def test_fork_is_unsafe_once_the_cuda_driver_runs_its_threads() -> None:
         release.set()
         th.join()
     assert fork_unsafe_reason() is None
+
+
+_TORCH_AFTER_THE_DRIVER_USED_IT = """
+import sys, torch, tunesmith
+a = torch.randn(256, 256); (a @ a).sum()   # the driver's OpenMP pool starts
+def objective(trial):
+    b = torch.randn(256, 256)
+    trial.set_user_attr("threads", torch.get_num_threads())
+    return float((b @ b).sum()) * 0 + trial.suggest_float("x", 0, 1)
+study = tunesmith.create_study(storage=sys.argv[1])
+study.optimize(objective, n_trials=4, n_workers=2)
+print(sorted(t.user_attrs["threads"] for t in study.trials))
+"""
+
+
+def test_forked_workers_run_torch_after_the_driver_started_its_thread_pool(sqlite_url: str) -> None:
+    """A forked worker inherits the driver's OpenMP state without its threads: torch on more than one
+    thread would wait for them forever. Workers run it on one thread (a slot's CPU count)."""
+    pytest.importorskip("torch")
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-c", _TORCH_AFTER_THE_DRIVER_USED_IT, sqlite_url],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[1, 1, 1, 1]"
+
+
+def test_auto_spawns_when_torch_workers_get_several_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TUNESMITH_START_METHOD", raising=False)
+    monkeypatch.setattr("tunesmith.execution._zygote._cuda_driver_started", lambda: False)
+    fake = types.ModuleType("torch")
+    fake.cuda = types.SimpleNamespace(is_initialized=lambda: False)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    assert resolve_start_method(None, threads_per_worker=1) == "fork"
+    assert "each worker is to use 4 threads" in (fork_unsafe_reason(4) or "")
+    assert resolve_start_method(None, threads_per_worker=4) == "spawn"

@@ -89,7 +89,9 @@ def run_worker_loops(
     isolated = settings.trial_timeout is not None or settings.memory_limit is not None or bool(worker_envs)
     processes = executor == "local" and (n_local > 1 or isolated)
     zygote = None
-    if processes and study.storage.url is not None and resolve_start_method(start_method) == "fork":
+    threads = max((int(e["OMP_NUM_THREADS"]) for e in worker_envs or [] if e.get("OMP_NUM_THREADS", "").isdigit()),
+                  default=1)
+    if processes and study.storage.url is not None and resolve_start_method(start_method, threads) == "fork":
         from tunesmith.execution.processes import start_zygote
 
         zygote = start_zygote(study)  # before the reporter's thread: fork a single-threaded process

@@ -12,12 +12,14 @@ touch it.
 - ``"spawn"``: a fresh interpreter per worker (always safe, slow imports);
 - ``"fork"``: the zygote (POSIX only);
 - ``"auto"`` (default): the zygote on Linux unless something makes forking unsafe —
-  CUDA already initialised in the driver, or TensorFlow or JAX imported (their runtime
-  threads do not survive a fork) — otherwise spawn. :func:`fork_unsafe_reason` says why.
+  CUDA already initialised in the driver, TensorFlow or JAX imported (their runtime
+  threads do not survive a fork), or torch imported and workers given several threads
+  each — otherwise spawn. :func:`fork_unsafe_reason` says why.
 
 What differs from spawn: a forked worker shares the driver's module state as it was at
 the fork (globals set at import time included), and gets fresh random seeds for
-``random``, NumPy's global generator and torch, as a new interpreter would.
+``random``, NumPy's global generator and torch, as a new interpreter would; torch runs on
+one thread in it (the slot's ``OMP_NUM_THREADS``, one CPU per trial by default).
 """
 
 from __future__ import annotations
@@ -39,8 +41,12 @@ START_METHODS = ("auto", "fork", "spawn")
 _UNSAFE_MODULES = ("tensorflow", "jax")
 
 
-def fork_unsafe_reason() -> str | None:
-    """Why forking workers from this process is unsafe here (None: it is safe)."""
+def fork_unsafe_reason(threads_per_worker: int = 1) -> str | None:
+    """Why forking workers from this process is unsafe here (None: it is safe).
+
+    A forked worker runs torch on one thread (see :func:`_fresh_process_state`), so workers
+    that are to use several threads each start fresh when torch is imported.
+    """
     if not sys.platform.startswith("linux"):
         return f"forking is only the default on Linux (this is {sys.platform})"
     torch = sys.modules.get("torch")
@@ -52,6 +58,9 @@ def fork_unsafe_reason() -> str | None:
     for name in _UNSAFE_MODULES:
         if name in sys.modules:
             return f"{name} is imported (its runtime threads do not survive a fork)"
+    if threads_per_worker > 1 and torch is not None:
+        return (f"torch is imported and each worker is to use {threads_per_worker} threads (a forked worker "
+                "cannot start torch's thread pool again once the driver has used it)")
     return None
 
 
@@ -76,7 +85,7 @@ def _cuda_driver_started() -> bool:
     return False
 
 
-def resolve_start_method(requested: str | None) -> str:
+def resolve_start_method(requested: str | None, threads_per_worker: int = 1) -> str:
     """``"fork"`` or ``"spawn"`` for ``requested`` (None: ``TUNESMITH_START_METHOD``, else auto)."""
     method = requested if requested is not None else os.environ.get("TUNESMITH_START_METHOD", "auto")
     if method not in START_METHODS:
@@ -84,7 +93,7 @@ def resolve_start_method(requested: str | None) -> str:
     if method == "fork" and not hasattr(os, "fork"):
         raise ValueError("start_method='fork' needs os.fork, which this platform lacks; use 'spawn'")
     if method == "auto":
-        return "spawn" if fork_unsafe_reason() is not None else "fork"
+        return "spawn" if fork_unsafe_reason(threads_per_worker) is not None else "fork"
     return method
 
 
@@ -340,9 +349,11 @@ def _fresh_process_state(env: dict[str, str]) -> None:
     if torch is not None:
         torch.seed()
     threads = env.get("OMP_NUM_THREADS")
+    if torch is not None:
+        # The driver's OpenMP pool (started by any torch op there) has no threads in this process:
+        # a parallel region would wait for them forever. On one thread torch never enters it.
+        torch.set_num_threads(int(threads) if threads is not None and threads.isdigit() else 1)
     if threads is not None and threads.isdigit():
-        if torch is not None:
-            torch.set_num_threads(int(threads))
         if np is not None:
             from threadpoolctl import threadpool_limits
 
