@@ -13,13 +13,25 @@ Each function acts on the trial running in this thread (:func:`current_trial`)::
 from __future__ import annotations
 
 import contextlib
+import math
+import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
 from tunesmith.checkpoints import Checkpoint
 from tunesmith.trial import Trial, TrialStopped, current_trial
 
-__all__ = ["TrialDone", "checkpoint_dir", "current_trial", "get_checkpoint", "report", "save_checkpoint"]
+__all__ = [
+    "ENV_SWEEP_ATTEMPT", "ENV_SWEEP_STORAGE", "ENV_SWEEP_STUDY", "ENV_SWEEP_TRIAL", "TrialDone", "checkpoint_dir",
+    "current_trial", "get_checkpoint", "log", "report", "save_checkpoint",
+]
+
+#: set by ``tunesmith agent`` for each run it starts: where the program's reports go
+ENV_SWEEP_STORAGE = "TUNESMITH_SWEEP_STORAGE"
+ENV_SWEEP_STUDY = "TUNESMITH_SWEEP_STUDY"
+ENV_SWEEP_TRIAL = "TUNESMITH_SWEEP_TRIAL"
+ENV_SWEEP_ATTEMPT = "TUNESMITH_SWEEP_ATTEMPT"
 
 #: the user attribute a trial gets when a stopper's ``stop_all()`` ended the run in its worker
 STOP_ALL_ATTR = "tune_stop_all"
@@ -37,6 +49,74 @@ def _trial(what: str) -> Trial:
     return trial
 
 
+class _SweepRun:
+    """The trial a sweep agent started this process for (from its environment), opened on first report."""
+
+    _lock = threading.Lock()
+    _opened: _SweepRun | None = None
+    _key: tuple[str, ...] | None = None
+
+    def __init__(self, url: str, study: str, trial_id: int, attempt: int) -> None:
+        from tunesmith.storage import get_storage
+
+        self.storage = get_storage(url)
+        self.study_id = self.storage.get_study(study).study_id
+        self.trial_id = trial_id
+        self.attempt = attempt
+        steps = [step for step, _ in self.storage.get_reports(self.study_id, trial_id)]
+        self.step = max(steps, default=0)
+
+    @classmethod
+    def current(cls) -> _SweepRun | None:
+        key = tuple(os.environ.get(k, "") for k in (ENV_SWEEP_STORAGE, ENV_SWEEP_STUDY, ENV_SWEEP_TRIAL,
+                                                     ENV_SWEEP_ATTEMPT))
+        if not all(key):
+            return None
+        with cls._lock:
+            if cls._opened is None or cls._key != key:
+                cls._opened, cls._key = cls(key[0], key[1], int(key[2]), int(key[3])), key
+            return cls._opened
+
+    def report(self, metrics: Mapping[str, Any]) -> None:
+        with self._lock:
+            self.step += 1
+            values = dict(metrics)
+            values.setdefault("training_iteration", self.step)
+            self.storage.append_report(self.study_id, self.trial_id, self.step, values, attempt=self.attempt)
+
+
+def _metrics(metrics: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    values = {**(metrics or {}), **kwargs}
+    if not values:
+        raise ValueError("report a metric at least, e.g. tunesmith.log({'val_loss': 0.3})")
+    return values
+
+
+def log(metrics: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
+    """Log metrics from a program, W&B style: ``tunesmith.log({"val_loss": 0.3, "epoch": 2})``.
+
+    Run by ``tunesmith agent``, the metrics go to the sweep's trial (the agent names it in
+    the environment) and its early stopping sees them; inside an objective they are a
+    :func:`report`; anywhere else the line is printed (``val_loss=0.3 epoch=2``), which an
+    agent also reads. So the same program runs alone, under an agent, or in a study.
+    """
+    values = _metrics(metrics, kwargs)
+    if current_trial() is not None:
+        report(values)
+        return
+    sweep = _SweepRun.current()
+    if sweep is not None:
+        sweep.report(values)
+        return
+    print(" ".join(f"{k}={_shown(v)}" for k, v in values.items()), flush=True)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    return str(value)
+
+
 def report(metrics: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
     """Report metrics from inside a trainable: ``tunesmith.report(loss=0.3, accuracy=0.9)``.
 
@@ -46,7 +126,17 @@ def report(metrics: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
     :class:`~tunesmith.TrialStopped`, which leaves the trainable and ends the trial.
     ``done=True`` (Ray Tune's) ends the trial COMPLETE after this report (it raises
     :class:`TrialDone`, which ``tunesmith.run`` takes as the trainable's return).
+
+    In a program run by ``tunesmith agent`` (no trial in this process, the agent's
+    ``TUNESMITH_SWEEP_*`` environment set), the metrics go to the agent's trial instead.
     """
+    if current_trial() is None:
+        sweep = _SweepRun.current()
+        if sweep is not None:
+            values = _metrics(metrics, kwargs)
+            values.pop("done", None)
+            sweep.report(values)
+            return
     trial = _trial("report")
     values = {**(metrics or {}), **kwargs}
     done = bool(values.pop("done", False))

@@ -16,6 +16,7 @@ from tunesmith.cli._export import export_command
 from tunesmith.cli._open import ENV_STORAGE
 from tunesmith.cli._plot import plot_command
 from tunesmith.cli._read import best_command, ls_command, show_command
+from tunesmith.cli._sweep import agent_command, sweep_command
 from tunesmith.cli._worker import worker_command
 from tunesmith.exceptions import StorageError, StudyNotFoundError
 from tunesmith.storage import DEFAULT_STORAGE_URL
@@ -69,7 +70,7 @@ def cli(ctx: click.Context, storage: str) -> None:
 
 for _command in (
     ls_command, show_command, best_command, export_command, diagnose_command, plot_command, rm_command,
-    worker_command, dashboard_command,
+    worker_command, dashboard_command, sweep_command, agent_command,
 ):
     cli.add_command(_command)
 
