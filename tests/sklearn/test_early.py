@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -99,3 +99,75 @@ def test_a_fit_error_under_early_stopping_scores_error_score() -> None:
     assert list(search.cv_results_["mean_test_score"])[1] == 0.0 and search.best_params_ == {"alpha": 1e-4}
     with pytest.raises(RuntimeError, match="alpha too large"):
         search.set_params(error_score="raise").fit(XI, YI)
+
+
+class _CountingGB(GradientBoostingClassifier):
+    """A real GradientBoostingClassifier that records the n_estimators of every fit call."""
+
+    fits: ClassVar[list[int]] = []
+
+    def fit(self, X: Any, y: Any, **kwargs: Any) -> Any:
+        _CountingGB.fits.append(self.n_estimators)
+        return super().fit(X, y, **kwargs)
+
+
+def test_warm_start_models_are_fitted_only_at_the_rungs_and_only_when_they_grow() -> None:
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    _CountingGB.fits = []
+    gb = _CountingGB(n_estimators=30, max_depth=1, subsample=0.8, random_state=0)
+    cv = StratifiedKFold(3, shuffle=True, random_state=0)
+    search = TuneGridSearchCV(gb, {"learning_rate": [0.5]}, cv=cv, early_stopping=True, max_iters=9).fit(XI, YI)
+    assert list(search.cv_results_["n_iters"]) == [9]
+    # ASHA reads steps 1, 3 and 9: each fold grows to 4, 10, then 30 trees in three fit calls, not nine; then the refit
+    assert _CountingGB.fits == [4, 4, 4, 10, 10, 10, 30, 30, 30, 30]
+    # growing in three calls builds the same trees as one fit: the scores are the plain model's
+    plain = cross_val_score(GradientBoostingClassifier(n_estimators=30, max_depth=1, subsample=0.8, learning_rate=0.5,
+                                                       random_state=0), XI, YI, cv=cv)
+    assert np.allclose(search.cv_results_["split0_test_score"][0], plain[0])
+    assert np.isclose(search.best_score_, plain.mean())
+
+    _CountingGB.fits = []
+    small = _CountingGB(n_estimators=3, max_depth=1, random_state=0)
+    search = TuneGridSearchCV(small, {"learning_rate": [0.5]}, cv=3, early_stopping=True, max_iters=9).fit(XI, YI)
+    # 3 trees over 9 steps: 1 tree at steps 1 and 3 (the second call would add none: skipped), 3 at step 9
+    assert _CountingGB.fits == [1, 1, 1, 3, 3, 3, 3] and list(search.cv_results_["n_iters"]) == [9]
+
+
+def test_steps_after_the_first_skip_repeated_checks_but_the_first_checks_the_data() -> None:
+    import sklearn
+
+    from tunesmith.sklearn._early import checked_once
+
+    before = sklearn.get_config()
+    with checked_once(1):
+        assert sklearn.get_config() == before
+    with checked_once(2):
+        assert sklearn.get_config()["assume_finite"] and sklearn.get_config()["skip_parameter_validation"]
+    assert sklearn.get_config() == before
+    bad = XI.copy()
+    bad[0, 0] = np.inf  # caught by the first step of every fold holding that row in its training part
+    search = TuneGridSearchCV(SGDClassifier(random_state=0), {"alpha": [1e-4]}, cv=3, early_stopping=True,
+                              max_iters=3, error_score="raise")
+    with pytest.raises(ValueError, match="infinity"):
+        search.fit(bad, YI)
+
+
+def test_the_folds_are_indexed_once_per_process_not_per_trial() -> None:
+    import pickle
+
+    from sklearn.metrics import check_scoring
+
+    from tunesmith.sklearn._objective import CrossValObjective
+    from tunesmith.sklearn._space import distributions_space
+
+    sgd = SGDClassifier(random_state=0)
+    splits = [(np.arange(0, 100), np.arange(100, 150)), (np.arange(50, 150), np.arange(0, 50))]
+    objective = CrossValObjective(sgd, distributions_space({"alpha": [1e-4]}), XI, YI, splits,
+                                  check_scoring(sgd), "score", {}, False, np.nan, Incremental.detect(sgd), 3)
+    folds = objective._fold_data()
+    assert objective._fold_data() is folds and len(folds) == 2
+    X_train, y_train, X_test, y_test, _ = folds[1]
+    assert np.array_equal(X_train, XI[50:150]) and np.array_equal(y_train, YI[50:150])
+    assert np.array_equal(X_test, XI[:50]) and np.array_equal(y_test, YI[:50])
+    assert "_folds" not in pickle.loads(pickle.dumps(objective)).__dict__  # rebuilt where the objective runs

@@ -9,12 +9,12 @@ weights stay, on disk. See ``docs/migration-keras-tuner.md`` for every differenc
 
 from __future__ import annotations
 
+from tunesmith.hyperparameters import Hyperparameters
 from tunesmith.keras_tuner._hypermodel import HyperModel
 from tunesmith.keras_tuner._objective import Objective
 from tunesmith.keras_tuner._results import Oracle, TunerTrial
 from tunesmith.keras_tuner._tuner import Tuner
 from tunesmith.keras_tuner._tuners import BayesianOptimization, GridSearch, Hyperband, RandomSearch
-from tunesmith.trial import Hyperparameters
 
 #: KerasTuner's name for the hyperparameter container
 HyperParameters = Hyperparameters

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tunesmith.trial import Hyperparameters
+from tunesmith.hyperparameters import Hyperparameters
 
 __all__ = ["HyperModel", "as_hypermodel"]
 

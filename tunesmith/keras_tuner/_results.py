@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tunesmith.hyperparameters import FIXED_HPS_ATTR, Hyperparameters
 from tunesmith.record import FrozenTrial
-from tunesmith.trial import FIXED_HPS_ATTR, Hyperparameters
 
 if TYPE_CHECKING:
     from tunesmith.keras_tuner._tuner import Tuner

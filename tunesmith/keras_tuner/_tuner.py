@@ -13,6 +13,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from tunesmith.hyperparameters import Hyperparameters
 from tunesmith.integration.keras import import_keras
 from tunesmith.keras_tuner._hypermodel import HyperModel, as_hypermodel
 from tunesmith.keras_tuner._objective import Objective, make_objective
@@ -21,7 +22,6 @@ from tunesmith.keras_tuner._runner import TrialRunner, load_weights, weights_pat
 from tunesmith.record import FrozenTrial, TrialState
 from tunesmith.schedulers import Scheduler
 from tunesmith.study import Study, create_study
-from tunesmith.trial import Hyperparameters
 
 if TYPE_CHECKING:
     from tunesmith.samplers import Sampler

@@ -5,7 +5,10 @@ the mean test score after each step; ASHA or Hyperband stops the candidates that
 A step is one ``partial_fit`` pass over the training fold (``SGDClassifier``, ``MLPClassifier``,
 ``MultinomialNB``...), or, for ``warm_start`` estimators, a further slice of their resource:
 ``n_estimators`` (forests, ``GradientBoosting*``) or ``max_iter`` (``HistGradientBoosting*``, its
-boosting rounds), growing to the candidate's own value by the last of ``max_iters`` steps.
+boosting rounds), growing to the candidate's own value by the last of ``max_iters`` steps. A
+warm-start model is refitted only at the steps the scheduler reads (ASHA's rungs), growing
+straight to the next rung's size in one ``fit`` call (the same trees as step by step), since
+every call re-validates the data (and histogram boosting re-bins it).
 
 >>> from sklearn.ensemble import GradientBoostingClassifier
 >>> from sklearn.linear_model import SGDClassifier
@@ -15,14 +18,16 @@ boosting rounds), growing to the candidate's own value by the last of ``max_iter
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from tunesmith.schedulers import ASHAScheduler, HyperBandScheduler, Scheduler
 
-__all__ = ["Incremental", "make_scheduler", "report_steps"]
+__all__ = ["Incremental", "checked_once", "make_scheduler", "report_steps"]
 
 
 @dataclass(frozen=True)
@@ -73,11 +78,20 @@ class Incremental:
         if self.method == "warm_start":
             estimator.set_params(**{f"{self.prefix}warm_start": True})
 
+    @staticmethod
+    def size(step: int, max_iters: int, full: int) -> int:
+        """The resource (estimators, boosting rounds) a warm-start model has after step ``step``."""
+        return max(1, math.ceil(full * step / max_iters))
+
     def step(
         self, estimator: Any, X: Any, y: Any, step: int, max_iters: int, full: int | None,
         fit_params: dict[str, Any], classes: Any,
     ) -> None:
-        """Train ``estimator`` on (X, y) through step ``step`` (1-based) of ``max_iters``."""
+        """Train ``estimator`` on (X, y) through step ``step`` (1-based) of ``max_iters``.
+
+        A warm-start step trains the estimators (rounds) the model lacks for that step, if any:
+        none when the resource does not grow, several when steps were skipped.
+        """
         if self.method == "partial_fit":
             if classes is not None and step == 1:
                 fit_params = {**fit_params, "classes": classes}
@@ -87,7 +101,10 @@ class Incremental:
                 estimator.partial_fit(X, y, **fit_params)
             return
         assert full is not None and self.resource is not None
-        estimator.set_params(**{self.prefix + self.resource: max(1, math.ceil(full * step / max_iters))})
+        name, size = self.prefix + self.resource, self.size(step, max_iters, full)
+        if step > 1 and estimator.get_params()[name] == size:
+            return  # the resource does not grow this step (fewer estimators than steps): nothing to train
+        estimator.set_params(**{name: size})
         if y is None:
             estimator.fit(X, **fit_params)
         else:
@@ -131,3 +148,21 @@ def report_steps(scheduler: Scheduler | None, max_iters: int) -> frozenset[int] 
     for bracket in range(scheduler.brackets):
         steps.update(math.ceil(m) for m in scheduler.milestones(bracket))
     return frozenset(s for s in steps if 1 <= s <= max_iters)
+
+
+@contextlib.contextmanager
+def checked_once(step: int) -> Iterator[None]:
+    """From the second step on, skip scikit-learn's repeated checks of what the first step checked.
+
+    Every step trains on the same arrays with the same parameters (a warm-start step changes only
+    the resource, to a valid value), so re-validating the parameters and re-scanning the data for
+    NaN/inf on each ``partial_fit``/``fit``/scoring call is repeated work: ``skip_parameter_validation``
+    and ``assume_finite`` for the steps after the first. Step 1 runs every check.
+    """
+    if step <= 1:
+        yield
+        return
+    from sklearn import config_context
+
+    with config_context(assume_finite=True, skip_parameter_validation=True):
+        yield

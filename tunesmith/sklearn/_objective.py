@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tunesmith.sklearn._early import Incremental
+from tunesmith.sklearn._early import Incremental, checked_once
 from tunesmith.sklearn._space import CandidateSpace
 from tunesmith.trial import Trial
 
@@ -95,22 +95,18 @@ class CrossValObjective:
     # -- early stopping: every fold trained in steps ------------------------------------------
     def _train_in_steps(self, estimator: Any, trial: Trial) -> dict[str, Any]:
         from sklearn.base import clone, is_classifier
-        from sklearn.utils import _safe_indexing
 
         inc = self.incremental
         assert inc is not None
         names = self._names()
         record = _empty(names, self.return_train_score)
-        n = _num_samples(self.X)
-        classes = np.unique(self.y) if is_classifier(estimator) and self.y is not None else None
+        classes = self._classes() if is_classifier(estimator) else None
         full = inc.full_resource(estimator)
-        folds = []  # each fold's model and data, indexed once
-        for train, test in self.splits:
+        folds = []  # each fold's model and data
+        for data in self._fold_data():
             model = clone(estimator)
             inc.prepare(model)
-            fit_params = {k: _safe_indexing(v, train) if _aligned(v, n) else v for k, v in self.fit_params.items()}
-            folds.append((model, _safe_indexing(self.X, train), _part(self.y, train), _safe_indexing(self.X, test),
-                          _part(self.y, test), fit_params))
+            folds.append((model, *data))
         fit_times = [0.0] * len(folds)
         refit_scorer = self.scorers[self.refit_metric] if isinstance(self.scorers, dict) else self.scorers
         step = 0
@@ -118,13 +114,16 @@ class CrossValObjective:
         for step in range(1, self.max_iters + 1):
             scores = []
             scored = self.report_at is None or step in self.report_at or step == self.max_iters
+            if not scored and inc.method == "warm_start":
+                continue  # grown at the next scored step in one fit call, not one call per step
             try:
-                for i, (model, X_train, y_train, X_test, y_test, fit_params) in enumerate(folds):
-                    start = time.perf_counter()
-                    inc.step(model, X_train, y_train, step, self.max_iters, full, fit_params, classes)
-                    fit_times[i] += time.perf_counter() - start
-                    if scored:
-                        scores.append(refit_scorer(model, X_test, y_test))
+                with checked_once(step):
+                    for i, (model, X_train, y_train, X_test, y_test, fit_params) in enumerate(folds):
+                        start = time.perf_counter()
+                        inc.step(model, X_train, y_train, step, self.max_iters, full, fit_params, classes)
+                        fit_times[i] += time.perf_counter() - start
+                        if scored:
+                            scores.append(refit_scorer(model, X_test, y_test))
             except Exception:  # the estimator's fit or scoring: every fold scores error_score
                 if self.error_score == "raise":
                     raise
@@ -155,6 +154,33 @@ class CrossValObjective:
                     record["train"][name].append(train_scores[name])
         record["n_iters"] = step
         return record
+
+    def _fold_data(self) -> list[tuple[Any, Any, Any, Any, dict[str, Any]]]:
+        """Each split's (X_train, y_train, X_test, y_test, fit_params), indexed once per process, not per trial."""
+        cached = self.__dict__.get("_folds")
+        if cached is None:
+            from sklearn.utils import _safe_indexing
+
+            n = _num_samples(self.X)
+            cached = []
+            for train, test in self.splits:
+                fit_params = {k: _safe_indexing(v, train) if _aligned(v, n) else v for k, v in self.fit_params.items()}
+                cached.append((_safe_indexing(self.X, train), _part(self.y, train), _safe_indexing(self.X, test),
+                               _part(self.y, test), fit_params))
+            self.__dict__["_folds"] = cached
+        return cached
+
+    def _classes(self) -> Any:
+        """The classes of ``y`` (passed to the first ``partial_fit``), computed once."""
+        if "_classes_of_y" not in self.__dict__:
+            self.__dict__["_classes_of_y"] = None if self.y is None else np.unique(self.y)
+        return self.__dict__["_classes_of_y"]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)  # the caches are rebuilt where the objective runs
+        state.pop("_folds", None)
+        state.pop("_classes_of_y", None)
+        return state
 
     def _score_all(self, model: Any, X: Any, y: Any) -> dict[str, float]:
         out: dict[str, float] = {}

@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.model_selection._search import BaseSearchCV
 
 from tunesmith.samplers import Sampler
-from tunesmith.sklearn._early import Incremental, make_scheduler, report_steps
+from tunesmith.sklearn._early import Incremental, checked_once, make_scheduler, report_steps
 from tunesmith.sklearn._objective import RESULT_ATTR, CrossValObjective
 from tunesmith.sklearn._results import cv_results
 from tunesmith.sklearn._space import CandidateSpace, distributions_space, grid_space
@@ -105,7 +105,8 @@ class _TuneSearch(BaseSearchCV):
                 # trained as it was scored: the same number of partial_fit passes, on all the data
                 classes = np.unique(y) if is_classifier(self.estimator) and y is not None else None
                 for step in range(1, int(n_iters[self.best_index_]) + 1):
-                    incremental.step(self.best_estimator_, X, y, step, self.max_iters, None, params, classes)
+                    with checked_once(step):
+                        incremental.step(self.best_estimator_, X, y, step, self.max_iters, None, params, classes)
             elif y is None:
                 self.best_estimator_.fit(X, **params)
             else:
