@@ -13,8 +13,12 @@ Where it differs from W&B (each on purpose, and documented where it is done):
   past the end of the curve), and ``strict: true`` keeps the top ``ceil(n/eta)``;
 - ``${interpreter}`` is the agent's own Python (W&B: ``python``); an unknown ``${macro}``
   is an error when the sweep is created (W&B drops it when the run starts);
-- ``metric.impute`` / ``impute_while_running`` are accepted and checked but not used: a
-  failed run is FAILED and the samplers leave it out;
+- ``metric.impute`` / ``impute_while_running`` are W&B's (see :mod:`tunesmith.sweeps._impute`):
+  the model-based samplers see a failed run with its imputed value (and, if asked, a running
+  run with its best so far) while the record keeps it FAILED; a finished run counts with its
+  final value, where W&B's bayes takes the best value it logged;
+- numbers written ``1e-5`` are floats and a top-level name with dots (``optimizer.lr``, for
+  Hydra) is one flat key, as in W&B; nested ``parameters`` blocks give dicts;
 - ``entity``, ``project``, ``controller`` and W&B's launch keys are accepted and ignored
   (with a note); the program is looked for relative to the agent's directory, as W&B does.
 """

@@ -45,6 +45,7 @@ from tunesmith.session import ENV_SWEEP_ATTEMPT, ENV_SWEEP_STORAGE, ENV_SWEEP_ST
 from tunesmith.study import Study
 from tunesmith.sweeps._command import build_command, uses_json_file
 from tunesmith.sweeps._controller import SweepConfig, get_state, load_sweep, next_action, run_limit
+from tunesmith.sweeps._impute import ImputingSampler
 from tunesmith.sweeps._yaml import SweepConfigError
 from tunesmith.trial import Trial
 
@@ -295,6 +296,8 @@ class Agent:
         first = gpu is None or gpu == (self.options.gpus or [""])[0]
         study, config = (self.study, self.config) if first else load_sweep(self.sweep_id, self.url)
         study.set_space(config.space.distributions)
+        if isinstance(study.sampler, ImputingSampler):  # metric.impute reads the runs' curves
+            study.sampler.attach(lambda after: study.storage.get_study_reports(study.study_id, after=after))
         opts = self.options
         curves = _Curves(study, config.metric, config.goal == "maximize")
         if config.hyperband is None:  # only this agent's runs' reports are read; else every run's (hyperband)

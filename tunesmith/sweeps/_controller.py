@@ -23,6 +23,7 @@ from tunesmith.record import TrialState
 from tunesmith.study import Study, create_study, load_study
 from tunesmith.sweeps._command import MACROS
 from tunesmith.sweeps._hyperband import HyperbandRule
+from tunesmith.sweeps._impute import IMPUTE, IMPUTE_WHILE_RUNNING
 from tunesmith.sweeps._params import SweepSpace
 from tunesmith.sweeps._yaml import SweepConfigError, SweepDocument
 
@@ -60,6 +61,8 @@ class SweepConfig:
     run_cap: int | None = None
     early: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    impute: str = "worst"
+    impute_while_running: str = "false"
 
     @property
     def program(self) -> str | None:
@@ -120,15 +123,25 @@ class SweepConfig:
                 if isinstance(m["target"], bool) or not isinstance(m["target"], (int, float)):
                     raise doc.error(("metric", "target"), f"metric.target must be a number, got {m['target']!r}")
                 target = float(m["target"])
-            if m.get("impute", "worst") not in ("latest", "best", "worst"):
-                raise doc.error(("metric", "impute"), "metric.impute must be latest, best or worst")
+            impute = m.get("impute", "worst")
+            if impute not in IMPUTE:
+                raise doc.error(("metric", "impute"), f"metric.impute must be one of {', '.join(IMPUTE)}, "
+                                f"got {impute!r}")
+            running = m.get("impute_while_running", "false")
+            running = "false" if running is False else running  # YAML's false, for W&B's "false"
+            if running not in IMPUTE_WHILE_RUNNING:
+                raise doc.error(("metric", "impute_while_running"), "metric.impute_while_running must be one of "
+                                f"{', '.join(IMPUTE_WHILE_RUNNING)}, got {running!r}")
         elif method not in ("grid", "random"):
             raise doc.error(("method",), f"method {method} needs a metric: metric: {{name: ..., goal: minimize}}")
         run_cap = d.get("run_cap")
         if run_cap is not None and (isinstance(run_cap, bool) or not isinstance(run_cap, int) or run_cap < 1):
             raise doc.error(("run_cap",), f"run_cap must be an integer > 0, got {run_cap!r}")
         early = _early(doc, "metric" in d)
-        return cls(dict(d), space, method, metric, goal, target, run_cap, early, notes)
+        out = cls(dict(d), space, method, metric, goal, target, run_cap, early, notes)
+        if "metric" in d:
+            out.impute, out.impute_while_running = impute, running
+        return out
 
     def make_sampler(self, seed: int | None = None) -> Any:
         from tunesmith import samplers
@@ -137,7 +150,13 @@ class SweepConfig:
             return samplers.GridSampler(self.space.grid_lists(), seed=seed)
         name = {"random": "RandomSampler", "bayes": "GPSampler", "gp": "GPSampler", "tpe": "TPESampler",
                 "cmaes": "CmaEsSampler", "auto": "AutoSampler"}[self.method]
-        return getattr(samplers, name)(seed=seed)
+        sampler = getattr(samplers, name)(seed=seed)
+        if self.method == "random" or not self.has_metric:
+            return sampler
+        # W&B's metric.impute / impute_while_running: failed (and running) runs count for the model
+        from tunesmith.sweeps._impute import ImputingSampler
+
+        return ImputingSampler(sampler, self.metric, self.impute, self.impute_while_running)
 
     def make_scheduler(self) -> Any:
         if self.early is None or self.early["type"] == "hyperband":

@@ -6,7 +6,9 @@ categorical_w_probabilities, integer ``min``/``max`` -> int_uniform, a float bou
 uniform, ``parameters`` -> a nested dict). Beyond W&B, ``mu``/``sigma`` alone infer
 ``normal`` (W&B asks for ``distribution: normal``), and a parameter may carry
 ``when: {other: value or [values]}``: it exists only in runs where ``other`` has one
-of those values (conditional parameters; not with ``method: grid``).
+of those values (conditional parameters; not with ``method: grid``). A top-level name
+with dots (``optimizer.lr``) is one key of the run's config, as in W&B (Hydra overrides);
+only a nested ``parameters`` block makes a dict.
 
 Each parameter is searched as a tunesmith distribution (what the study stores) and
 turned into the value the program gets by W&B's definition:
@@ -118,6 +120,15 @@ class SweepParameter:
     kind: str
     config: dict[str, Any]
     when: dict[str, list[Any]] = field(default_factory=dict)
+    #: where the value goes in the run's config: one key per nested ``parameters`` level (a top-level
+    #: name with dots, ``optimizer.lr``, is one flat key, as in W&B); empty: ``(name,)``
+    keys: tuple[str, ...] = ()
+    #: where it is written in the YAML (for error lines)
+    yaml_path: tuple[Any, ...] = ()
+
+    @property
+    def config_keys(self) -> tuple[str, ...]:
+        return self.keys or (self.name,)
 
     @property
     def is_constant(self) -> bool:
@@ -211,9 +222,14 @@ class SweepSpace:
         out: list[SweepParameter] = []
         nested: set[str] = set()
         _walk(parameters, ("parameters",), "", doc, out, nested)
-        names = {p.name for p in out}
+        names: set[str] = set()
+        for p in out:
+            if p.name in names:
+                raise doc.error(p.yaml_path, f"{dotted(p.yaml_path)}: parameter {p.name!r} is written twice (a "
+                                "dotted name and a nested parameters block name the same value)")
+            names.add(p.name)
         for i, p in enumerate(out):
-            path = ("parameters", *p.name.split("."))
+            path = p.yaml_path or ("parameters", p.name)
             if grid and p.kind not in _GRID_KINDS:
                 raise doc.error(path, (
                     f"{dotted(path)}: method grid needs discrete parameters (values, value, int_uniform or "
@@ -255,9 +271,10 @@ class SweepSpace:
     def config_for(self, stored: Mapping[str, Any]) -> dict[str, Any]:
         """The run's config as W&B gives it: nested parameters as dicts, in name order."""
         out: dict[str, Any] = {}
+        keys = {p.name: p.config_keys for p in self.parameters}
         for name, value in self.flat_config(stored).items():
             node = out
-            parts = name.split(".")
+            parts = keys[name]
             for part in parts[:-1]:
                 node = node.setdefault(part, {})
             node[parts[-1]] = value
@@ -279,7 +296,7 @@ def _sorted(d: dict[str, Any]) -> dict[str, Any]:
 
 def _walk(
     parameters: Any, path: tuple[Any, ...], prefix: str, doc: SweepDocument,
-    out: list[SweepParameter], nested: set[str],
+    out: list[SweepParameter], nested: set[str], keys: tuple[str, ...] = (),
 ) -> None:
     if not isinstance(parameters, Mapping) or not parameters:
         raise doc.error(path, f"{dotted(path)} must be a mapping of at least one parameter, got {parameters!r}")
@@ -297,9 +314,11 @@ def _walk(
                 raise doc.error(here, f"{dotted(here)}: a nested parameters block takes no other field, "
                                 f"got {sorted(extra)}")
             nested.add(full)
-            _walk(cfg["parameters"], (*here, "parameters"), f"{full}.", doc, out, nested)
+            _walk(cfg["parameters"], (*here, "parameters"), f"{full}.", doc, out, nested, (*keys, name))
             continue
-        out.append(_parameter(full, here, dict(cfg), doc))
+        param = _parameter(full, here, dict(cfg), doc)
+        param.keys, param.yaml_path = (*keys, name), here
+        out.append(param)
 
 
 def _parameter(name: str, path: tuple[Any, ...], cfg: dict[str, Any], doc: SweepDocument) -> SweepParameter:

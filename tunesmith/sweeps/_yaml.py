@@ -1,9 +1,15 @@
 """Reading a W&B sweep YAML file with the line of every field, so errors name ``file:line`` and the field.
 
+Numbers such as ``1e-5`` are floats, as W&B reads them (PyYAML alone, by YAML 1.1, makes
+them strings: W&B's client sends the file on as YAML text and its service reads them as
+numbers, so ``min: 1e-5`` and ``values: [1e-5, 1e-6]`` are numbers in W&B's own examples).
+
 >>> text = "method: random\\nparameters:\\n  lr:\\n    min: 0.1\\n    max: 0.01\\n"
 >>> doc = SweepDocument.from_text(text, "sweep.yaml")
 >>> doc.error(("parameters", "lr", "min"), "parameters.lr.min must be < max").args[0]
 'sweep.yaml:4: parameters.lr.min must be < max'
+>>> SweepDocument.from_text("lr: {min: 1e-5, max: 1E+2, values: [3e-4, '1e-3']}").data
+{'lr': {'min': 1e-05, 'max': 100.0, 'values': [0.0003, '1e-3']}}
 """
 
 from __future__ import annotations
@@ -42,9 +48,10 @@ class SweepDocument:
         """Parse YAML (safe: plain data only, never objects); a syntax error names the line."""
         import yaml
 
+        loader = _loader()
         try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            data = yaml.safe_load(text)
+            node = yaml.compose(text, Loader=loader)
+            data = yaml.load(text, Loader=loader)  # a SafeLoader subclass: plain data only
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             where = f"{source}:{mark.line + 1}" if mark is not None else source
@@ -86,6 +93,27 @@ class SweepDocument:
     def error(self, path: Sequence[Any], message: str) -> SweepConfigError:
         """An error located at ``path`` (the message names the field itself)."""
         return SweepConfigError(f"{self.where(path)}: {message}")
+
+
+_LOADER: Any = None
+#: YAML 1.2 floats without a dot (``1e-5``, ``-2E+3``), which YAML 1.1 (PyYAML) leaves as strings
+_EXP_FLOAT = r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"
+
+
+def _loader() -> Any:
+    """PyYAML's SafeLoader, plus floats written ``1e-5`` (built once, on first use)."""
+    global _LOADER
+    if _LOADER is None:
+        import re
+
+        import yaml
+
+        class SweepLoader(yaml.SafeLoader):
+            pass
+
+        SweepLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(_EXP_FLOAT), list("-+.0123456789"))
+        _LOADER = SweepLoader
+    return _LOADER
 
 
 def _collect(node: Any, path: Path, lines: dict[Path, int]) -> None:
