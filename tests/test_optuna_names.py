@@ -34,6 +34,7 @@ def test_logging_verbosity_sets_the_tunesmith_logger() -> None:
             optuna.logging.set_verbosity("quiet")  # type: ignore[arg-type]
     finally:
         logger.setLevel(before)
+        optuna.logging.enable_default_handler()  # tunesmith's default: the stderr handler is there
 
 
 def test_pruners_and_trial_pruned_prune() -> None:
@@ -53,7 +54,8 @@ def test_pruners_and_trial_pruned_prune() -> None:
 
 def test_max_trials_callback_counts_every_workers_trials(sqlite_url: str) -> None:
     study = optuna.create_study(storage=sqlite_url, seed=0)
-    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=40, n_workers=2,
+    # Each trial takes a moment, so the stop reaches the workers long before all 40 could run.
+    study.optimize(lambda t: time.sleep(0.05) or t.suggest_float("x", 0, 1), n_trials=40, n_workers=2,
                    callbacks=[optuna.callbacks.MaxTrialsCallback(6)])
     complete = study.count()[TrialState.COMPLETE]
     assert 6 <= complete < 40  # each worker stops once the stored total reaches 6 (one may finish one more)

@@ -56,7 +56,7 @@ __version__ = "0.1.0"
 
 
 #: subpackages imported on first use: rich, plotly, scikit-learn and FastAPI stay out of ``import tunesmith``
-_LAZY = ("reporting", "importance", "visualization", "analysis", "dashboard")
+_LAZY = ("reporting", "importance", "visualization", "analysis", "dashboard", "integration")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,20 +1,26 @@
 """tunesmith's log output, Optuna's ``optuna.logging`` functions: ``set_verbosity(WARNING)`` quiets it.
 
-All of tunesmith logs to the ``"tunesmith"`` logger (a child of the root logger, so
-an application's own logging configuration applies). Without one, warnings and
-errors reach stderr through Python's last-resort handler; :func:`set_verbosity`
-sets the level and :func:`enable_default_handler` adds a plain stderr handler.
+All of tunesmith logs to the ``"tunesmith"`` logger (``get_logger("optuna")`` is the same
+logger, for Optuna's scripts). As in Optuna, it logs at INFO by default to stderr, one line
+per event: ``[I 2026-01-01 10:00:00,000] Trial 3 finished with value: 0.25 and parameters:
+{'x': 0.5}. Best is trial 3 with value: 0.25.``; each failed trial is a WARNING.
+:func:`set_verbosity` sets the level (``WARNING`` keeps warnings and errors only).
+
+The default handler stays quiet while the root logger has handlers of its own (an
+application's ``logging.basicConfig``, pytest's capture): records propagate to them, so
+nothing is printed twice. :func:`disable_default_handler` removes it.
 
 >>> import tunesmith
 >>> tunesmith.logging.set_verbosity(tunesmith.logging.ERROR)
 >>> tunesmith.logging.get_verbosity() == tunesmith.logging.ERROR
 True
->>> tunesmith.logging.set_verbosity(tunesmith.logging.WARNING)
+>>> tunesmith.logging.set_verbosity(tunesmith.logging.INFO)
 """
 
 from __future__ import annotations
 
 import logging as _logging
+import sys
 
 __all__ = [
     "CRITICAL", "DEBUG", "ERROR", "FATAL", "INFO", "WARN", "WARNING", "disable_default_handler",
@@ -35,10 +41,30 @@ _handler: _logging.Handler | None = None
 
 
 def get_logger(name: str = _ROOT) -> _logging.Logger:
-    """The ``tunesmith`` logger, or one of its children (``get_logger("tunesmith.storage")``)."""
+    """The ``tunesmith`` logger, or one of its children (``get_logger("tunesmith.storage")``).
+
+    Optuna's names map onto it: ``get_logger("optuna")`` is the ``tunesmith`` logger itself.
+    """
+    if name == "optuna" or name.startswith("optuna."):
+        name = _ROOT + name[len("optuna"):]
     if name != _ROOT and not name.startswith(_ROOT + "."):
         name = f"{_ROOT}.{name}"
     return _logging.getLogger(name)
+
+
+class _DefaultHandler(_logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is at each record; quiet while the root logger has handlers
+    (the records reach those through propagation)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+        self.setFormatter(_logging.Formatter("[%(levelname)1.1s %(asctime)s] %(message)s"))
+
+    def emit(self, record: _logging.LogRecord) -> None:
+        if _logging.getLogger().handlers and _logging.getLogger(_ROOT).propagate:
+            return
+        self.stream = sys.stderr
+        super().emit(record)
 
 
 def set_verbosity(level: int) -> None:
@@ -54,11 +80,10 @@ def get_verbosity() -> int:
 
 
 def enable_default_handler() -> None:
-    """Add a plain stderr handler to the ``tunesmith`` logger (once)."""
+    """Add the stderr handler to the ``tunesmith`` logger (once; it is there from ``import tunesmith``)."""
     global _handler
     if _handler is None:
-        _handler = _logging.StreamHandler()
-        _handler.setFormatter(_logging.Formatter("[%(levelname)s %(asctime)s] %(message)s"))
+        _handler = _DefaultHandler()
         get_logger().addHandler(_handler)
 
 
@@ -78,3 +103,14 @@ def enable_propagation() -> None:
 def disable_propagation() -> None:
     """Keep records from the root logger's handlers (use with :func:`enable_default_handler`)."""
     get_logger().propagate = False
+
+
+def _configure() -> None:
+    """Optuna's default: INFO and above to stderr (a level the application set is kept)."""
+    root = get_logger()
+    if root.level == _logging.NOTSET:
+        root.setLevel(INFO)
+    enable_default_handler()
+
+
+_configure()

@@ -20,13 +20,16 @@ from tunesmith.distributions import Distribution
 from tunesmith.space import unflatten
 
 __all__ = [
+    "Duration",
     "FrozenTrial",
     "Report",
     "Restore",
     "StudyRecord",
     "StudySettings",
+    "StudyDirection",
     "StudySummary",
     "TrialState",
+    "create_trial",
 ]
 
 # The keys of ``FrozenTrial.system_attrs`` the storages and the study write; read them
@@ -64,6 +67,43 @@ class TrialState(enum.IntEnum):
         return TrialState.COMPLETE <= self <= TrialState.FAILED
 
 
+class StudyDirection(str, enum.Enum):
+    """Optuna's ``StudyDirection``; its members equal the direction strings a study holds.
+
+    >>> StudyDirection.MINIMIZE == "minimize", "maximize" == StudyDirection.MAXIMIZE
+    (True, True)
+    """
+
+    NOT_SET = "not_set"
+    MINIMIZE = "minimize"
+    MAXIMIZE = "maximize"
+
+    def __str__(self) -> str:
+        return f"StudyDirection.{self.name}"
+
+
+class Duration(float):
+    """A trial's duration: float seconds that also answer ``timedelta``'s ``total_seconds()``.
+
+    Optuna's ``FrozenTrial.duration`` is a :class:`datetime.timedelta`; this one is a number
+    of seconds (sums, means and formats as a float) with Optuna's method on it.
+
+    >>> d = Duration(1.5)
+    >>> d + 1, d.total_seconds(), d.timedelta()
+    (2.5, 1.5, datetime.timedelta(seconds=1, microseconds=500000))
+    """
+
+    __slots__ = ()
+
+    def total_seconds(self) -> float:
+        """The seconds as a plain float (Optuna: ``trial.duration.total_seconds()``)."""
+        return float(self)
+
+    def timedelta(self) -> _dt.timedelta:
+        """The same duration as a :class:`datetime.timedelta`."""
+        return _dt.timedelta(seconds=float(self))
+
+
 @dataclass(slots=True)
 class FrozenTrial:
     """One trial as stored: parameters, state, values, reports summary, timings, errors.
@@ -92,6 +132,8 @@ class FrozenTrial:
     attempt: int = 0
     #: the process that started the trial (``tunesmith._process.identity()``), if known
     owner: str | None = None
+    #: {step: value} of the objective's reports, when the reader filled it (``Study.trials`` does)
+    intermediate: dict[int, float] | None = None
 
     def evolve(self, **changes: Any) -> FrozenTrial:
         """A copy with some fields changed (a fast ``dataclasses.replace``)."""
@@ -123,11 +165,21 @@ class FrozenTrial:
         return None if self.finished_at is None else _dt.datetime.fromtimestamp(self.finished_at)
 
     @property
-    def duration(self) -> float | None:
-        """Seconds from start to finish (None while running)."""
+    def duration(self) -> Duration | None:
+        """Seconds from start to finish (None while running): a float with ``.total_seconds()``."""
         if self.started_at is None or self.finished_at is None:
             return None
-        return self.finished_at - self.started_at
+        return Duration(self.finished_at - self.started_at)
+
+    @property
+    def intermediate_values(self) -> dict[int, float]:
+        """Optuna's ``{step: value}`` of the objective's intermediate reports (``trial.report(value, step)``).
+
+        The value of each report is the study's (first) objective metric, or the only metric
+        reported. Filled by ``Study.trials``/``get_trials``/``best_trial`` (one incremental
+        read of the study's reports); empty on a record that was not read that way.
+        """
+        return dict(self.intermediate) if self.intermediate else {}
 
     @property
     def enqueued(self) -> bool:
@@ -273,7 +325,8 @@ class StudyRecord:
 
 @dataclass
 class StudySummary:
-    """What ``tunesmith ls`` shows of a study."""
+    """What ``tunesmith ls`` shows of a study; also Optuna's ``StudySummary`` names
+    (``study_name``, ``direction(s)``, ``datetime_start``, ``user_attrs``, ``best_trial``)."""
 
     name: str
     directions: list[str]
@@ -283,3 +336,66 @@ class StudySummary:
     best_value: float | None
     created_at: float
     last_activity: float | None = None  # the latest start, heartbeat or finish of any trial (None: no trial)
+    #: the study's user attributes (filled by ``get_all_study_summaries``)
+    user_attrs: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: the best COMPLETE trial (``get_all_study_summaries(include_best_trial=True)``; single objective)
+    best_trial: FrozenTrial | None = field(default=None, repr=False)
+    #: the storage's id of the study, when known
+    study_id: int | None = field(default=None, repr=False)
+
+    @property
+    def study_name(self) -> str:
+        return self.name
+
+    @property
+    def direction(self) -> StudyDirection:
+        if len(self.directions) != 1:
+            raise RuntimeError("this study has several objectives; use .directions")
+        return StudyDirection(self.directions[0])
+
+    @property
+    def datetime_start(self) -> _dt.datetime:
+        return _dt.datetime.fromtimestamp(self.created_at)
+
+    @property
+    def system_attrs(self) -> dict[str, Any]:
+        """Optuna's study system attributes: none are kept (tunesmith's settings are typed)."""
+        return {}
+
+
+def create_trial(
+    *, state: TrialState = TrialState.COMPLETE, value: float | None = None, values: list[float] | None = None,
+    params: dict[str, Any] | None = None, distributions: dict[str, Distribution] | None = None,
+    user_attrs: dict[str, Any] | None = None, system_attrs: dict[str, Any] | None = None,
+    intermediate_values: dict[int, float] | None = None,
+) -> FrozenTrial:
+    """Optuna's ``create_trial``: a finished trial's record, for ``Study.add_trial``.
+
+    >>> from tunesmith.distributions import FloatDistribution
+    >>> t = create_trial(params={"x": 0.5}, distributions={"x": FloatDistribution(0, 1)}, value=0.25)
+    >>> print(t.state, t.value, t.params)
+    TrialState.COMPLETE 0.25 {'x': 0.5}
+    """
+    if value is not None and values is not None:
+        raise ValueError("create_trial: give value or values, not both")
+    params = dict(params or {})
+    distributions = dict(distributions or {})
+    if params.keys() != distributions.keys():
+        raise ValueError(
+            f"create_trial: params {sorted(params)} and distributions {sorted(distributions)} must name the same "
+            "parameters"
+        )
+    for name, v in params.items():
+        if not distributions[name].contains(v):
+            raise ValueError(f"create_trial: parameter {name!r}: {v!r} is outside {distributions[name]}")
+    vals = [float(value)] if value is not None else None if values is None else [float(v) for v in values]
+    if state == TrialState.COMPLETE and vals is None:
+        raise ValueError("create_trial: a COMPLETE trial needs value= (or values=)")
+    if state in (TrialState.FAILED, TrialState.WAITING) and vals is not None:
+        raise ValueError(f"create_trial: a {state.name} trial has no value")
+    steps = {int(k): float(v) for k, v in (intermediate_values or {}).items()}
+    return FrozenTrial(
+        number=-1, state=TrialState(state), params=params, values=vals, user_attrs=dict(user_attrs or {}),
+        system_attrs=dict(system_attrs or {}), distributions=distributions, intermediate=steps or None,
+        last_step=max(steps) if steps else None,
+    )

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tunesmith.record import FrozenTrial
 from tunesmith.storage import InMemoryStorage, Storage, get_storage
 
 __all__ = ["InMemoryStorage", "RDBStorage", "RetryFailedTrialCallback"]
@@ -44,6 +45,24 @@ class RetryFailedTrialCallback:
     @property
     def max_retries(self) -> int:
         return _UNLIMITED if self.max_retry is None else self.max_retry
+
+    @staticmethod
+    def retried_trial_number(trial: FrozenTrial) -> int | None:
+        """The number of the trial this one retries (None: it ran once).
+
+        Optuna copies a failed trial into a new one; tunesmith re-queues the same trial,
+        so a retried trial keeps its number: it is its own number here.
+        """
+        return trial.number if trial.retries > 0 else None
+
+    @staticmethod
+    def retry_history(trial: FrozenTrial) -> list[int]:
+        """The numbers of the earlier attempts of this trial, oldest first (``[]``: it ran once).
+
+        Each attempt was the same trial (same number) in tunesmith, so this is its number
+        once per retry: ``len(retry_history(t)) == t.retries``.
+        """
+        return [trial.number] * trial.retries
 
 
 def RDBStorage(  # noqa: N802 - Optuna's class name, a factory here

@@ -10,6 +10,7 @@ True
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import time
 import uuid
@@ -27,7 +28,7 @@ from tunesmith._study_args import (
     one_name,
     one_scheduler,
 )
-from tunesmith._study_compat import OptunaStudyNames
+from tunesmith._study_compat import OptunaStudyNames, TrialLog
 from tunesmith._supervisor import Supervisor
 from tunesmith._trial_writer import StudyTrialWriter
 from tunesmith._values import outcome
@@ -38,7 +39,7 @@ from tunesmith.distributions import Distribution
 from tunesmith.execution.executors import ExecutorOptions, LocalExecutor, RayExecutor
 from tunesmith.history import History, ReportLog
 from tunesmith.multi_objective import best_feasible, is_feasible
-from tunesmith.record import ENQUEUED_USER_ATTRS, FrozenTrial, StudySettings, TrialState
+from tunesmith.record import ENQUEUED_USER_ATTRS, FrozenTrial, StudyDirection, StudySettings, TrialState
 from tunesmith.samplers import Sampler
 from tunesmith.schedulers import Scheduler, scheduler_from_spec
 from tunesmith.space import SearchSpace
@@ -52,7 +53,9 @@ if TYPE_CHECKING:
 
     from tunesmith.reporting._protocol import Reporter
 
-__all__ = ["MaxTrialsCallback", "Study", "create_study", "load_study"]
+__all__ = ["MaxTrialsCallback", "Study", "StudyDirection", "create_study", "load_study"]
+
+_log = logging.getLogger("tunesmith")
 
 Objective = Callable[[Trial], Any]
 Callback = Callable[["Study", FrozenTrial], None]
@@ -101,6 +104,11 @@ def create_study(
         key=uuid.uuid4().hex[:12],  # the checkpoint folder's: unique to this study, not to its name
     )
     record = store.create_study(name, dirs, names, load_if_exists=load_if_exists, attrs=settings.to_json())
+    if _log.isEnabledFor(logging.INFO):
+        if record.attrs.get("key") == settings.key:
+            _log.info("A new study created in %s with name: %s", "memory" if store.url is None else "RDB", record.name)
+        else:
+            _log.info("Using an existing study with name '%s' instead of creating a new one.", record.name)
     if load_if_exists and (record.directions != dirs and (direction or directions or mode)):
         raise ValueError(
             f"study {name!r} exists with directions {record.directions}, not {dirs}; "
@@ -158,6 +166,8 @@ class Study(OptunaStudyNames):
         self._space = space
         self._stop_requested = False
         self._asked: dict[int, Trial] = {}  # number -> trial asked here and not told yet (tell by number)
+        self._steps: dict[int, dict[int, float]] = {}  # trial_id -> {step: objective value} (intermediate_values)
+        self._steps_cursor = 0  # the last report id read into _steps
         self._beside_others = beside_others  # one of several workers on this study: see ask()
         if scheduler is None and settings.scheduler:
             scheduler = scheduler_from_spec(settings.scheduler)
@@ -230,6 +240,7 @@ class Study(OptunaStudyNames):
 
     @property
     def direction(self) -> str:
+        """``"minimize"`` or ``"maximize"`` (equal to Optuna's ``StudyDirection.MINIMIZE``/``MAXIMIZE``)."""
         if len(self.directions) != 1:
             raise RuntimeError("this study has several objectives; use .directions")
         return self.directions[0]
@@ -255,7 +266,23 @@ class Study(OptunaStudyNames):
         wanted = None if states is None else set(states)
         out = [self._params.materialize(t) for t in raw if wanted is None or t.state in wanted]
         out.sort(key=lambda t: t.number)
+        self._fill_intermediate(out)
         return copy.deepcopy(out) if deepcopy else out
+
+    def _fill_intermediate(self, trials: list[FrozenTrial]) -> None:
+        """Set each trial's ``intermediate_values`` from the reports (read incrementally, once per call)."""
+        new = self.storage.get_study_reports(self._study_id, self._steps_cursor)
+        if new:
+            key = self.metric_names[0]
+            for r in new:
+                v = r.metrics.get(key)
+                if v is None and len(r.metrics) == 1:
+                    v = next(iter(r.metrics.values()))
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    self._steps.setdefault(r.trial_id, {})[r.step] = float(v)
+            self._steps_cursor = new[-1].report_id
+        for t in trials:
+            t.intermediate = self._steps.get(t.trial_id)
 
     @property
     def best_trial(self) -> FrozenTrial:
@@ -272,7 +299,9 @@ class Study(OptunaStudyNames):
             raw = best_feasible(self._history.trials, maximize)
             if raw is None:
                 raise ValueError(f"study {self.name!r} has no feasible completed trial yet (each breaks a constraint)")
-        return self._params.materialize(raw)
+        best = self._params.materialize(raw)
+        self._fill_intermediate([best])
+        return best
 
     @property
     def best_params(self) -> dict[str, Any]:
@@ -444,6 +473,8 @@ class Study(OptunaStudyNames):
             n_trials = self._remaining_for_sampler()
         self._stop_requested = False
         callbacks, more_loggers = split_callbacks(callbacks)
+        # Optuna's log line per trial (failures always; the rest when no console reporter shows them)
+        callbacks = [TrialLog(finished=reporter is None), *callbacks]
         reporter = feed([*check_loggers(loggers), *more_loggers], reporter)
         optimize(self, objective, n_trials, timeout, n_workers=n_workers, callbacks=callbacks, catch=catch,
                  max_failures=max_failures, reporter=reporter, executor=chosen)

@@ -33,7 +33,7 @@ from tunesmith.distributions import (
 )
 from tunesmith.exceptions import TrialPruned, TrialStopped
 from tunesmith.hyperparameters import Hyperparameters
-from tunesmith.record import FrozenTrial, TrialState
+from tunesmith.record import FrozenTrial, TrialState, create_trial
 from tunesmith.space import SearchSpace, unflatten
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FrozenTrial", "Hyperparameters", "ParamWrite", "Trial", "TrialPruned", "TrialState", "TrialStopped", "TrialWriter",
+    "create_trial",
 ]
 
 

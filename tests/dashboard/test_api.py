@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import XSS
+from dashboard_support import XSS
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient

@@ -60,7 +60,7 @@ def test_event_stream_sqlite(dashboard_server: str, storage_url: str) -> None:
 
 
 def test_event_stream_postgres(fresh_postgres_url: str, serve_dashboard: Callable[..., str]) -> None:
-    from conftest import fill_storage
+    from dashboard_support import fill_storage
 
     fill_storage(fresh_postgres_url, n_trials=4)
     _watch_while_writing(serve_dashboard(fresh_postgres_url), fresh_postgres_url)

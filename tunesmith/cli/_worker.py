@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from tunesmith import logging as tslogging
 from tunesmith.cli._format import fmt, fmt_duration, last_line
 from tunesmith.cli._open import command_storage_option, open_storage, open_study, storage_url
 from tunesmith.trial import FrozenTrial, TrialState
@@ -168,7 +169,12 @@ def worker_command(
             f"({f'for {budget}' if budget else 'no limit'}; Ctrl-C stops it)",
             err=True,
         )
-    study.optimize(objective, n_trials=n_trials, timeout=timeout, max_retries=max_retries, callbacks=[progress])
+    verbosity = tslogging.get_verbosity()
+    tslogging.set_verbosity(max(verbosity, tslogging.WARNING))  # the worker prints its own line per trial
+    try:
+        study.optimize(objective, n_trials=n_trials, timeout=timeout, max_retries=max_retries, callbacks=[progress])
+    finally:
+        tslogging.set_verbosity(verbosity)
     if not quiet:
         click.echo(progress.summary(study_name, time.monotonic() - started), err=True)
     if progress.gave_up is not None:

@@ -33,6 +33,13 @@ class TuneReportCallback:
     order = 25
     before_iteration = False
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if args and isinstance(args[0], Trial):  # Optuna's form: LightGBMPruningCallback(trial, "auc", valid_name=)
+            from tunesmith.integration.optuna import LightGBMPruningCallback as OptunaForm
+
+            return OptunaForm(*args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(self, metrics: Metrics = None, *, trial: Trial | None = None) -> None:
         self._reporter = MetricReporter(metrics, trial, "lightgbm.TuneReportCallback")
 

@@ -58,6 +58,13 @@ def _build() -> type:
             trial: the trial to report to (default: the one running in this thread).
         """
 
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            if args and isinstance(args[0], Trial):  # Optuna's form: PyTorchLightningPruningCallback(trial, ...)
+                from tunesmith.integration import optuna
+
+                return optuna.PyTorchLightningPruningCallback(*args, **kwargs)
+            return super().__new__(cls)
+
         def __init__(self, metrics: Metrics = None, on: str = "validation_end", *, trial: Trial | None = None) -> None:
             super().__init__()
             if on not in _WHEN:

@@ -38,6 +38,13 @@ def _build() -> type:
             trial: the trial to report to (default: the one running in this thread).
         """
 
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            if args and isinstance(args[0], Trial):  # Optuna's form: XGBoostPruningCallback(trial, ...)
+                from tunesmith.integration import optuna
+
+                return optuna.XGBoostPruningCallback(*args, **kwargs)
+            return super().__new__(cls)
+
         def __init__(self, metrics: Metrics = None, *, trial: Trial | None = None) -> None:
             super().__init__()
             self._reporter = MetricReporter(metrics, trial, "xgboost.TuneReportCallback")

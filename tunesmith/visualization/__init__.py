@@ -15,6 +15,9 @@ import plotly or matplotlib; they come with ``pip install 'tunesmith[plot]'``.
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from tunesmith.visualization._common import as_json
 from tunesmith.visualization._contour import plot_contour
 from tunesmith.visualization._edf import plot_edf
@@ -41,3 +44,10 @@ __all__ = [
     "plot_slice",
     "plot_timeline",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``tunesmith.visualization.matplotlib`` as an attribute (Optuna's ``optuna.visualization.matplotlib``)."""
+    if name == "matplotlib":
+        return importlib.import_module("tunesmith.visualization.matplotlib")
+    raise AttributeError(f"module 'tunesmith.visualization' has no attribute {name!r}")
