@@ -13,12 +13,14 @@ FINISH when the scheduler itself would let the trial go on.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import json
 import os
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +29,7 @@ from tunesmith.record import Report
 from tunesmith.schedulers import Decision, Exploit, Scheduler
 from tunesmith.session import TrialDone, report
 from tunesmith.space import SearchSpace
-from tunesmith.trial import Trial, TrialStopped
+from tunesmith.trial import Trial, TrialState, TrialStopped
 
 __all__ = ["ClassTrainable", "Stop", "StopWhen", "Trainable", "check_stop", "config_of", "is_class_trainable"]
 
@@ -49,24 +51,77 @@ class Trainable:
     checkpoint_freq: int = 0
     checkpoint_at_end: bool = False
     errors_dir: str | None = None
+    export_formats: tuple[str, ...] = ()
 
     def __call__(self, trial: Trial) -> Any:
         config = config_of(self.space, trial)
+        with _in_trial_dir(trial):
+            return self._run(trial, config)
+
+    def _run(self, trial: Trial, config: dict[str, Any]) -> Any:
         try:
             if is_class_trainable(self.trainable):
-                return _step_class(self.trainable, config, trial, self.checkpoint_freq, self.checkpoint_at_end)
+                return _step_class(self.trainable, config, trial, self.checkpoint_freq, self.checkpoint_at_end,
+                                   self.export_formats)
             if _takes_checkpoint_dir(self.trainable):
                 ckpt = trial.get_checkpoint()
-                return self.trainable(config, checkpoint_dir=None if ckpt is None else ckpt.path)
-            return self.trainable(config)
+                returned = self.trainable(config, checkpoint_dir=None if ckpt is None else ckpt.path)
+            else:
+                returned = self.trainable(config)
+            return _final_result(trial) if returned is None else returned
         except TrialDone:
-            return None  # its last report is its result: it ends COMPLETE
+            return _final_result(trial)  # its last report is its result: it ends COMPLETE
         except TrialStopped:
-            raise
+            # finished by the scheduler (max_t) with a last report lacking the metric: the metric's last value
+            final = _final_result(trial) if trial.end_state is TrialState.COMPLETE else None
+            if final is None:
+                raise
+            return final
         except Exception as e:
             if self.errors_dir is not None:
                 _keep_error(e, os.path.join(self.errors_dir, f"{trial.number}.pkl"))
             raise
+
+
+@contextlib.contextmanager
+def _in_trial_dir(trial: Trial) -> Iterator[None]:
+    """Ray Tune's working directory: the trial's folder (``tune.get_trial_dir()``), created first.
+
+    Files the trainable writes by a relative name (``torch.save(model, "model.pth")``) land
+    in ``analysis.get_best_logdir()``. The previous working directory comes back after the
+    trial. Only the main thread changes it (a process has one working directory).
+    """
+    folder = None if trial.study is None else os.path.abspath(trial.study.checkpoints.trial_dir(trial.number))
+    if folder is None:
+        yield
+        return
+    os.makedirs(folder, exist_ok=True)
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def _final_result(trial: Trial) -> dict[str, Any] | None:
+    """A finished function trainable's result: its last report (None: the study takes it), with the last
+    reported value of each study metric that report lacks (Ray Tune's ``done=True`` report of other metrics)."""
+    study = trial.study
+    last = dict(trial.last_result)
+    missing = [] if study is None or not last else [m for m in study.metric_names if m not in last]
+    if not missing or study is None:
+        return None
+    for _, metrics in reversed(study.storage.get_reports(study.study_id, trial.trial_id)):
+        for name in [m for m in missing if m in metrics]:
+            last[name] = metrics[name]
+            missing.remove(name)
+        if not missing:
+            break
+    return last
 
 
 def _keep_error(error: Exception, path: str) -> None:
@@ -234,6 +289,17 @@ class ClassTrainable:
             self.load_checkpoint(os.path.normpath(os.path.join(checkpoint_dir, note.get("path", "."))))
         self._iteration = int(note.get("iteration", self._iteration))
 
+    def export_model(self, export_formats: list[str] | str, export_dir: str | None = None) -> dict[str, str]:
+        """Ray's ``export_model``: ``_export_model(formats, export_dir)`` (default: the trial's folder)."""
+        formats = [export_formats] if isinstance(export_formats, str) else list(export_formats)
+        return self._export_model(formats, export_dir or self.logdir)
+
+    def _export_model(self, export_formats: list[str], export_dir: str) -> dict[str, str]:
+        """Write the model in each of ``export_formats`` into ``export_dir``; return ``{format: path}``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must define _export_model(export_formats, export_dir) for run(export_formats=...)"
+        )
+
     def stop(self) -> None:
         self.cleanup()
 
@@ -242,7 +308,10 @@ _CLASS_NOTE = ".tune_trainable.json"
 _CLASS_DATA = "trainable_state.pkl"
 
 
-def _step_class(cls: Callable[..., Any], config: dict[str, Any], trial: Trial, freq: int, at_end: bool) -> None:
+def _step_class(
+    cls: Callable[..., Any], config: dict[str, Any], trial: Trial, freq: int, at_end: bool,
+    export_formats: tuple[str, ...] = (),
+) -> None:
     """Run a class trainable as a trial: restore, then step/report until a stop or ``done``."""
     obj = cls(config)
     obj._trial = trial
@@ -274,7 +343,11 @@ def _step_class(cls: Callable[..., Any], config: dict[str, Any], trial: Trial, f
             with trial.checkpoint_dir(obj.iteration) as d:
                 obj.save(d)
     finally:
-        obj.stop()
+        try:
+            if export_formats:  # Ray's export_formats: into the trial's folder, however the trial ended
+                obj.export_model(list(export_formats))
+        finally:
+            obj.stop()
 
 
 def check_stop(stop: Stop | None) -> None:

@@ -19,8 +19,10 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import logging as _logging
 import sys
+from collections.abc import Iterator
 
 __all__ = [
     "CRITICAL", "DEBUG", "ERROR", "FATAL", "INFO", "WARN", "WARNING", "disable_default_handler",
@@ -72,6 +74,21 @@ def set_verbosity(level: int) -> None:
     if not isinstance(level, int) or isinstance(level, bool):
         raise TypeError(f"set_verbosity takes a logging level such as tunesmith.logging.WARNING, got {level!r}")
     get_logger().setLevel(level)
+
+
+@contextlib.contextmanager
+def quieter(level: int = WARNING) -> Iterator[None]:
+    """Within the block, log only at ``level`` and above (the verbosity set before comes back after).
+
+    ``tunesmith.run`` and ``tunesmith worker`` print their own lines, so they leave out the INFO ones.
+    """
+    logger = get_logger()
+    before = logger.level
+    logger.setLevel(max(level, logger.getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 def get_verbosity() -> int:

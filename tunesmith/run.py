@@ -18,15 +18,17 @@ Ray Tune's ``randint``.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from tunesmith._trainable import Stop, StopWhen, Trainable, check_stop, config_of
-from tunesmith.checkpoints import Checkpoint, CheckpointConfig
+from tunesmith import logging as tslogging
+from tunesmith._analysis import ExperimentAnalysis, ResultTrial, RunResult
+from tunesmith._trainable import Stop, StopWhen, Trainable, check_stop, is_class_trainable
+from tunesmith.checkpoints import CheckpointConfig
 from tunesmith.exceptions import DuplicatedStudyError, StudyNotFoundError
 from tunesmith.execution import LoopSettings, MaxFailuresError, recover_lost_trials
 from tunesmith.execution.resources import Resources, plan_slots
@@ -39,8 +41,6 @@ from tunesmith.study import Callback, Study, create_study
 from tunesmith.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from tunesmith.reporting._protocol import Reporter
     from tunesmith.tracking import Logger
 
@@ -51,245 +51,20 @@ class TuneError(RuntimeError):
     """Ray Tune's error: trials of a run failed (``raise_on_failed_trial``), or a run cannot start."""
 
 
-@dataclass
-class ResultTrial:
-    """One trial of a run, as Ray Tune's result objects show it."""
-
-    number: int
-    state: TrialState
-    config: dict[str, Any]
-    last_result: dict[str, Any]
-    error: str | None
-    frozen: FrozenTrial = field(repr=False)
-
-    checkpoints: Any = field(default=None, repr=False)
-
-    @property
-    def trial_id(self) -> str:
-        return str(self.number)
-
-    @property
-    def checkpoint(self) -> Checkpoint | None:
-        """The trial's latest checkpoint (path-like: its directory), None if it saved none."""
-        return None if self.checkpoints is None else self.checkpoints.latest(self.number)
-
-    @property
-    def logdir(self) -> str | None:
-        """The trial's folder: its checkpoints are ``checkpoint_<step>`` folders in it."""
-        return None if self.checkpoints is None else self.checkpoints.trial_dir(self.number)
-
-    def __str__(self) -> str:
-        return f"trial_{self.number}"
-
-    @property
-    def status(self) -> str:
-        return {TrialState.COMPLETE: "TERMINATED", TrialState.PRUNED: "TERMINATED"}.get(self.state, self.state.name)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
-class RunResult:
-    """What :func:`run` returns: the trials and the best of them by ``metric``/``mode``."""
-
-    def __init__(self, study: Study, space: SearchSpace, metric: str | None, mode: str | None) -> None:
-        self.study = study
-        self.space = space
-        self.default_metric = metric
-        self.default_mode = mode
-
-    @property
-    def trials(self) -> list[ResultTrial]:
-        out = []
-        for t in self.study.trials:
-            config = config_of(self.space, t)
-            out.append(ResultTrial(t.number, t.state, config, dict(t.last_result), t.error, t, self.study.checkpoints))
-        return out
-
-    @property
-    def errors(self) -> list[ResultTrial]:
-        return [t for t in self.trials if t.state == TrialState.FAILED]
-
-    def get_best_trial(
-        self, metric: str | None = None, mode: str | None = None, scope: str = "last",
-    ) -> ResultTrial | None:
-        """The best trial by ``metric`` (``mode`` "min"/"max"); ``scope``: "last" or "all" reports."""
-        metric = metric or self.default_metric
-        mode = mode or self.default_mode
-        if metric is None or mode not in ("min", "max"):
-            raise ValueError(
-                "get_best_trial needs metric= and mode='min' or 'max' (or pass them to run()); "
-                f"got metric={metric!r}, mode={mode!r}"
-            )
-        if scope not in ("last", "all"):
-            raise ValueError(f"scope must be 'last' or 'all', got {scope!r}")
-        best, best_v = None, None
-        for t in self.trials:
-            if t.state == TrialState.FAILED:
-                continue
-            if scope == "last":
-                candidates = [t.last_result.get(metric)]
-            else:
-                reports = self.study.storage.get_reports(self.study.study_id, t.frozen.trial_id)
-                candidates = [m.get(metric) for _, m in reports]
-            for v in candidates:
-                if v is None or v != v:  # absent or NaN
-                    continue
-                if best_v is None or (v < best_v if mode == "min" else v > best_v):
-                    best, best_v = t, v
-        return best
-
-    @property
-    def best_trial(self) -> ResultTrial | None:
-        return self.get_best_trial()
-
-    def get_best_config(
-        self, metric: str | None = None, mode: str | None = None, scope: str = "last",
-    ) -> dict[str, Any] | None:
-        """The config of :meth:`get_best_trial`."""
-        best = self.get_best_trial(metric, mode, scope)
-        return None if best is None else best.config
-
-    def get_best_logdir(self, metric: str | None = None, mode: str | None = None, scope: str = "last") -> str | None:
-        """The best trial's folder (its checkpoints are in it); the key of :attr:`trial_dataframes`."""
-        best = self.get_best_trial(metric, mode, scope)
-        return None if best is None else best.logdir
-
-    @property
-    def best_logdir(self) -> str | None:
-        return self.get_best_logdir()
-
-    def _trial(self, trial: ResultTrial | str | int) -> ResultTrial:
-        """A trial given as itself, its logdir (Ray's way) or its id/number."""
-        if isinstance(trial, ResultTrial):
-            return trial
-        for t in self.trials:
-            if str(trial) in (t.logdir, t.trial_id, str(t)):
-                return t
-        raise ValueError(f"no trial {trial!r} in this run; give a trial, its logdir or its trial_id")
-
-    def get_trial_checkpoints_paths(
-        self, trial: ResultTrial | str | int, metric: str | None = None,
-    ) -> list[tuple[str, Any]]:
-        """``(path, value of metric)`` for each checkpoint the trial kept (the metric reported after it)."""
-        metric = metric or self.default_metric or "training_iteration"
-        t = self._trial(trial)
-        return [(c.path, c.metrics.get(metric, c.step)) for c in self.study.checkpoints.list(t.number)]
-
-    def get_best_checkpoint(
-        self, trial: ResultTrial | str | int, metric: str | None = None, mode: str | None = None,
-    ) -> Checkpoint | None:
-        """The trial's checkpoint with the best ``metric`` reported after it (default: the latest).
-
-        ``trial``: a trial, its logdir or its id. The checkpoint is path-like (its directory).
-        """
-        found = self.study.checkpoints.list(self._trial(trial).number)
-        metric, mode = metric or self.default_metric, mode or self.default_mode
-        if metric is None or not any(c.metrics.get(metric) is not None for c in found):
-            return found[-1] if found else None
-        key, sign = metric, -1.0 if mode == "min" else 1.0
-        return max((c for c in found if c.metrics.get(key) is not None), key=lambda c: sign * float(c.metrics[key]))
-
-    @property
-    def best_checkpoint(self) -> Checkpoint | None:
-        best = self.best_trial
-        return None if best is None else self.get_best_checkpoint(best)
-
-    @property
-    def best_config(self) -> dict[str, Any] | None:
-        best = self.best_trial
-        return None if best is None else best.config
-
-    @property
-    def best_result(self) -> dict[str, Any] | None:
-        best = self.best_trial
-        return None if best is None else best.last_result
-
-    def get_all_configs(self, prefix: bool = False) -> dict[str, dict[str, Any]]:
-        """Each trial's config by its logdir (``prefix=True``: keys ``config/<name>``, flat)."""
-        from tunesmith.space import flatten
-
-        out = {}
-        for t in self.trials:
-            out[str(t.logdir)] = {f"config/{k}": v for k, v in flatten(t.config).items()} if prefix else t.config
-        return out
-
-    @property
-    def results(self) -> dict[str, dict[str, Any]]:
-        """Each trial's last result by its trial_id."""
-        return {t.trial_id: t.last_result for t in self.trials}
-
-    @property
-    def results_df(self) -> pd.DataFrame:
-        """The last results as a table indexed by ``trial_id`` (nested metrics flattened with ``/``)."""
-        import pandas as pd
-
-        from tunesmith.space import flatten
-
-        rows = [{"trial_id": t.trial_id, **flatten(t.last_result), "logdir": t.logdir} for t in self.trials]
-        return pd.DataFrame.from_records(rows, index="trial_id") if rows else pd.DataFrame()
-
-    @property
-    def best_result_df(self) -> pd.DataFrame:
-        """The best trial's last result as a one-row table indexed by ``trial_id``."""
-        import pandas as pd
-
-        from tunesmith.space import flatten
-
-        best = self.best_trial
-        if best is None:
-            return pd.DataFrame()
-        return pd.DataFrame.from_records([{"trial_id": best.trial_id, **flatten(best.last_result)}], index="trial_id")
-
-    @property
-    def trial_dataframes(self) -> dict[str, pd.DataFrame]:
-        """Each trial's reports, one row per report, by the trial's logdir (Ray Tune's keys)."""
-        import pandas as pd
-
-        from tunesmith.space import flatten
-
-        out = {}
-        for t in self.trials:
-            reports = self.study.storage.get_reports(self.study.study_id, t.frozen.trial_id)
-            out[str(t.logdir)] = pd.DataFrame.from_records([flatten(m) for _, m in reports])
-        return out
-
-    @property
-    def best_dataframe(self) -> pd.DataFrame | None:
-        """The best trial's reports (see :attr:`trial_dataframes`)."""
-        best = self.best_trial
-        return None if best is None else self.trial_dataframes[str(best.logdir)]
-
-    def dataframe(self, metric: str | None = None, mode: str | None = None) -> pd.DataFrame:
-        """One row per trial (needs pandas), Ray Tune's columns: ``trial_id``, ``state``, the
-        last result's metrics, ``values/<objective>``, ``last_step``, ``config/<name>`` (the
-        whole config, constants included), ``user_attrs/<key>``, ``started_at``,
-        ``finished_at``, ``duration`` (seconds), ``error`` and ``logdir``. Each row is the
-        trial's last result; with ``metric`` and ``mode`` (Ray's), its best report's metrics instead.
-        The same table as ``tunesmith export`` (:func:`tunesmith.analysis.trials_dataframe`).
-        """
-        from tunesmith.analysis import trials_dataframe
-        from tunesmith.space import flatten
-
-        by_number = {t.number: t for t in self.trials}
-        df = trials_dataframe(
-            self.study.trials, self.study.metric_names, style="tune",
-            params=lambda t: flatten(by_number[t.number].config),
-        )
-        if len(df):
-            df["logdir"] = [by_number[int(n)].logdir for n in df["trial_id"]]
-        if metric is not None and mode in ("min", "max") and len(df):
-            for i, t in enumerate(by_number[int(n)] for n in df["trial_id"]):
-                reports = self.study.storage.get_reports(self.study.study_id, t.frozen.trial_id)
-                scored = [m for _, m in reports if isinstance(m.get(metric), (int, float))]
-                if scored:
-                    best = (min if mode == "min" else max)(scored, key=lambda m: m[metric])
-                    for k, v in flatten(best).items():
-                        if k in df.columns:
-                            df.at[df.index[i], k] = v
-        return df
+def _own_lines(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Ray's API prints its own lines (``verbose=``): Optuna's INFO log lines are left out."""
+    @functools.wraps(func)
+    def quiet(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with tslogging.quieter():
+            return func(*args, **kwargs)
+    return quiet
 
 
-ExperimentAnalysis = RunResult
-
-
+@_own_lines
 def run(
     run_or_experiment: Callable[..., Any], config: Mapping[str, Any] | None = None, *, num_samples: int = 1,
     metric: str | None = None, mode: str | None = None, name: str | None = None,
@@ -331,14 +106,18 @@ def run(
         executor / ray_address: ``"ray"`` runs the trials as Ray tasks (a local Ray
             runtime, or the cluster at ``ray_address``) with the same resources.
         scheduler: stops/finishes/clones trials from their reports (:mod:`tunesmith.schedulers`);
-            its metric/mode are the run's when ``metric`` is not given.
+            its metric/mode are the run's when ``metric`` is not given. A report without its
+            metric lets the trial continue (Ray's); the trial's result then takes the metric's
+            last reported value.
         stop: end a trial (COMPLETE) once a reported metric reaches a value, e.g.
             ``{"training_iteration": 10}``, or when ``stop(trial_id, result)`` is true
             (a ``tune.Stopper``: its ``stop_all()`` ends the whole run).
         checkpoint_freq / checkpoint_at_end: class trainables save every N iterations / at the end.
+        export_formats: Ray's; a class trainable's ``_export_model(formats, trial folder)`` runs as each trial ends.
         keep_checkpoints_num / checkpoint_score_attr: keep each trial's N best checkpoints
             by a metric (``"min-loss"`` for the lowest); default all.
-        local_dir / storage_path: where checkpoints go (default next to the storage file).
+        local_dir / storage_path: where checkpoints go (default next to the storage file). Each
+            trial runs in its folder there (``tune.get_trial_dir()``, created first), as in Ray 1.x.
         start_method: how worker processes start (``Study.optimize``'s; default: forked
             with this process's imports where that is safe).
         progress_reporter: a ConsoleReporter/CLIReporter; default one when ``verbose >= 1``.
@@ -372,17 +151,15 @@ def run(
     if unknown:
         raise TypeError(f"run() got unexpected argument(s) {sorted(unknown)}")
     check_stop(stop)
-    if export_formats:
-        raise ValueError(
-            f"export_formats={list(export_formats)!r}: tunesmith exports nothing at the end of a run; save the "
-            "model in the trainable's checkpoint (checkpoint_at_end=True) and read analysis.best_checkpoint"
-        )
+    formats = _export_formats(run_or_experiment, export_formats)
     resources_per_trial = _resources(run_or_experiment, resources_per_trial)
     resume = _resume_mode(resume)
     if fail_fast not in (True, False, "raise", "RAISE"):
         raise ValueError(f"fail_fast must be True, False or 'raise', got {fail_fast!r}")
     if isinstance(checkpoint_freq, bool) or not isinstance(checkpoint_freq, int) or checkpoint_freq < 0:
         raise ValueError(f"checkpoint_freq must be a non-negative integer, got {checkpoint_freq!r}")
+    if scheduler is not None:  # Ray Tune's schedulers let a report without their metric continue
+        scheduler.missing_metric = "continue"
     if scheduler is not None and metric is None and scheduler.metric is not None:
         metric, mode = scheduler.metric, scheduler.mode or mode
     if not isinstance(num_samples, int) or num_samples < 1:
@@ -394,7 +171,7 @@ def run(
     space = SearchSpace(config)
     if storage is None and resume:
         raise ValueError("resume=True needs the storage the run was kept in, e.g. storage='sqlite:///tunesmith.db'")
-    store = get_storage(_temporary_storage_url() if storage is None else storage)
+    store = get_storage(_temporary_storage_url() if storage is None else _absolute(storage))
     if resume == "AUTO":
         resume = name is not None and _exists(store, name)
     elif not resume and name is not None and _exists(store, name):
@@ -406,6 +183,8 @@ def run(
     directions = [] if metric is None else ["minimize" if mode == "min" else "maximize"]
     checkpoints = CheckpointConfig.from_ray(keep_checkpoints_num, checkpoint_score_attr)
     artifacts = storage_path or local_dir
+    if artifacts is not None:  # trials run in their folder (Ray's working directory): paths are absolute
+        artifacts = os.path.abspath(os.path.expanduser(artifacts))
     if stop is not None:  # the run's scheduler (on resume: the one stored), finishing trials at stop=
         if resume and scheduler is None and name is not None:
             scheduler = _stored_scheduler(store, name)
@@ -448,7 +227,7 @@ def run(
         from tunesmith.checkpoints import temporary_dir
 
         errors_dir = temporary_dir("tunesmith-errors-")
-    objective = Trainable(run_or_experiment, space, checkpoint_freq, checkpoint_at_end, errors_dir)
+    objective = Trainable(run_or_experiment, space, checkpoint_freq, checkpoint_at_end, errors_dir, formats)
     run_callbacks = [*(callbacks or [])]
     if stop is not None and callable(getattr(stop, "stop_all", None)):
         run_callbacks.append(_stop_all_callback)
@@ -478,6 +257,25 @@ def run(
             f"the result instead); first: trial {failed[0].number}:\n{failed[0].error}"
         )
     return result
+
+
+def _export_formats(trainable: Any, formats: Sequence[str] | None) -> tuple[str, ...]:
+    """Ray's ``export_formats``: a class trainable's ``_export_model(formats, logdir)`` runs as each trial ends."""
+    if not formats:
+        return ()
+    if isinstance(formats, str):
+        formats = [formats]
+    known = ("checkpoint", "model", "onnx", "h5")
+    bad = [f for f in formats if str(f).strip().lower() not in known]
+    if bad:
+        raise ValueError(f"export_formats: unknown format(s) {bad}; Ray's are {list(known)}")
+    if not is_class_trainable(trainable):
+        raise ValueError(
+            f"export_formats={list(formats)!r} needs a class trainable with _export_model(export_formats, "
+            "export_dir); a function trainable saves its model itself (tune.checkpoint_dir, or a file in its "
+            "working directory, the trial's folder) and analysis.best_checkpoint / get_best_logdir() find it"
+        )
+    return tuple(formats)
 
 
 def _resources(trainable: Any, given: Any) -> Mapping[str, float] | None:
@@ -556,6 +354,18 @@ def _interrupted_message(study: Study, total: int, storage: Storage | str | None
 #: Ray Tune arguments that change nothing here (actors are never restarted per trial, logs go to the storage)
 _IGNORED_RAY_ARGS = {"reuse_actors", "log_to_file", "sync_config", "loggers", "trial_name_creator",
                      "trial_dirname_creator"}
+
+
+def _absolute(storage: Storage | str) -> Storage | str:
+    """A SQLite file named relative to the working directory, by its absolute path (trials run in their folder)."""
+    if not isinstance(storage, (str, os.PathLike)):
+        return storage
+    url = os.fspath(storage)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and ":memory:" not in url:
+        return "sqlite:///" + os.path.abspath(url[len("sqlite:///"):])
+    if "://" not in url and url.endswith((".db", ".sqlite", ".sqlite3")):
+        return os.path.abspath(url)
+    return url
 
 
 def _temporary_storage_url() -> str:

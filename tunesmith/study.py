@@ -273,9 +273,9 @@ class Study(OptunaStudyNames):
         """Set each trial's ``intermediate_values`` from the reports (read incrementally, once per call)."""
         new = self.storage.get_study_reports(self._study_id, self._steps_cursor)
         if new:
-            key = self.metric_names[0]
+            key = self.metric_names[0] if self.metric_names else None  # None: only a lone reported value counts
             for r in new:
-                v = r.metrics.get(key)
+                v = None if key is None else r.metrics.get(key)
                 if v is None and len(r.metrics) == 1:
                     v = next(iter(r.metrics.values()))
                 if isinstance(v, (int, float)) and not isinstance(v, bool):

@@ -79,7 +79,7 @@ def test_invalid_arguments():
     with pytest.raises(ValueError, match="mode"):
         ASHAScheduler(mode="down")
     with pytest.raises(ValueError, match="max_resource"):
-        HyperbandPruner()
+        HyperbandPruner(max_resource="all")  # "auto" (the default) infers it: tests/schedulers/test_hyperband_auto.py
 
 
 def test_hyperband_gives_most_trials_to_the_aggressive_bracket():

@@ -80,7 +80,7 @@ def test_resources_and_factories():
     assert isinstance(asha, schedulers.AsyncHyperBandScheduler) and asha.max_t == 9
     with pytest.raises(ValueError, match="unknown scheduler"):
         tune.create_scheduler("nope")
-    with pytest.raises(ValueError, match="export_formats"):
+    with pytest.raises(ValueError, match="export_formats"):  # a class trainable's _export_model does it
         tune.run(lambda c: None, config={}, verbose=0, export_formats=[tune.ExportFormat.MODEL])
     assert tune.Analysis is tune.ExperimentAnalysis and issubclass(tune.TuneError, RuntimeError)
     # Nothing to sync: a config that asks for no upload is accepted, as is Ray's max_failures (retries).

@@ -169,12 +169,8 @@ def worker_command(
             f"({f'for {budget}' if budget else 'no limit'}; Ctrl-C stops it)",
             err=True,
         )
-    verbosity = tslogging.get_verbosity()
-    tslogging.set_verbosity(max(verbosity, tslogging.WARNING))  # the worker prints its own line per trial
-    try:
+    with tslogging.quieter():  # the worker prints its own line per trial
         study.optimize(objective, n_trials=n_trials, timeout=timeout, max_retries=max_retries, callbacks=[progress])
-    finally:
-        tslogging.set_verbosity(verbosity)
     if not quiet:
         click.echo(progress.summary(study_name, time.monotonic() - started), err=True)
     if progress.gave_up is not None:

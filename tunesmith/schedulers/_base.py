@@ -71,6 +71,9 @@ class Scheduler:
     #: the scheduler changes trials' parameters as they train (PBT), so a study without a
     #: sampler of its own draws its population at random instead of fitting a model to it
     random_population = False
+    #: a report without the scheduler's metric: ``"raise"`` (a clear error, tunesmith's default) or
+    #: ``"continue"`` (the trial goes on, as Ray Tune's schedulers do; ``tunesmith.run`` sets it)
+    missing_metric = "raise"
 
     def __init__(self, metric: str | None = None, mode: str | None = None, time_attr: str = "training_iteration"):
         if mode is not None and mode not in ("min", "max"):
@@ -97,7 +100,10 @@ class Scheduler:
         """Forget the folded state (a new view starts from the first report)."""
 
     def spec(self) -> dict[str, Any]:
-        return {"class": class_path(self), "kwargs": self._spec_kwargs()}
+        out: dict[str, Any] = {"class": class_path(self), "kwargs": self._spec_kwargs()}
+        if self.missing_metric != "raise":
+            out["missing_metric"] = self.missing_metric
+        return out
 
     def _spec_kwargs(self) -> dict[str, Any]:
         return {"metric": self.metric, "mode": self.mode, "time_attr": self.time_attr}
@@ -124,10 +130,14 @@ class Scheduler:
         return self.decide(view, trial_id, step, metrics)
 
     # -- helpers for subclasses ---------------------------------------------------------
-    def require_metric(self, metrics: Mapping[str, Any]) -> None:
-        """A clear error when the reporting trial's metrics lack the one the scheduler compares."""
-        if self.metric not in metrics:
-            raise ValueError(
+    def require_metric(self, metrics: Mapping[str, Any]) -> bool:
+        """Whether the report has the metric the scheduler compares; when it has not, a clear
+        error, or False under ``missing_metric="continue"`` (the caller lets the trial go on)."""
+        if self.metric in metrics:
+            return True
+        if self.missing_metric == "continue":
+            return False
+        raise ValueError(
                 f"{type(self).__name__} compares trials by {self.metric!r}, but this report has only "
                 f"{sorted(metrics)}; report {self.metric!r} or pass metric= to the scheduler"
             )
@@ -162,5 +172,10 @@ class FIFOScheduler(Scheduler):
 
 def scheduler_from_spec(spec: Mapping[str, Any]) -> Scheduler:
     """Rebuild a scheduler from :meth:`Scheduler.spec`."""
-    return from_spec(spec, Scheduler, "scheduler")
+    scheduler = from_spec(spec, Scheduler, "scheduler")
+    missing = spec.get("missing_metric", "raise")
+    if missing not in ("raise", "continue"):
+        raise ValueError(f"the study's scheduler spec has missing_metric={missing!r}, not 'raise' or 'continue'")
+    scheduler.missing_metric = missing
+    return scheduler
 

@@ -184,7 +184,8 @@ class ASHAScheduler(Scheduler):
         self._decisions[report.trial_id] = (index, action, stopping)
 
     def decide(self, view: ReportLog, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
-        self.require_metric(metrics)
+        if not self.require_metric(metrics):  # a report without the metric (Ray: continue)
+            return Decision.CONTINUE
         reports = view.reports.get(trial_id, ())
         index, action, stopping = self._decisions.get(trial_id, (-1, Decision.CONTINUE, Decision.CONTINUE))
         if index != len(reports) - 1:
@@ -278,20 +279,69 @@ class SuccessiveHalvingPruner(ASHAScheduler):
 
 
 class HyperbandPruner(HyperBandScheduler):
-    """Optuna's name and arguments for Hyperband (``max_resource``: the steps a full trial runs)."""
+    """Optuna's name and arguments for Hyperband (``max_resource``: the steps a full trial runs).
+
+    ``max_resource="auto"`` (Optuna's default): no trial is stopped until one finishes
+    (COMPLETE); then ``max_resource`` is its last step + 1 (the largest, when several have
+    finished), and the reports so far are folded into the rungs in the order they were written.
+    """
 
     def __init__(
         self, min_resource: int = 1, max_resource: int | str = "auto", reduction_factor: int = 3,
         metric: str | None = None, mode: str | None = None,
     ) -> None:
-        if max_resource == "auto" or not isinstance(max_resource, (int, float)):
+        auto = max_resource == "auto"
+        if not auto and (isinstance(max_resource, bool) or not isinstance(max_resource, (int, float))):
             raise ValueError(
-                "HyperbandPruner needs max_resource= (the number of steps a trial runs to the end); "
+                "HyperbandPruner: max_resource must be 'auto' or the number of steps a trial runs to the end; "
                 f"got {max_resource!r}"
             )
+        if auto and (isinstance(min_resource, bool) or not isinstance(min_resource, (int, float)) or min_resource <= 0):
+            raise ValueError(f"HyperbandPruner: min_resource must be a positive number, got {min_resource!r}")
         self.min_resource, self.max_resource = min_resource, max_resource
-        super().__init__("step", metric, mode, max_resource, reduction_factor, min_resource, stop_last_trials=False)
+        #: the reports seen while max_resource is not known yet ("auto"), folded once it is
+        self._pending: list[Report] = []
+        limit: Any = min_resource if auto else max_resource
+        super().__init__("step", metric, mode, limit, reduction_factor, min_resource, stop_last_trials=False)
+        self._resolved = not auto
 
     def _spec_kwargs(self) -> dict[str, Any]:
         return {"min_resource": self.min_resource, "max_resource": self.max_resource,
                 "reduction_factor": self.reduction_factor, "metric": self.metric, "mode": self.mode}
+
+    def reset(self) -> None:
+        super().reset()
+        self._pending = []
+
+    def _resolve(self, view: ReportLog) -> bool:
+        """Infer ``max_resource`` from the finished trials (Optuna's "auto"); whether it is known now."""
+        if self._resolved:
+            return True
+        done = [t for t in view.trials().values() if t.state == TrialState.COMPLETE]
+        steps = [t.last_step for t in done if t.last_step is not None]
+        if not steps:
+            return False
+        pending = self._pending
+        kept = {"metric": self.metric, "mode": self.mode, "missing_metric": self.missing_metric}
+        HyperBandScheduler.__init__(self, "step", self.metric, self.mode, max(steps) + 1, self.reduction_factor,
+                                    self.min_resource, stop_last_trials=False)
+        self.__dict__.update(kept)
+        self._bound, self._resolved = True, True
+        for report in pending:
+            super().ingest(view, report)
+        return True
+
+    def ingest(self, view: ReportLog, report: Report) -> None:
+        if self._resolved:
+            super().ingest(view, report)
+        else:
+            self._pending.append(report)
+
+    def on_report(self, view: ReportLog, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
+        view.refresh()
+        if not self._resolve(view):
+            return Decision.CONTINUE
+        return self.decide(view, trial_id, step, metrics)
+
+    def promotable(self, view: ReportLog, final: bool = False) -> list[int]:
+        return super().promotable(view, final) if self._resolve(view) else []

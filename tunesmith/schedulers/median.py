@@ -83,7 +83,8 @@ class MedianStoppingRule(_Curves):
                 "min_samples_required": self.min_samples_required, "min_time_slice": self.min_time_slice}
 
     def decide(self, view: ReportLog, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
-        self.require_metric(metrics)
+        if not self.require_metric(metrics):  # a report without the metric (Ray: continue)
+            return Decision.CONTINUE
         now = self.time_of(step, metrics)
         mine = self._scores.get(trial_id)
         if now <= self.grace_period or not mine:
@@ -129,7 +130,8 @@ class PercentilePruner(_Curves):
                 "n_min_trials": self.n_min_trials, "metric": self.metric, "mode": self.mode}
 
     def decide(self, view: ReportLog, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision:
-        self.require_metric(metrics)
+        if not self.require_metric(metrics):  # a report without the metric (Ray: continue)
+            return Decision.CONTINUE
         if step < self.n_warmup_steps or (step - self.n_warmup_steps) % self.interval_steps:
             return Decision.CONTINUE
         mine = self._scores.get(trial_id)

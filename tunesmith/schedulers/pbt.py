@@ -122,7 +122,8 @@ class PopulationBasedTraining(Scheduler):
 
     # -- the decision -------------------------------------------------------------------
     def decide(self, view: ReportLog, trial_id: int, step: int, metrics: Mapping[str, Any]) -> Decision | Exploit:
-        self.require_metric(metrics)
+        if not self.require_metric(metrics):  # a report without the metric (Ray: continue)
+            return Decision.CONTINUE
         now = self.time_of(step, metrics)
         me = view.trial(trial_id)
         restore = me.system_attrs.get("restore") or {}

@@ -21,7 +21,7 @@ from __future__ import annotations
 from tunesmith._trainable import ClassTrainable as Trainable
 from tunesmith.checkpoints import Checkpoint, CheckpointConfig
 from tunesmith.reporting import CLIReporter, ConsoleReporter
-from tunesmith.run import ExperimentAnalysis, ResultTrial, TuneError, run
+from tunesmith.run import ExperimentAnalysis, ResultTrial, TuneError
 from tunesmith.session import checkpoint_dir, get_checkpoint, report, save_checkpoint
 from tunesmith.space import (
     choice,
@@ -37,7 +37,7 @@ from tunesmith.space import (
     sample_from,
     uniform,
 )
-from tunesmith.tune import schedulers, stopper
+from tunesmith.tune import integration, schedulers, stopper, suggest, utils
 from tunesmith.tune._api import (
     ExportFormat,
     PlacementGroupFactory,
@@ -53,6 +53,7 @@ from tunesmith.tune._api import (
     with_resources,
 )
 from tunesmith.tune._callback import Callback
+from tunesmith.tune._run import run
 from tunesmith.tune._unsupported import (
     DurableTrainable,
     Experiment,
@@ -103,6 +104,7 @@ __all__ = [
     "get_trial_id",
     "get_trial_name",
     "grid_search",
+    "integration",
     "is_session_enabled",
     "lograndint",
     "loguniform",
@@ -123,8 +125,10 @@ __all__ = [
     "save_checkpoint",
     "schedulers",
     "stopper",
+    "suggest",
     "track",
     "uniform",
+    "utils",
     "with_parameters",
     "with_resources",
 ]

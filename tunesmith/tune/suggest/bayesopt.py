@@ -1,0 +1,5 @@
+"""Ray Tune's ``ray.tune.suggest.bayesopt``."""
+
+from tunesmith.tune.suggest import BayesOptSearch
+
+__all__ = ["BayesOptSearch"]

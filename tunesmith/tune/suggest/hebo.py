@@ -1,0 +1,5 @@
+"""Ray Tune's ``ray.tune.suggest.hebo``."""
+
+from tunesmith.tune.suggest import HEBOSearch
+
+__all__ = ["HEBOSearch"]

@@ -1,0 +1,5 @@
+"""Ray Tune's ``ray.tune.suggest.hyperopt``."""
+
+from tunesmith.tune.suggest import HyperOptSearch
+
+__all__ = ["HyperOptSearch"]

@@ -1,0 +1,5 @@
+"""Ray Tune's ``ray.tune.suggest.optuna``."""
+
+from tunesmith.tune.suggest import OptunaSearch
+
+__all__ = ["OptunaSearch"]
