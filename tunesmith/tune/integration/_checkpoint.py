@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
+from typing import Any
 
 from tunesmith.trial import Trial, current_trial
 
@@ -21,3 +23,20 @@ def save_at(trial: Trial | None, step: int, filename: str, write: Callable[[str]
         raise RuntimeError(f"{who} saves into the running tunesmith trial's checkpoint, and none runs in this thread")
     with trial.checkpoint_dir(step) as d:
         write(os.path.join(d, filename))
+
+
+def lazy_names(module: str, base: str, build: Callable[[], type]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` giving ``TuneReportCallback`` from ``base`` (tunesmith's callback module) and
+    ``TuneReportCheckpointCallback`` built by ``build`` on first use (its parent class needs the library)."""
+    built: list[type] = []
+
+    def module_getattr(name: str) -> Any:
+        if name == "TuneReportCallback":
+            return importlib.import_module(base).TuneReportCallback
+        if name == "TuneReportCheckpointCallback":
+            if not built:
+                built.append(build())
+            return built[0]
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return module_getattr

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tunesmith.trial import Trial
-from tunesmith.tune.integration._checkpoint import check_frequency, save_at
+from tunesmith.tune.integration._checkpoint import check_frequency, lazy_names, save_at
 
 __all__ = ["TuneReportCallback", "TuneReportCheckpointCallback"]  # noqa: F822 (built on first use)
 
@@ -41,13 +41,4 @@ def _build() -> type:
     return TuneReportCheckpointCallback
 
 
-def __getattr__(name: str) -> Any:
-    if name == "TuneReportCallback":
-        from tunesmith.integration import keras as base
-
-        return base.TuneReportCallback
-    if name == "TuneReportCheckpointCallback":
-        cls = globals().get("_checkpoint_cls") or _build()
-        globals()["_checkpoint_cls"] = cls
-        return cls
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, "tunesmith.integration.keras", _build)

@@ -8,7 +8,7 @@ from typing import Any
 
 from tunesmith.integration._metric_report import Metrics
 from tunesmith.trial import Trial
-from tunesmith.tune.integration._checkpoint import save_at
+from tunesmith.tune.integration._checkpoint import lazy_names, save_at
 
 __all__ = ["TuneReportCallback", "TuneReportCheckpointCallback"]  # noqa: F822 (built on first use)
 
@@ -37,13 +37,4 @@ def _build() -> type:
     return TuneReportCheckpointCallback
 
 
-def __getattr__(name: str) -> Any:
-    if name == "TuneReportCallback":
-        from tunesmith.integration import lightning as base
-
-        return base.TuneReportCallback
-    if name == "TuneReportCheckpointCallback":
-        cls = globals().get("_checkpoint_cls") or _build()
-        globals()["_checkpoint_cls"] = cls
-        return cls
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_names(__name__, "tunesmith.integration.lightning", _build)
