@@ -10,7 +10,8 @@
     pip install -e ".[torch,trackers]"
     python examples/lr_playbook_digits.py [--num-samples 12] [--epochs 8]
 
-``wandb sync wandb/offline-run-*`` uploads the runs later, if you want them online.
+Each trial's W&B run is in its own folder (``tunesmith_artifacts/<study>/trial_N/wandb``);
+``wandb sync tunesmith_artifacts/*/trial_*/wandb/offline-run-*`` uploads them later, if you want them online.
 """
 
 from __future__ import annotations

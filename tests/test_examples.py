@@ -124,6 +124,7 @@ def test_lr_playbook_finds_the_rate_then_tunes_the_schedule_logging_to_wandb(tmp
     lr, low, high = map(float, found.groups())
     assert 1e-3 < lr < 1.0 and low <= lr <= high and high / low < 10  # a band, not the whole range
     assert re.search(r"best: val_loss [\d.]+, accuracy 0\.[89]", proc.stdout), proc.stdout[-2000:]
-    runs = list((tmp_path / "wandb").glob("offline-run-*"))
-    assert len(runs) == 6  # one W&B run per trial, made inside the trainable
+    runs = sorted(tmp_path.glob("tunesmith_artifacts/*/trial_*/wandb/offline-run-*"))
+    assert len(runs) == 6  # one W&B run per trial, made inside the trainable, in the trial's own folder
+    assert len({r.parents[1] for r in runs}) == 6
     assert (tmp_path / "lr_playbook.db").exists()

@@ -8,6 +8,7 @@ runs under ``dir`` (``wandb sync`` uploads them later); it needs no network.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -149,6 +150,9 @@ def setup_wandb(
         return wandb.init(project=project, group=group, name=name, config=dict(config or {}), **init_kwargs)
     study = study_name_of(trial)
     given = dict(config) if config is not None else trial.params
+    # W&B fixes its folder at the first init of a process; each run goes where its trial runs
+    # (the trial's own folder under tune.run), not where this worker's first trial ran.
+    init_kwargs.setdefault("dir", os.getcwd())
     run = wandb.init(
         project=project or study, group=group or study, name=name or f"{study}-trial-{trial.number}",
         job_type="trial", config=flatten(given), **init_kwargs,
