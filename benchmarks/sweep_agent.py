@@ -51,7 +51,8 @@ def agent_loop(program: str, runs: int, url: str) -> float:
         "parameters": {"a": {"values": list(range(runs))}},
     })
     create_sweep(doc, url, name)
-    agent = Agent(name, url, AgentOptions(forward_output=False), echo=lambda _: None)
+    # The benchmark wrote the sweep itself: its program (in a temporary folder) is trusted.
+    agent = Agent(name, url, AgentOptions(forward_output=False, trust_stored_command=True), echo=lambda _: None)
     start = time.perf_counter()
     code = agent.run()
     seconds = time.perf_counter() - start
@@ -70,8 +71,8 @@ def cli_agent(program: str, runs: int, url: str, folder: str) -> float:
     subprocess.run([sys.executable, "-m", "tunesmith", "sweep", path, "--storage", url, "--name", name],
                    check=True, capture_output=True, cwd=folder)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "tunesmith", "agent", name, "--storage", url, "-q"], check=True,
-                   capture_output=True, cwd=folder)
+    agent = [sys.executable, "-m", "tunesmith", "agent", name, "--storage", url, "-q", "--config", path]
+    subprocess.run(agent, check=True, capture_output=True, cwd=folder)
     seconds = time.perf_counter() - start
     tunesmith.delete_study(name, url)
     return seconds / runs

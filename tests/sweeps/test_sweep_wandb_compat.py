@@ -66,7 +66,7 @@ def test_hydra_overrides_reach_the_program(sweep_dir: SweepDir) -> None:
           normalization: {values: [batch]}
         command: ["${env}", "${interpreter}", "${program}", "${args_no_hyphens}"]
     """)
-    proc = sweep_dir.agent(sid, "--count", "1")
+    proc = sweep_dir.agent(sid, "--count", "1", "--config", "sweep.yaml")  # a custom command: confirmed
     proc.communicate(timeout=60)
     assert proc.returncode == 0
     argv = json.loads((sweep_dir.path / "argv.json").read_text())

@@ -115,17 +115,26 @@ def _interrupt_on_signals() -> None:
               help="Times a run whose agent was lost runs again before it is FAILED.")
 @click.option("--no-flapping-guard", is_flag=True, help="Do not stop after 3 failed runs in the first 60 s.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not pass the program's output through.")
+@click.option("--config", "confirm_config", type=click.Path(dir_okay=False, exists=True), default=None,
+              metavar="SWEEP.yaml",
+              help="Your copy of the sweep file: confirms a custom command stored with the sweep.")
+@click.option("--trust-stored-command", is_flag=True,
+              help="Run the sweep's stored command whatever it is (whoever can write the storage can then run code "
+                   "here).")
 @command_storage_option
 @click.pass_context
 def agent_command(
     ctx: click.Context, sweep_id: str, count: int | None, gpus: str | None, poll_s: float, kill_grace_s: float,
     hb_interval: float, hb_grace: float, max_retries: int, no_flapping_guard: bool, quiet: bool,
-    storage: str | None,
+    confirm_config: str | None, trust_stored_command: bool, storage: str | None,
 ) -> None:
     """Run SWEEP_ID's program, one trial after another (or one per GPU), until the sweep ends.
 
     Start agents on any machine that reaches the storage, at any time. Each prints the
-    command of each run before it starts it: only the sweep's program/command is run.
+    command of each run before it starts it: only the sweep's program/command is run. The
+    default command (this Python running a program file below the current directory) runs
+    as stored; a custom ``command`` needs --config (your copy of the sweep file) or
+    --trust-stored-command, since whoever can write the storage would otherwise choose it.
     Ctrl-C stops the running program and re-queues its trial (exit status 130).
     """
     from tunesmith.sweeps import Agent, AgentOptions, SweepConfigError
@@ -142,7 +151,7 @@ def agent_command(
     options = AgentOptions(
         count=count, gpus=slots, poll_s=poll_s, kill_grace_s=kill_grace_s, heartbeat_interval_s=hb_interval,
         heartbeat_grace_s=hb_grace, max_retries=max_retries, flapping_failures=0 if no_flapping_guard else 3,
-        forward_output=not quiet,
+        forward_output=not quiet, confirm_config=confirm_config, trust_stored_command=trust_stored_command,
     )
     try:
         agent = Agent(sweep_id, url, options)

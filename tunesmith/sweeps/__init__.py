@@ -19,6 +19,9 @@ Where it differs from W&B (each on purpose, and documented where it is done):
   final value, where W&B's bayes takes the best value it logged;
 - numbers written ``1e-5`` are floats and a top-level name with dots (``optimizer.lr``, for
   Hydra) is one flat key, as in W&B; nested ``parameters`` blocks give dicts;
+- the storage is a trust boundary: an agent runs the stored command as it is only in the default
+  form (its Python running a program file below its directory); a custom ``command`` runs once the
+  agent's user confirms it (``--config`` with their copy of the sweep file, or ``--trust-stored-command``);
 - ``entity``, ``project``, ``controller`` and W&B's launch keys are accepted and ignored
   (with a note); the program is looked for relative to the agent's directory, as W&B does.
 """

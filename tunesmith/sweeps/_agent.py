@@ -43,10 +43,10 @@ from tunesmith.execution._recovery import recover_lost_trials, release
 from tunesmith.record import TrialState
 from tunesmith.session import ENV_SWEEP_ATTEMPT, ENV_SWEEP_STORAGE, ENV_SWEEP_STUDY, ENV_SWEEP_TRIAL
 from tunesmith.study import Study
-from tunesmith.sweeps._command import build_command, uses_json_file
+from tunesmith.sweeps._command import DEFAULT_COMMAND, build_command, uses_json_file
 from tunesmith.sweeps._controller import SweepConfig, get_state, load_sweep, next_action, run_limit
 from tunesmith.sweeps._impute import ImputingSampler
-from tunesmith.sweeps._yaml import SweepConfigError
+from tunesmith.sweeps._yaml import SweepConfigError, SweepDocument
 from tunesmith.trial import Trial
 
 __all__ = ["ENV_ATTEMPT", "ENV_STORAGE", "ENV_STUDY", "ENV_TRIAL", "Agent", "FlappingGuard", "parse_metrics"]
@@ -122,6 +122,10 @@ class AgentOptions:
     max_retries: int = 1
     flapping_failures: int = 3
     forward_output: bool = True
+    #: the agent user's own copy of the sweep file: a stored custom command runs only if it is the same
+    confirm_config: str | None = None
+    #: run whatever command the storage holds (whoever can write it can then run code on this machine)
+    trust_stored_command: bool = False
 
 
 @dataclass
@@ -239,6 +243,37 @@ class Agent:
         self._lock = threading.Lock()
         self.study, self.config = load_sweep(sweep_id, storage_url)
         self._check_program()
+        self._check_trusted()
+
+    def _check_trusted(self) -> None:
+        """The storage is a trust boundary: what is read from it may not choose code to run here.
+
+        The default command (this Python running the sweep's program, a file below the agent's
+        directory, with the run's values as arguments) runs as it is. A custom ``command``, or a
+        program elsewhere, runs only when the agent's user confirms it: ``--config`` with their own
+        copy of the sweep file (the same program and command), or ``--trust-stored-command``.
+        """
+        config, options = self.config, self.options
+        program = config.program or ""
+        inside = bool(program) and not os.path.isabs(program) and not os.path.relpath(
+            os.path.realpath(program), os.getcwd()).startswith(os.pardir)
+        if (config.command is None or list(config.command) == DEFAULT_COMMAND) and inside:
+            return
+        if options.trust_stored_command:
+            return
+        what = (f"command {shlex.join(map(str, config.command or DEFAULT_COMMAND))}"
+                + (f" with program {program!r}" if program else ""))
+        if options.confirm_config is not None:
+            mine = SweepConfig.parse(SweepDocument.from_file(options.confirm_config))
+            if (mine.command or DEFAULT_COMMAND) == (config.command or DEFAULT_COMMAND) and mine.program == program:
+                return
+            raise SweepConfigError(
+                f"sweep {self.sweep_id}: {options.confirm_config} does not hold the stored {what}; "
+                "the agent runs only a command its user confirms")
+        raise SweepConfigError(
+            f"sweep {self.sweep_id} stores {what}, which is not this Python running a file below "
+            f"{os.getcwd()}: a command read from the storage runs only once you confirm it, with "
+            "--config SWEEP.yaml (your copy of the sweep file) or --trust-stored-command")
 
     def _check_program(self) -> None:
         program = self.config.program
