@@ -231,3 +231,14 @@ def test_constraints_are_read_through_the_typed_property() -> None:
     t = FrozenTrial(0, TrialState.COMPLETE, values=[1.0], system_attrs={CONSTRAINTS: [0, -1.5]})
     assert t.constraints == [0.0, -1.5]
     assert FrozenTrial(1, TrialState.COMPLETE).constraints is None
+
+
+@pytest.mark.parametrize("where", ["memory", "sqlite"])
+def test_study_summaries_show_the_best_feasible_value(where: str, tmp_path: Path) -> None:
+    """``tunesmith ls`` (``Storage.list_studies``) agrees with ``best_trial`` under constraints."""
+    storage = None if where == "memory" else f"sqlite:///{tmp_path / 'c.db'}"
+    study = tunesmith.create_study("c", storage, sampler=TPESampler(seed=0, constraints_func=toy_constraints))
+    _told(study, [1.0, 3.0, 2.0, 0.5], [0.5, -1.0, 0.0, 2.0])  # 1.0 and 0.5 break the constraint
+    assert study.best_trial.value == 2.0
+    [summary] = study.storage.list_studies()
+    assert summary.best_value == 2.0

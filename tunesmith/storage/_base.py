@@ -219,6 +219,16 @@ class Storage(ABC):
                 for t in trials]
 
 
+def summary_best(storage: Storage, study_id: int, maximize: bool) -> FrozenTrial | None:
+    """The best trial a study's summary shows: the best feasible one when the best breaks a constraint."""
+    from tunesmith.multi_objective import best_feasible, is_feasible
+
+    best = storage.best_trial(study_id, maximize)
+    if best is not None and not is_feasible(best):  # constrained studies only: read them all
+        best = best_feasible(storage.get_trials(study_id)[0], maximize)
+    return best
+
+
 def last_activity(trials: Iterable[FrozenTrial]) -> float | None:
     """The latest start, heartbeat or finish time among ``trials`` (None without any)."""
     stamps = [s for t in trials for s in (t.started_at, t.heartbeat_at, t.finished_at) if s is not None]

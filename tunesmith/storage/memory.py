@@ -34,6 +34,7 @@ from tunesmith.storage._base import (
     sort_value,
     split_study_attrs,
     storable_text,
+    summary_best,
 )
 from tunesmith.trial import FrozenTrial, TrialState
 
@@ -141,7 +142,7 @@ class InMemoryStorage(Storage):
             out = []
             for st in self._studies.values():
                 counts = self.count_trials(st.record.study_id)
-                best = self.best_trial(st.record.study_id, st.record.directions[0] == "maximize")
+                best = summary_best(self, st.record.study_id, st.record.directions[0] == "maximize")
                 out.append(StudySummary(
                     st.record.name, st.record.directions, st.record.metric_names, sum(counts.values()),
                     counts, None if best is None else best.values[0] if best.values else None,

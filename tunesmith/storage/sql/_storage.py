@@ -50,6 +50,7 @@ from tunesmith.storage._base import (
     lost_trial_reason,
     sort_value,
     storable_text,
+    summary_best,
 )
 from tunesmith.storage._retry import RetryPolicy
 from tunesmith.storage.sql._database import open_database
@@ -208,7 +209,7 @@ class SQLStorage(Storage):
         for row in self._rows("list_studies", ALL_STUDIES, {}):
             rec = study_from_row(row, {})
             counts = self.count_trials(rec.study_id)
-            best = self.best_trial(rec.study_id, rec.directions[0] == "maximize")
+            best = summary_best(self, rec.study_id, rec.directions[0] == "maximize")
             latest = self._rows("last_activity", LAST_ACTIVITY, {"sid": rec.study_id})[0]
             out.append(StudySummary(
                 rec.name, rec.directions, rec.metric_names, sum(counts.values()), counts,
