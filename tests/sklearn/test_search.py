@@ -23,6 +23,7 @@ from sklearn.model_selection import (
     GridSearchCV,
     GroupKFold,
     KFold,
+    ParameterGrid,
     RandomizedSearchCV,
     cross_val_predict,
     cross_validate,
@@ -274,6 +275,40 @@ def test_early_stopping_needs_an_estimator_that_trains_in_steps() -> None:
 def test_verbose_prints_sklearns_line(capsys: pytest.CaptureFixture[str]) -> None:
     TuneGridSearchCV(Ridge(), {"alpha": [0.1, 1.0]}, cv=3, verbose=1).fit(X, Y)
     assert "Fitting 3 folds for each of 2 candidates, totalling 6 fits" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("n_iter", [6, 9])
+def test_lists_only_with_as_many_trials_as_candidates_runs_each_once(n_iter: int) -> None:
+    dists = {"C": [0.01, 0.1, 1.0], "fit_intercept": [True, False]}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search = TuneSearchCV(LogisticRegression(max_iter=300), dists, n_iter=n_iter, cv=CV, random_state=0).fit(X, Y)
+    params = search.cv_results_["params"]
+    assert params == list(ParameterGrid(dists))  # every candidate once, in the grid's order
+    too_many = [w for w in caught if "smaller than n_iter" in str(w.message)]
+    assert len(too_many) == (n_iter > 6)
+    if too_many:
+        assert "total space of parameters 6 is smaller than n_iter=9. Running 6 iterations" in str(too_many[0].message)
+
+
+def test_tunesmith_log_lines_only_from_verbose_2() -> None:
+    import logging
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = tunesmith.logging.get_logger()
+    logger.addHandler(handler)
+    try:
+        for verbose in (0, 1, 2):
+            records.clear()
+            TuneSearchCV(Ridge(), {"alpha": [0.1, 1.0, 10.0]}, n_iter=2, cv=3, verbose=verbose).fit(X, Y)
+            trial_lines = [r for r in records if "finished with value" in r.getMessage()]
+            assert len(trial_lines) == (2 if verbose == 2 else 0), verbose
+            assert any("new study created" in r.getMessage() for r in records) == (verbose == 2)
+    finally:
+        logger.removeHandler(handler)
+    assert tunesmith.logging.get_verbosity() == tunesmith.logging.INFO  # put back after each fit
 
 
 def test_a_search_in_memory_leaves_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

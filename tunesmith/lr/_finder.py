@@ -4,6 +4,10 @@ Train for ``num_iter`` steps while the learning rate grows from ``start_lr`` to 
 (geometrically, ``mode="exp"``, or linearly), record the loss at each step, stop once the
 loss diverged, and suggest a learning rate from the curve (:mod:`tunesmith.lr._suggest`).
 
+The suggestion is a starting point for a run of a few hundred steps, or for the peak of a
+decaying schedule: the range test cannot see how long training will be, and a long run at a
+constant rate is often best at a lower one (the short-horizon bias), so tune around it.
+
 Two forms: with a torch model, optimizer, loss and data loader (the model, the optimizer and
 torch's random generator are restored bit for bit afterwards, also after divergence or an
 exception), or framework-free with ``step(lr) -> loss``, which needs numpy only:

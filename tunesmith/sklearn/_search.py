@@ -9,6 +9,7 @@ ones early, and ``n_jobs > 1`` runs trials in worker processes sharing a storage
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import numbers
 import os
@@ -23,11 +24,12 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection._search import BaseSearchCV
 
+from tunesmith import logging as tslogging
 from tunesmith.samplers import Sampler
 from tunesmith.sklearn._early import Incremental, checked_once, make_scheduler, report_steps
 from tunesmith.sklearn._objective import RESULT_ATTR, CrossValObjective
 from tunesmith.sklearn._results import cv_results
-from tunesmith.sklearn._space import CandidateSpace, distributions_space, grid_space
+from tunesmith.sklearn._space import CandidateSpace, distributions_space, finite_size, grid_space
 from tunesmith.study import Study
 
 __all__ = ["TuneGridSearchCV", "TuneSearchCV"]
@@ -74,7 +76,8 @@ class _TuneSearch(BaseSearchCV):
             raise ValueError(f"cv.split and cv.get_n_splits disagree: {len(splits)} splits, not {n_splits}")
         incremental = None if not self.early_stopping else Incremental.detect(self.estimator)
         scheduler = make_scheduler(self.early_stopping, self.max_iters, refit_metric)
-        study = self._open_study(refit_metric, scheduler)
+        with self._logging():
+            study = self._open_study(refit_metric, scheduler)
         n_trials = self._n_trials(space, len(study.trials))
         study.set_space(space.config)
         objective = CrossValObjective(
@@ -85,8 +88,9 @@ class _TuneSearch(BaseSearchCV):
             print(f"Fitting {n_splits} folds for each of {n_trials} candidates, totalling {n_splits * n_trials} fits")
         workers = self._workers()
         # Fit and scoring errors are handled per split (error_score); anything else is a bug to raise.
-        study.optimize(objective, n_trials=n_trials, timeout=self.timeout, n_workers=workers if workers > 1 else None,
-                       catch=())
+        with self._logging():
+            study.optimize(objective, n_trials=n_trials, timeout=self.timeout,
+                           n_workers=workers if workers > 1 else None, catch=())
         self._study = study
         results, n_iters = self._results(study, space, n_splits, refit_metric)
         self.multimetric_ = multimetric
@@ -117,6 +121,10 @@ class _TuneSearch(BaseSearchCV):
         return self
 
     # -- the study ---------------------------------------------------------------------------
+    def _logging(self) -> contextlib.AbstractContextManager[None]:
+        """tunesmith's INFO lines (a line per candidate) only from ``verbose=2``, as scikit-learn prints them."""
+        return tslogging.quieter() if self.verbose < 2 else contextlib.nullcontext()
+
     def _open_study(self, metric: str, scheduler: Any) -> Study:
         from tunesmith.study import create_study
 
@@ -301,8 +309,12 @@ class TuneSearchCV(_TuneSearch):
         param_distributions: a dict (or a list of dicts, one taken per candidate) of lists,
             scipy.stats distributions and tunesmith distributions (``tunesmith.loguniform``...).
         n_trials: candidates to evaluate (``n_iter``, RandomizedSearchCV's name, is taken too).
+            Where ``param_distributions`` holds only lists and ``n_trials`` is at least the number
+            of candidates, each runs once (with RandomizedSearchCV's warning when it is more);
+            with fewer trials the sampler chooses, and may come back to a candidate.
         scoring, cv, refit, return_train_score, error_score, verbose: as in RandomizedSearchCV;
-            ``refit`` names the score the study maximizes when there are several.
+            ``refit`` names the score the study maximizes when there are several; tunesmith's
+            line per candidate is logged from ``verbose=2``.
         n_jobs: trials run in parallel (worker processes; -1: one per CPU).
         random_state: seeds the default sampler (ignored when ``sampler`` is given).
         sampler: a tunesmith sampler (``TPESampler(seed=0)``, ``RandomSampler()``...).
@@ -353,6 +365,16 @@ class TuneSearchCV(_TuneSearch):
         self.pre_dispatch = pre_dispatch
 
     def _candidate_space(self) -> CandidateSpace:
+        size, n = finite_size(self.param_distributions), self._trials()
+        if size and n >= size:
+            # Lists only, and as many trials as candidates: each once, as ParameterSampler does
+            # (a sampler's draws would repeat some and miss others).
+            if n > size:
+                warnings.warn(
+                    f"The total space of parameters {size} is smaller than n_iter={n}. Running {size} iterations. "
+                    "For exhaustive searches, use TuneGridSearchCV.", UserWarning, stacklevel=3,
+                )
+            return grid_space(self.param_distributions)
         return distributions_space(self.param_distributions)
 
     def _trials(self) -> int:
@@ -373,7 +395,7 @@ class TuneSearchCV(_TuneSearch):
         return None, _seed(copy.deepcopy(self.random_state))
 
     def _n_trials(self, space: CandidateSpace, done: int) -> int:
-        return self._trials()
+        return max(0, len(space) - done) if space.exhaustive else self._trials()
 
 
 class TuneGridSearchCV(_TuneSearch):

@@ -30,7 +30,7 @@ import numpy as np
 from tunesmith.distributions import Distribution, FloatDistribution, IntDistribution, NormalDistribution
 from tunesmith.space import SampleFrom, choice, grid_search, sample_from
 
-__all__ = ["CandidateSpace", "distributions_space", "grid_space"]
+__all__ = ["CandidateSpace", "distributions_space", "finite_size", "grid_space"]
 
 #: the study parameter that says which dict of a list of ``param_distributions`` a trial uses
 GRID_KEY = "grid"
@@ -42,15 +42,18 @@ class CandidateSpace:
     """A study's config (flat name -> distribution) and how a trial's values become estimator parameters.
 
     ``groups[i]`` maps study names to estimator parameter names for dict ``i`` of a list
-    (one group for a single dict); ``candidates``, for a list of grids, are the grid's points.
+    (one group for a single dict); ``candidates``, for a list of grids, are the grid's points;
+    ``exhaustive``: a grid whose every candidate the search runs once.
     """
 
     def __init__(
         self, config: dict[str, Any], groups: list[dict[str, str]], candidates: Sequence[dict[str, Any]] | None = None,
+        exhaustive: bool = False,
     ) -> None:
         self.config = config
         self.groups = groups
         self.candidates = candidates
+        self.exhaustive = exhaustive
 
     def __len__(self) -> int:
         """How many candidates a grid has (the product of the lists; 0 when some axis is continuous)."""
@@ -95,9 +98,35 @@ def grid_space(param_grid: Any) -> CandidateSpace:
         config = {name: grid_search(list(dicts[0][name])) for name in names}
         for name, dist in config.items():
             dist.validate(name)
-        return CandidateSpace(config, [{n: n for n in names}])
+        return CandidateSpace(config, [{n: n for n in names}], exhaustive=True)
     candidates = list(grid)
-    return CandidateSpace({CANDIDATE_KEY: grid_search(list(range(len(candidates))))}, [], candidates)
+    return CandidateSpace({CANDIDATE_KEY: grid_search(list(range(len(candidates))))}, [], candidates, exhaustive=True)
+
+
+def finite_size(param_distributions: Any) -> int:
+    """How many candidates ``param_distributions`` has when it holds only lists (0 when any is a distribution).
+
+    >>> from scipy.stats import uniform
+    >>> finite_size({"C": [1, 10], "kernel": ["rbf", "linear"]}), finite_size({"C": [1], "gamma": uniform()})
+    (4, 0)
+    """
+    if isinstance(param_distributions, Mapping):
+        dicts = [param_distributions]
+    elif isinstance(param_distributions, Sequence) and not isinstance(param_distributions, str):
+        dicts = list(param_distributions)
+    else:
+        return 0
+    if not dicts or not all(
+        isinstance(d, Mapping) and all(
+            isinstance(v, Iterable) and not isinstance(v, (str, bytes, Mapping, Distribution))
+            and not hasattr(v, "rvs") and len(list(v)) > 0
+            for v in d.values()
+        ) for d in dicts
+    ):
+        return 0
+    from sklearn.model_selection import ParameterGrid
+
+    return len(ParameterGrid(dicts))
 
 
 def distributions_space(param_distributions: Any) -> CandidateSpace:
