@@ -1,6 +1,6 @@
 """Quickstart: tune an SVM on scikit-learn's digits with 2 worker processes.
 
-Five parameters (two log-scaled, a categorical, a conditional integer, a boolean),
+Five parameters (two log-scaled, a categorical, an integer only the poly kernel uses, a boolean),
 40 trials, results kept in ``quickstart.db`` (SQLite) next to where you run it.
 Run it again to start a new study in the same file; ``tunesmith ls --storage
 sqlite:///quickstart.db`` lists them.
