@@ -129,4 +129,10 @@ def test_lr_playbook_finds_the_rate_then_tunes_the_schedule_logging_to_wandb(tmp
     runs = sorted(tmp_path.glob("tunesmith_artifacts/*/trial_*/wandb/offline-run-*"))
     assert len(runs) == 6  # one W&B run per trial, made inside the trainable, in the trial's own folder
     assert len({r.parents[1] for r in runs}) == 6
+    from wandb_support import read_runs
+
+    # Every run whole, the last of each worker process too: config, a logged epoch at least, its exit.
+    read = read_runs(str(tmp_path / "tunesmith_artifacts"), expect=6, timeout=10.0)
+    assert len(read) == 6 and len({r.group for r in read}) == 1 and read[0].group
+    assert all(r.exit_code == 0 and r.history and "val_loss" in r.history[0] and "lr" in r.config for r in read)
     assert (tmp_path / "lr_playbook.db").exists()

@@ -56,7 +56,10 @@ __version__ = "0.1.0"
 
 
 #: subpackages imported on first use: rich, plotly, scikit-learn and FastAPI stay out of ``import tunesmith``
-_LAZY = ("reporting", "importance", "visualization", "analysis", "dashboard", "integration")
+_LAZY = (
+    "reporting", "importance", "visualization", "analysis", "dashboard", "integration", "lr", "sweeps", "sklearn",
+    "keras_tuner", "tune",
+)
 
 
 def __getattr__(name: str) -> Any:

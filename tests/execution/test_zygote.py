@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,6 +101,41 @@ def test_forked_workers_get_their_slot_environment(sqlite_url: str) -> None:
     assert {t.user_attrs["index"] for t in study.trials} <= {"0", "1"}
     assert {t.user_attrs["threads"] for t in study.trials} == {"1"}
     assert "TUNESMITH_TEST_FLAG" not in os.environ  # the driver's environment is untouched
+
+
+def registers_an_exit_handler(trial: tunesmith.Trial) -> float:
+    import atexit
+
+    folder = os.environ["TUNESMITH_TEST_EXIT_DIR"]
+    atexit.register(lambda: open(os.path.join(folder, f"worker-{os.getpid()}"), "w").close())
+    time.sleep(0.1)  # both workers take trials
+    return trial.suggest_float("x", 0, 1)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_exit_handlers_are_the_worker_processes_own(sqlite_url: str, tmp_path: Path, method: str) -> None:
+    """A worker runs at its exit what its trials registered (W&B writes a run's last records
+    there), as a fresh interpreter does, and never the driver's handlers it inherited by fork."""
+    import atexit
+
+    driver = os.getpid()
+    exits = tmp_path / "exits"
+    exits.mkdir()
+
+    def drivers_handler() -> None:
+        if os.getpid() != driver:
+            open(exits / f"driver-handler-in-{os.getpid()}", "w").close()
+
+    atexit.register(drivers_handler)
+    try:
+        study = tunesmith.create_study(storage=sqlite_url, sampler=RandomSampler(seed=0))
+        study.optimize(registers_an_exit_handler, n_trials=6, n_workers=2, start_method=method,
+                       worker_env={"TUNESMITH_TEST_EXIT_DIR": str(exits)})
+    finally:
+        atexit.unregister(drivers_handler)
+    names = sorted(p.name for p in exits.iterdir())
+    assert names and all(n.startswith("worker-") for n in names), names
+    assert 1 <= len(names) <= 2  # one file per worker process, each written at its exit
 
 
 def kills_the_fork_server_once(trial: tunesmith.Trial) -> float:

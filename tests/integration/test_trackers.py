@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _wandb_files import read_runs  # tests/integration/, on sys.path as each test's folder
+from wandb_support import read_runs  # tests/, on sys.path (conftest.py is there)
 
 import tunesmith
 from tunesmith.integration.trackers import MLflowLogger, TensorBoardLogger, WandbLogger, setup_mlflow, setup_wandb
@@ -24,7 +24,7 @@ def objective(trial: tunesmith.Trial) -> float:
     opt = trial.suggest_categorical("opt", ["sgd", "adam"])
     for step in range(1, 4):
         trial.report(step, loss=x + step)
-        if trial.should_prune():
+        if trial.should_prune() or (trial.number % 4 == 2 and step == 2):
             raise tunesmith.TrialPruned()
     if trial.number % 4 == 3:
         raise ValueError("bad trial")
@@ -32,7 +32,12 @@ def objective(trial: tunesmith.Trial) -> float:
 
 
 def expected_state(number: int) -> str:
-    return "FAILED" if number % 4 == 3 else "COMPLETE"
+    return {3: "FAILED", 2: "PRUNED"}.get(number % 4, "COMPLETE")
+
+
+def steps(number: int) -> tuple[int, ...]:
+    """The steps a trial reported: a pruned one stopped after its second."""
+    return (1, 2) if number % 4 == 2 else (1, 2, 3)
 
 
 @pytest.fixture(autouse=True)
@@ -76,7 +81,9 @@ def test_mlflow_parent_and_child_runs(tmp_path: Path, n_workers: int) -> None:
         assert run.info.status == ("FAILED" if t.number % 4 == 3 else "FINISHED")
         assert run.data.params == {"x": str(t.params["x"]), "opt": t.params["opt"]}
         history = client.get_metric_history(run.info.run_id, "loss")
-        assert sorted((m.step, m.value) for m in history) == [(s, pytest.approx(t.params["x"] + s)) for s in (1, 2, 3)]
+        assert sorted((m.step, m.value) for m in history) == [
+            (s, pytest.approx(t.params["x"] + s)) for s in steps(t.number)
+        ]
         if t.values:
             assert run.data.metrics["value"] == pytest.approx(t.values[0])
         else:
@@ -144,7 +151,7 @@ def test_wandb_offline_runs(tmp_path: Path, n_workers: int) -> None:
         assert run.group == "wb" and run.project == "proj" and state in run.tags
         assert run.config["x"] == pytest.approx(t.params["x"]) and run.config["opt"] == t.params["opt"]
         assert [(h["_step"], h["loss"]) for h in run.history] == [
-            (s, pytest.approx(t.params["x"] + s)) for s in (1, 2, 3)
+            (s, pytest.approx(t.params["x"] + s)) for s in steps(t.number)
         ]
         assert run.summary["state"] == state
         assert run.exit_code == (1 if state == "FAILED" else 0)
@@ -152,7 +159,8 @@ def test_wandb_offline_runs(tmp_path: Path, n_workers: int) -> None:
             assert run.summary["value"] == pytest.approx(t.values[0])
 
 
-def test_setup_wandb_groups_by_study(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_setup_wandb_groups_by_study(tmp_path: Path, workers: int) -> None:
     def train(config: dict[str, Any]) -> None:
         run = setup_wandb(config, project="tutorial", dir=str(tmp_path / "wb"))
         for i in range(1, 3):
@@ -160,12 +168,14 @@ def test_setup_wandb_groups_by_study(tmp_path: Path) -> None:
             tunesmith.report(loss=config["x"] / i)
         run.finish()
 
-    tunesmith.run(train, {"x": tunesmith.uniform(0, 1)}, num_samples=2, metric="loss", mode="min", name="tut",
-                  storage=str(tmp_path / "r.db"), verbose=0)
-    runs = read_runs(str(tmp_path / "wb"), expect=2)
-    assert sorted(r.name for r in runs) == ["tut-trial-0", "tut-trial-1"]
+    n = 2 * workers
+    tunesmith.run(train, {"x": tunesmith.uniform(0, 1)}, num_samples=n, metric="loss", mode="min", name="tut",
+                  storage=str(tmp_path / "r.db"), max_concurrent_trials=workers, verbose=0)
+    # Each run whole, the last of each worker process too (W&B writes it at the process's exit).
+    runs = read_runs(str(tmp_path / "wb"), expect=n, timeout=10.0)
+    assert sorted(r.name for r in runs) == [f"tut-trial-{i}" for i in range(n)]
     assert {r.group for r in runs} == {"tut"} and {r.project for r in runs} == {"tutorial"}
-    assert all(len(r.history) == 2 and r.config["tunesmith_study"] == "tut" for r in runs)
+    assert all(len(r.history) == 2 and r.config["tunesmith_study"] == "tut" and r.exit_code == 0 for r in runs)
 
 
 @pytest.mark.slow
@@ -216,7 +226,7 @@ def test_tensorboard_event_files(tmp_path: Path, n_workers: int) -> None:
         scalars = [(e.step, v.tag, v.simple_value) for e in events for v in e.summary.value
                    if v.HasField("simple_value")]
         assert [(s, v) for s, tag, v in scalars if tag == "loss"] == [
-            (s, pytest.approx(t.params["x"] + s)) for s in (1, 2, 3)
+            (s, pytest.approx(t.params["x"] + s)) for s in steps(t.number)
         ]
         hp = [v for e in events for v in e.summary.value if v.tag == "_hparams_/session_start_info"]
         assert len(hp) == 1

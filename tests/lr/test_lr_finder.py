@@ -131,6 +131,19 @@ def test_torch_random_generator_restored() -> None:
     assert torch.equal(torch.rand(3), expected)
 
 
+def test_the_signature_is_the_issues_positional_order() -> None:
+    import inspect
+
+    params = inspect.signature(find).parameters
+    assert list(params)[:11] == ["model", "optimizer", "loss_fn", "train_loader", "val_loader", "start_lr", "end_lr",
+                                 "num_iter", "mode", "smooth", "diverge_threshold"]
+    assert [params[n].default for n in list(params)[4:11]] == [None, 1e-7, 10.0, 100, "exp", 0.05, 4.0]
+    model, loader = _task(4)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    r = find(model, opt, nn.CrossEntropyLoss(), loader, None, 1e-4, 1e-2, 9, "linear")
+    assert len(r.lrs) == 9 and r.lrs[0] == pytest.approx(1e-4) and r.lrs[-1] == pytest.approx(1e-2)
+
+
 def test_val_loader_records_the_validation_loss() -> None:
     model, loader = _task(5)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)

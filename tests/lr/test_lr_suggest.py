@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -98,3 +100,19 @@ def test_errors() -> None:
 def test_suggestion_is_a_value() -> None:
     s = Suggestion(1e-3, "robust", 5e-4, 2e-3, 3)
     assert s.band_decades == pytest.approx(np.log10(4))
+
+
+def test_a_flat_curve_suggests_the_start_with_the_whole_range_as_its_band() -> None:
+    with pytest.warns(RuntimeWarning, match=r"did not fall over the learning rates tried \(1e-06\.\.10\)"):
+        s = suggest(LRS, np.ones_like(LRS))
+    assert (s.lr, s.low, s.high) == (LRS[0], LRS[0], LRS[-1])  # never below what was tried; no confidence
+
+
+def test_a_curve_still_falling_at_the_end_says_to_extend_the_range() -> None:
+    falling = 2.0 - 1.5 / (1 + np.exp(-(X - 0.5) / 0.3))  # its descent runs past end_lr
+    with pytest.warns(RuntimeWarning, match=r"still fell at the largest learning rate tried \(10\)") as caught:
+        suggest(LRS, falling)
+    assert caught[0].filename == __file__  # attributed to the caller
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        suggest(LRS, _curve())  # a curve with a minimum inside the range: no warning

@@ -263,3 +263,4 @@ def test_the_notebook_summary_stands_without_plotly() -> None:
     """)
     run = subprocess.run([sys.executable, "-c", code, "plotly"], capture_output=True, text=True, check=True)
     assert run.stdout.split() == ["True", "True", "False"], run.stdout + run.stderr
+

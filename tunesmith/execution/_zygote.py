@@ -24,6 +24,7 @@ one thread in it (the slot's ``OMP_NUM_THREADS``, one CPU per trial by default).
 
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
 import select
@@ -320,6 +321,10 @@ def _fork_worker(
         sock.close()
         for other in pidfds:
             os.close(other)
+        # Exit handlers are the process's own, as in a fresh interpreter: the driver's (inherited
+        # by fork) are not this worker's to run; those its trials register run at its exit below
+        # (W&B writes a run's last records there, MLflow ends its runs...).
+        atexit._clear()
         os.environ.update(env)
         _fresh_process_state(env)
         code = worker(fd, env)
@@ -330,6 +335,10 @@ def _fork_worker(
 
         traceback.print_exc()
     finally:
+        try:
+            atexit._run_exitfuncs()  # each handler's error is printed, as at an interpreter's exit
+        except BaseException:
+            pass
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()

@@ -122,10 +122,10 @@ def lr_sequence(start_lr: float, end_lr: float, num_iter: int, mode: str = "exp"
 
 def find(
     model: Any = None, optimizer: Any = None, loss_fn: Callable[..., Any] | None = None,
-    train_loader: Iterable[Any] | None = None, val_loader: Iterable[Any] | None = None, *,
-    step: Callable[[float], float] | None = None,
+    train_loader: Iterable[Any] | None = None, val_loader: Iterable[Any] | None = None,
     start_lr: float = 1e-7, end_lr: float = 10.0, num_iter: int = 100, mode: str = "exp",
-    smooth: float = 0.05, diverge_threshold: float = 4.0, method: str = "robust",
+    smooth: float = 0.05, diverge_threshold: float = 4.0, *, step: Callable[[float], float] | None = None,
+    method: str = "robust",
 ) -> RangeTestResult:
     """Run a learning-rate range test and suggest a learning rate.
 

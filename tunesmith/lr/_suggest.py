@@ -26,8 +26,12 @@ Four methods, all on the part of the curve before it diverged:
 from __future__ import annotations
 
 import math
+import os
+import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import FrameType
 
 import numpy as np
 
@@ -185,11 +189,33 @@ def suggest(
     return Suggestion(float(lr_arr[i]), "valley", float(lr_arr[j_start]), float(lr_arr[j_end]), i)
 
 
+def _warn(message: str) -> None:
+    """A RuntimeWarning attributed to the first caller outside ``tunesmith.lr``."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame: FrameType | None = sys._getframe(1)
+    level = 2  # stacklevel 2: the caller of _warn
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, RuntimeWarning, stacklevel=level)
+
+
 def _suggest_robust(lrs: np.ndarray, x: np.ndarray, y: np.ndarray, seed: int) -> Suggestion:
     half_width = 0.25
     if x[-1] - x[0] < 4 * half_width:  # a narrow range test: a quarter of it either side
         half_width = max((x[-1] - x[0]) / 4, 1e-6)
     smoothed, _ = _robust_smooth(x, y, half_width)
+    i_min = int(np.argmin(smoothed))
+    if i_min == 0:  # nothing to read: the whole range is the band
+        _warn(
+            f"the loss did not fall over the learning rates tried ({lrs[0]:.3g}..{lrs[-1]:.3g}), so the curve "
+            "suggests no rate: start the range lower (start_lr) or check that the step trains"
+        )
+        return Suggestion(float(lrs[0]), "robust", float(lrs[0]), float(lrs[-1]), 0)
+    if i_min == len(x) - 1:
+        _warn(
+            f"the loss still fell at the largest learning rate tried ({lrs[-1]:.3g}): the suggestion may be "
+            "too low; extend the range (end_lr)"
+        )
     choice = _robust_choice(x, smoothed)
     # Wild block bootstrap: refit on smoothed + residuals whose signs flip per block of 5. Each residual
     # stays where it was, so the large ones of the steep part are not moved into the flat part (where

@@ -115,7 +115,9 @@ class WandbLogger(Logger):
         self._runs.clear()
 
 
-_open_runs: dict[str, Any] = {}  # the setup_wandb run of this process (key "run"): finished by the next trial's
+# The last setup_wandb run (key "run") as (pid, run): the next trial's setup_wandb in that
+# process finishes it, in case its trial did not.
+_open_runs: dict[str, tuple[int, Any]] = {}
 
 
 def setup_wandb(
@@ -142,8 +144,8 @@ def setup_wandb(
 
     trial = running_trial("setup_wandb")
     previous = _open_runs.pop("run", None)
-    if previous is not None:
-        previous.finish()
+    if previous is not None and previous[0] == os.getpid():  # not a run a forked worker inherited
+        previous[1].finish()
     if "reinit" not in init_kwargs:
         init_kwargs["reinit"] = "create_new"
     if trial is None:
@@ -158,5 +160,5 @@ def setup_wandb(
         job_type="trial", config=flatten(given), **init_kwargs,
     )
     run.config.update({"tunesmith_study": study, "tunesmith_trial": trial.number}, allow_val_change=True)
-    _open_runs["run"] = run
+    _open_runs["run"] = (os.getpid(), run)
     return run
