@@ -19,7 +19,9 @@ touch it.
 What differs from spawn: a forked worker shares the driver's module state as it was at
 the fork (globals set at import time included), and gets fresh random seeds for
 ``random``, NumPy's global generator and torch, as a new interpreter would; torch runs on
-one thread in it (the slot's ``OMP_NUM_THREADS``, one CPU per trial by default).
+one thread in it (the slot's ``OMP_NUM_THREADS``, one CPU per trial by default). Its exit
+handlers are its own, as in a new interpreter: those its trials register (``atexit``: W&B
+writing a run's last records, MLflow ending its run) run when it exits; the driver's do not.
 """
 
 from __future__ import annotations
