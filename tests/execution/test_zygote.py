@@ -7,6 +7,7 @@ import signal
 import sys
 import time
 import types
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -115,7 +116,8 @@ def registers_an_exit_handler(trial: tunesmith.Trial) -> float:
 @pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_exit_handlers_are_the_worker_processes_own(sqlite_url: str, tmp_path: Path, method: str) -> None:
     """A worker runs at its exit what its trials registered (W&B writes a run's last records
-    there), as a fresh interpreter does, and never the driver's handlers it inherited by fork."""
+    there), as a fresh interpreter does; the driver's handlers it inherited by fork it neither
+    runs nor frees."""
     import atexit
 
     driver = os.getpid()
@@ -126,13 +128,26 @@ def test_exit_handlers_are_the_worker_processes_own(sqlite_url: str, tmp_path: P
         if os.getpid() != driver:
             open(exits / f"driver-handler-in-{os.getpid()}", "w").close()
 
+    class Holder:  # what a library's handler may hold; freeing it in a forked child can hang (Ray's)
+        def __call__(self) -> None:
+            pass
+
+        def __del__(self) -> None:
+            if os.getpid() != driver:
+                open(exits / f"driver-handler-freed-in-{os.getpid()}", "w").close()
+
     atexit.register(drivers_handler)
+    holder = Holder()
+    atexit.register(holder)
+    held = weakref.ref(holder)
+    del holder  # held by atexit only
     try:
         study = tunesmith.create_study(storage=sqlite_url, sampler=RandomSampler(seed=0))
         study.optimize(registers_an_exit_handler, n_trials=6, n_workers=2, start_method=method,
                        worker_env={"TUNESMITH_TEST_EXIT_DIR": str(exits)})
     finally:
         atexit.unregister(drivers_handler)
+        atexit.unregister(held())
     names = sorted(p.name for p in exits.iterdir())
     assert names and all(n.startswith("worker-") for n in names), names
     assert 1 <= len(names) <= 2  # one file per worker process, each written at its exit

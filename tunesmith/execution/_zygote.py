@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["START_METHODS", "ForkedProcess", "Zygote", "fork_unsafe_reason", "resolve_start_method"]
@@ -309,6 +310,44 @@ def _send(sock: socket.socket, msg: tuple[Any, ...]) -> None:
         pass  # the driver is gone
 
 
+class _ExitHandlers:
+    """``atexit`` for a forked worker, which ends with ``os._exit``: what its code registers runs at its exit.
+
+    As in a fresh interpreter, the handlers are the process's own: those the driver registered
+    (inherited by the fork) are not run, nor dropped, since freeing what they hold in a forked
+    child may run destructors that wait on threads it does not have (Ray's). W&B writes a run's
+    last records in such a handler; MLflow ends its active run.
+    """
+
+    def __init__(self) -> None:
+        self._handlers: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
+
+    @classmethod
+    def install(cls) -> _ExitHandlers:
+        handlers = cls()
+        atexit.register = handlers.register  # type: ignore[assignment]  # this process's, from here on
+        atexit.unregister = handlers.unregister
+        return handlers
+
+    def register(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        self._handlers.append((func, args, kwargs))
+        return func
+
+    def unregister(self, func: Callable[..., Any]) -> None:
+        self._handlers = [h for h in self._handlers if h[0] != func]
+
+    def run(self) -> None:
+        """Last registered first; an error is printed and the rest still run, as at an interpreter's exit."""
+        while self._handlers:
+            func, args, kwargs = self._handlers.pop()
+            try:
+                func(*args, **kwargs)
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+
+
 def _fork_worker(
     sock: socket.socket, worker: Any, fd: int, env: dict[str, str], pidfds: list[int], sigint: Any,
 ) -> int:
@@ -316,6 +355,7 @@ def _fork_worker(
     if pid != 0:
         return pid
     code = 1
+    exit_handlers: _ExitHandlers | None = None
     try:
         signal.signal(signal.SIGINT, sigint)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -323,10 +363,7 @@ def _fork_worker(
         sock.close()
         for other in pidfds:
             os.close(other)
-        # Exit handlers are the process's own, as in a fresh interpreter: the driver's (inherited
-        # by fork) are not this worker's to run; those its trials register run at its exit below
-        # (W&B writes a run's last records there, MLflow ends its runs...).
-        atexit._clear()
+        exit_handlers = _ExitHandlers.install()
         os.environ.update(env)
         _fresh_process_state(env)
         code = worker(fd, env)
@@ -337,10 +374,8 @@ def _fork_worker(
 
         traceback.print_exc()
     finally:
-        try:
-            atexit._run_exitfuncs()  # each handler's error is printed, as at an interpreter's exit
-        except BaseException:
-            pass
+        if exit_handlers is not None:
+            exit_handlers.run()
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
