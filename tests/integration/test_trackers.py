@@ -114,26 +114,29 @@ def test_mlflow_pruned_state(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_setup_mlflow_inside_trial(tmp_path: Path) -> None:
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    import mlflow
-
-    mlflow.MlflowClient(uri).search_experiments()  # MLflow creates its tables racily: once, before the workers
+@pytest.mark.parametrize("workers", [1, 2])
+def test_setup_mlflow_inside_trial(tmp_path: Path, workers: int) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"  # a new file: the workers create its tables, one at a time
+    import mlflow  # imported by the driver: its exit handler is not a forked worker's
 
     def train(config: dict[str, Any]) -> None:
         mlflow = setup_mlflow(config, tracking_uri=uri)
         for i in range(2):
             mlflow.log_metric("loss", config["x"] * i, step=i)
             tunesmith.report(loss=config["x"] * i)
-        mlflow.end_run()
+        # no end_run: the next trial's setup_mlflow ends it, or the worker's exit
 
-    tunesmith.run(train, {"x": tunesmith.uniform(0, 1)}, num_samples=2, metric="loss", mode="min",
-                  name="setup", storage=str(tmp_path / "r.db"), verbose=0)
+    n = 2 * workers
+    tunesmith.run(train, {"x": tunesmith.uniform(0, 1)}, num_samples=n, metric="loss", mode="min",
+                  name="setup", storage=str(tmp_path / "r.db"), max_concurrent_trials=workers, verbose=0)
+    if workers == 1:
+        mlflow.end_run()  # serial: the last run is this process's, ended at its exit
     client = mlflow.MlflowClient(uri)
     runs = client.search_runs([client.get_experiment_by_name("setup").experiment_id])
-    assert sorted(r.info.run_name for r in runs) == ["trial-0", "trial-1"]
+    assert sorted(r.info.run_name for r in runs) == [f"trial-{i}" for i in range(n)]
     assert {r.data.tags["tunesmith.study"] for r in runs} == {"setup"}
     assert all(float(r.data.params["x"]) == pytest.approx(r.data.metrics["loss"]) for r in runs)
+    assert {r.info.status for r in runs} == {"FINISHED"}
 
 
 # -- W&B ------------------------------------------------------------------------------

@@ -9,8 +9,11 @@ sent in batches, one ``log_batch`` per trial and read of the study.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tunesmith.integration.trackers._base import STATE_KEY, final_values, flat_params, numeric, require, state_name
@@ -158,6 +161,36 @@ def experiment_named(client: Any, name: str) -> str:
         return str(found.experiment_id)
 
 
+_ends_runs_at_exit: set[int] = set()  # processes where setup_mlflow registered _end_active_run
+_stores_ready: set[tuple[int, str]] = set()  # (process, tracking URI) whose store this process has opened
+
+
+def _end_active_run(mlflow: Any) -> None:
+    if mlflow.active_run() is not None:
+        mlflow.end_run()
+
+
+@contextlib.contextmanager
+def _first_use_lock(uri: str) -> Iterator[None]:
+    """Held by one process at a time for a ``sqlite:///`` store (on its folder): two workers
+    creating its tables at once break it ("table _alembic_tmp_latest_metrics already exists")."""
+    path = uri[len("sqlite:///"):].split("?")[0] if uri.startswith("sqlite:///") else ""
+    folder = os.path.dirname(os.path.abspath(path)) if path and path != ":memory:" else ""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no fork server either
+        fcntl = None  # type: ignore[assignment]
+    if not folder or fcntl is None or not os.path.isdir(folder):
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def setup_mlflow(
     config: Mapping[str, Any] | None = None, tracking_uri: str | None = None, experiment_name: str | None = None, *,
     tags: Mapping[str, str] | None = None, run_name: str | None = None,
@@ -167,7 +200,9 @@ def setup_mlflow(
     The experiment is ``experiment_name`` (default: the study's name); the run is named
     ``trial-<n>`` and tagged ``tunesmith.study``/``tunesmith.trial``; ``config`` (default:
     the trial's parameters) is logged as its params. A run left active by the trial
-    before in this thread is ended first. Outside a trial it warns and starts a plain run.
+    before in this thread is ended first, the last one when the process exits (a worker
+    process too). Worker processes may share a new ``sqlite:///`` store: the first to open
+    it creates its tables while the others wait. Outside a trial it warns and starts a plain run.
 
     >>> def train(config):  # doctest: +SKIP
     ...     mlflow = setup_mlflow(config, tracking_uri="sqlite:///mlflow.db")
@@ -181,6 +216,14 @@ def setup_mlflow(
         mlflow.set_tracking_uri(tracking_uri)
     if mlflow.active_run() is not None:
         mlflow.end_run()
+    if os.getpid() not in _ends_runs_at_exit:  # the last trial's run, unless it ended it (MLflow's own
+        _ends_runs_at_exit.add(os.getpid())    # handler is the driver's, which a forked worker does not run)
+        atexit.register(_end_active_run, mlflow)
+    uri = mlflow.get_tracking_uri()
+    if (os.getpid(), uri) not in _stores_ready:
+        with _first_use_lock(uri):  # MLflow creates a SQLite store's tables on first use, racily
+            mlflow.MlflowClient().search_experiments(max_results=1)
+        _stores_ready.add((os.getpid(), uri))
     all_tags = {str(k): str(v) for k, v in (tags or {}).items()}
     experiment_id = None
     if trial is not None:
