@@ -8,6 +8,7 @@ runs under ``dir`` (``wandb sync`` uploads them later); it needs no network.
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -143,8 +144,11 @@ def setup_wandb(
     from tunesmith.integration.trackers._base import flatten, running_trial, study_name_of
 
     trial = running_trial("setup_wandb")
-    previous = _open_runs.pop("run", None)
-    if previous is not None and previous[0] == os.getpid():  # not a run a forked worker inherited
+    previous = _open_runs.get("run")
+    if previous is not None and previous[0] != os.getpid():  # a run a forked worker inherited: not its own
+        del _open_runs["run"]
+        previous = None
+    if previous is not None:
         previous[1].finish()
     if "reinit" not in init_kwargs:
         init_kwargs["reinit"] = "create_new"
@@ -160,5 +164,14 @@ def setup_wandb(
         job_type="trial", config=flatten(given), **init_kwargs,
     )
     run.config.update({"tunesmith_study": study, "tunesmith_trial": trial.number}, allow_val_change=True)
+    if "run" not in _open_runs:  # the first in this process: its last run is finished at its exit
+        atexit.register(_finish_open_run)
     _open_runs["run"] = (os.getpid(), run)
     return run
+
+
+def _finish_open_run() -> None:
+    """The process's last setup_wandb run, if its trial did not finish it (a pruned trial's)."""
+    last = _open_runs.pop("run", None)
+    if last is not None and last[0] == os.getpid():
+        last[1].finish()
